@@ -1,0 +1,60 @@
+// Command kubesnap keeps a Kubernetes cluster's whole state in a git
+// repository: snapshot, log, and (to come) watch, diff and restore.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := newRoot(os.Stdout, os.Stderr).ExecuteContext(ctx)
+	stop()
+	os.Exit(exitCode(err))
+}
+
+// exitCode prints err as one line and maps it to kubesnap's exit codes: 2
+// for bad usage, the code an exitError carries, 1 otherwise.
+func exitCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	var ex exitError
+	if errors.As(err, &ex) {
+		if ex.err != nil {
+			fmt.Fprintln(os.Stderr, "kubesnap:", ex.err)
+		}
+		return ex.code
+	}
+	fmt.Fprintln(os.Stderr, "kubesnap:", err)
+	var u usageError
+	if errors.As(err, &u) {
+		fmt.Fprintln(os.Stderr, "Run 'kubesnap --help' for usage.")
+		return 2
+	}
+	return 1
+}
+
+// usageError is a mistake in the command line.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// exitError ends the command with a given code (diff's 1 for drift).
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit %d", e.code)
+	}
+	return e.err.Error()
+}

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/kubesnap/kubesnap/canonical"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+)
+
+func newRoot(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "kubesnap",
+		Short:         "Keep a Kubernetes cluster's whole state in git: snapshot, review, restore",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(newSnapshot(stdout, stderr), newLog(stdout))
+	return root
+}
+
+func logger(stderr io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+// clusterFlags are cli-runtime's kubeconfig flags, less --namespace: the
+// namespace filters say which namespaces a command works on.
+func clusterFlags(fs *pflag.FlagSet) *genericclioptions.ConfigFlags {
+	f := genericclioptions.NewConfigFlags(true)
+	f.Namespace = nil
+	f.AddFlags(fs)
+	return f
+}
+
+// filterFlags are the filters every command shares.
+type filterFlags struct {
+	includeNamespaces, excludeNamespaces []string
+	includeResources, excludeResources   []string
+	selector                             string
+}
+
+func (f *filterFlags) add(fs *pflag.FlagSet) {
+	fs.StringSliceVar(&f.includeNamespaces, "include-namespaces", nil, "only these namespaces (comma-separated); cluster-scoped objects are then left out, but for these Namespaces and --include-resources")
+	fs.StringSliceVar(&f.excludeNamespaces, "exclude-namespaces", nil, "leave out these namespaces")
+	fs.StringSliceVar(&f.includeResources, "include-resources", nil, "only these resources, in kubectl's form (configmaps,deployments.apps)")
+	fs.StringSliceVar(&f.excludeResources, "exclude-resources", nil, "leave out these resources")
+	fs.StringVarP(&f.selector, "selector", "l", "", "only objects matching this label selector")
+}
+
+func (f *filterFlags) filter() (canonical.Filter, error) {
+	sel, err := canonical.ParseSelector(f.selector)
+	if err != nil {
+		return canonical.Filter{}, usageError{err}
+	}
+	out := canonical.Filter{
+		IncludeNamespaces: f.includeNamespaces, ExcludeNamespaces: f.excludeNamespaces,
+		IncludeResources: f.includeResources, ExcludeResources: f.excludeResources,
+		Selector: sel,
+	}
+	if err := out.Validate(); err != nil {
+		return out, usageError{err}
+	}
+	return out, nil
+}
+
+func checkOutput(o string, allowed ...string) error {
+	for _, a := range allowed {
+		if o == a {
+			return nil
+		}
+	}
+	return usageError{fmt.Errorf("bad -o %q: use one of %s", o, strings.Join(allowed, ", "))}
+}

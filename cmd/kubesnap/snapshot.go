@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/kubesnap/kubesnap/canonical"
+	"github.com/kubesnap/kubesnap/internal/gitstore"
+	"github.com/kubesnap/kubesnap/internal/kube"
+	snapsync "github.com/kubesnap/kubesnap/sync"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+)
+
+type snapshotOptions struct {
+	repo, branch, prefix, tag, output string
+	filter                            canonical.Filter
+	cluster                           *genericclioptions.ConfigFlags
+	progress                          io.Writer // nil: no progress line
+}
+
+func newSnapshot(stdout, stderr io.Writer) *cobra.Command {
+	var o snapshotOptions
+	var ff filterFlags
+	cmd := &cobra.Command{
+		Use:   "snapshot --repo DIR",
+		Short: "Commit the cluster's current state to a git repository",
+		Long: `snapshot reads every listable, watchable, creatable type at one
+resourceVersion, writes each object as canonical YAML and commits what
+changed. It prints the commit id, or says there were no changes. The
+repository is created when DIR is missing or empty.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.repo == "" {
+				return usageError{errors.New("--repo is required")}
+			}
+			if err := checkOutput(o.output, "text", "json"); err != nil {
+				return err
+			}
+			var err error
+			if o.filter, err = ff.filter(); err != nil {
+				return err
+			}
+			if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+				o.progress = stderr
+			}
+			return runSnapshot(cmd.Context(), o, stdout)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&o.repo, "repo", "", "git repository folder (created if missing or empty)")
+	fs.StringVar(&o.branch, "branch", "", "branch to commit to (default: the checked-out branch)")
+	fs.StringVar(&o.prefix, "path", "", "folder in the repository to write under, so one repository can hold many clusters")
+	fs.StringVar(&o.tag, "tag", "", "tag the resulting commit")
+	fs.StringVarP(&o.output, "output", "o", "text", "output format: text or json")
+	ff.add(fs)
+	o.cluster = clusterFlags(fs)
+	return cmd
+}
+
+// snapshotReport is what -o json prints.
+type snapshotReport struct {
+	Commit          string   `json:"commit,omitempty"`
+	Changed         bool     `json:"changed"`
+	Added           int      `json:"added"`
+	Modified        int      `json:"modified"`
+	Deleted         int      `json:"deleted"`
+	Objects         int      `json:"objects"`
+	ResourceVersion string   `json:"resourceVersion"`
+	FreshTypes      []string `json:"freshTypes,omitempty"`
+	SkippedTypes    []string `json:"forbiddenOrFailedTypes,omitempty"`
+}
+
+func runSnapshot(ctx context.Context, o snapshotOptions, out io.Writer) error {
+	repo, err := gitstore.Open(o.repo, gitstore.Options{Branch: o.branch, Prefix: o.prefix})
+	if err != nil {
+		return err
+	}
+	edits, err := repo.LocalEdits()
+	if err != nil {
+		return err
+	}
+	if len(edits) > 0 {
+		return fmt.Errorf("repository %s has uncommitted changes kubesnap will not overwrite: %s (commit or discard them first)", o.repo, list(edits, 5))
+	}
+	cluster, err := kube.Connect(o.cluster)
+	if err != nil {
+		return err
+	}
+	opts := snapsync.Options{Filter: o.filter, Cluster: cluster.Name()}
+	if o.progress != nil {
+		opts.Progress = func(p snapsync.Progress) {
+			fmt.Fprintf(o.progress, "\rreading %d/%d types, %d objects", p.TypesDone, p.Types, p.Objects)
+		}
+	}
+	res, err := snapsync.Snapshot(ctx, cluster, repo, opts)
+	if o.progress != nil {
+		fmt.Fprintln(o.progress)
+	}
+	if err != nil {
+		return err
+	}
+	if o.tag != "" {
+		if err := repo.Tag(o.tag); err != nil {
+			return err
+		}
+	}
+	rep := snapshotReport{Commit: res.Commit, Changed: res.Commit != "", Objects: res.Objects, ResourceVersion: res.ResourceVersion, FreshTypes: res.FreshTypes}
+	for _, c := range res.Changes {
+		if c.ID.Name == "" {
+			continue
+		}
+		switch c.Op {
+		case snapsync.Added:
+			rep.Added++
+		case snapsync.Modified:
+			rep.Modified++
+		case snapsync.Deleted:
+			rep.Deleted++
+		}
+	}
+	for _, s := range res.Coverage.Skipped {
+		if strings.HasPrefix(s.Reason, "forbidden") || strings.HasPrefix(s.Reason, "list failed") {
+			rep.SkippedTypes = append(rep.SkippedTypes, s.Resource+": "+s.Reason)
+		}
+	}
+	if o.output == "json" {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	for _, s := range rep.SkippedTypes {
+		fmt.Fprintf(out, "skipped %s\n", s)
+	}
+	if res.Commit == "" {
+		fmt.Fprintf(out, "no changes (%d objects, resourceVersion %s)\n", res.Objects, res.ResourceVersion)
+		return nil
+	}
+	fmt.Fprintf(out, "%s %d added, %d modified, %d deleted (%d objects, resourceVersion %s)\n",
+		res.Commit, rep.Added, rep.Modified, rep.Deleted, res.Objects, res.ResourceVersion)
+	return nil
+}
+
+// list joins the first n items and says how many more there are.
+func list(items []string, n int) string {
+	if len(items) <= n {
+		return strings.Join(items, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(items[:n], ", "), len(items)-n)
+}

@@ -1,0 +1,225 @@
+// Package gitstore is kubesnap's only go-git code: it reads trees at a
+// revision and writes commits from changed paths, touching only the blobs
+// and trees on those paths, never scanning the whole worktree.
+package gitstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	snapsync "github.com/kubesnap/kubesnap/sync"
+)
+
+var _ snapsync.Store = (*Repo)(nil)
+
+// Options choose where in the repository kubesnap writes.
+type Options struct {
+	// Branch is the branch commits go to; "" means the branch HEAD names
+	// ("main" in a new repository).
+	Branch string
+	// Prefix is the folder all files live under (--path); "" for the top.
+	Prefix string
+	// Author signs the commits; the zero value means kubesnap.
+	Author object.Signature
+}
+
+// Repo is a git repository on disk that kubesnap commits to.
+type Repo struct {
+	dir    string
+	repo   *git.Repository
+	branch plumbing.ReferenceName
+	prefix string
+	author object.Signature
+	now    func() time.Time
+}
+
+// Open opens the repository at dir, creating it (with branch main) when dir
+// does not exist or is empty. It refuses a dir that is a file or a non-empty
+// folder that is not a repository.
+func Open(dir string, opts Options) (*Repo, error) {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return nil, fmt.Errorf("repository %s: %w", dir, err)
+	case !fi.IsDir():
+		return nil, fmt.Errorf("repository %s is a file, not a folder: give --repo a folder (it is created if missing)", dir)
+	}
+	repo, err := git.PlainOpen(dir)
+	if errors.Is(err, git.ErrRepositoryNotExists) {
+		entries, rerr := os.ReadDir(dir)
+		if rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+			return nil, fmt.Errorf("repository %s: %w", dir, rerr)
+		}
+		if len(entries) > 0 {
+			return nil, fmt.Errorf("repository %s is a folder with files but not a git repository: give --repo an empty folder or a git repository", dir)
+		}
+		branch := opts.Branch
+		if branch == "" {
+			branch = "main"
+		}
+		repo, err = git.PlainInitWithOptions(dir, &git.PlainInitOptions{
+			InitOptions: git.InitOptions{DefaultBranch: plumbing.NewBranchReferenceName(branch)},
+		})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("repository %s: %w", dir, err)
+	}
+	r := &Repo{dir: dir, repo: repo, prefix: strings.Trim(path.Clean("/"+opts.Prefix), "/"), author: opts.Author, now: time.Now}
+	if r.author.Name == "" {
+		r.author = object.Signature{Name: "kubesnap", Email: "kubesnap@localhost"}
+	}
+	if opts.Branch != "" {
+		r.branch = plumbing.NewBranchReferenceName(opts.Branch)
+	} else {
+		head, err := repo.Storer.Reference(plumbing.HEAD)
+		if err != nil {
+			return nil, fmt.Errorf("repository %s: read HEAD: %w", dir, err)
+		}
+		if head.Type() != plumbing.SymbolicReference {
+			return nil, fmt.Errorf("repository %s: HEAD is detached: check out a branch or give --branch", dir)
+		}
+		r.branch = head.Target()
+	}
+	if err := r.recover(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Dir is the repository's folder.
+func (r *Repo) Dir() string { return r.dir }
+
+// full is the repository path of a path relative to the prefix.
+func (r *Repo) full(p string) string {
+	if r.prefix == "" {
+		return p
+	}
+	return r.prefix + "/" + p
+}
+
+// head returns the branch head commit, or nil when the branch has none.
+func (r *Repo) head() (*object.Commit, error) {
+	ref, err := r.repo.Storer.Reference(r.branch)
+	if errors.Is(err, plumbing.ErrReferenceNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", r.branch.Short(), err)
+	}
+	c, err := r.repo.CommitObject(ref.Hash())
+	if err != nil {
+		return nil, fmt.Errorf("read commit %s of %s: %w", ref.Hash(), r.branch.Short(), err)
+	}
+	return c, nil
+}
+
+// subtree returns the tree at dir ("" for the root) of c, or nil.
+func (r *Repo) subtree(c *object.Commit, dir string) (*object.Tree, error) {
+	if c == nil {
+		return nil, nil
+	}
+	t, err := c.Tree()
+	if err != nil {
+		return nil, fmt.Errorf("read tree of %s: %w", c.Hash, err)
+	}
+	if dir == "" {
+		return t, nil
+	}
+	t, err = t.Tree(dir)
+	if errors.Is(err, object.ErrDirectoryNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s at %s: %w", dir, c.Hash, err)
+	}
+	return t, nil
+}
+
+// files lists path → blob id below dir of c, paths relative to dir.
+func (r *Repo) files(c *object.Commit, dir string) (map[string]string, error) {
+	out := map[string]string{}
+	t, err := r.subtree(c, dir)
+	if err != nil || t == nil {
+		return out, err
+	}
+	w := object.NewTreeWalker(t, true, nil)
+	defer w.Close()
+	for {
+		name, e, err := w.Next()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("walk %s: %w", dir, err)
+		}
+		if e.Mode.IsFile() {
+			out[name] = e.Hash.String()
+		}
+	}
+}
+
+// Files returns the blob id of every file under the prefix at the branch
+// head.
+func (r *Repo) Files(ctx context.Context) (map[string]string, error) {
+	c, err := r.head()
+	if err != nil {
+		return nil, err
+	}
+	return r.files(c, r.prefix)
+}
+
+// BlobID returns the git blob id of data.
+func (r *Repo) BlobID(data []byte) string {
+	return plumbing.ComputeHash(plumbing.BlobObject, data).String()
+}
+
+// Read returns the content of p (relative to the prefix) at the branch
+// head.
+func (r *Repo) Read(ctx context.Context, p string) ([]byte, error) {
+	c, err := r.head()
+	if err != nil {
+		return nil, err
+	}
+	if c == nil {
+		return nil, fmt.Errorf("read %s: branch %s has no commits", p, r.branch.Short())
+	}
+	f, err := c.File(r.full(p))
+	if err != nil {
+		return nil, fmt.Errorf("read %s at %s: %w", p, c.Hash, err)
+	}
+	s, err := f.Contents()
+	if err != nil {
+		return nil, fmt.Errorf("read %s at %s: %w", p, c.Hash, err)
+	}
+	return []byte(s), nil
+}
+
+// Tag points the lightweight tag name at the branch head. It refuses to
+// move an existing tag.
+func (r *Repo) Tag(name string) error {
+	c, err := r.head()
+	if err != nil {
+		return err
+	}
+	if c == nil {
+		return fmt.Errorf("tag %s: branch %s has no commits", name, r.branch.Short())
+	}
+	ref := plumbing.NewTagReferenceName(name)
+	if _, err := r.repo.Storer.Reference(ref); err == nil {
+		return fmt.Errorf("tag %s exists already: choose another name", name)
+	}
+	if err := r.repo.Storer.SetReference(plumbing.NewHashReference(ref, c.Hash)); err != nil {
+		return fmt.Errorf("tag %s: %w", name, err)
+	}
+	return nil
+}

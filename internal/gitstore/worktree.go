@@ -1,0 +1,165 @@
+package gitstore
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/format/index"
+)
+
+// indexEntry describes file as git's index does, with the stat data that
+// lets git (and LocalEdits) see it is unchanged without reading it.
+func indexEntry(name, file string, h plumbing.Hash) (*index.Entry, error) {
+	fi, err := os.Lstat(file)
+	if err != nil {
+		return nil, fmt.Errorf("stat %s: %w", name, err)
+	}
+	e := &index.Entry{Name: name, Hash: h, Mode: filemode.Regular, Size: uint32(fi.Size()), ModifiedAt: fi.ModTime()}
+	fillStat(e, fi)
+	return e, nil
+}
+
+// managedDirs are the folders (below the prefix) whose files kubesnap
+// writes; a file there that git does not track would be overwritten.
+var managedDirs = []string{"cluster", "namespaces", ".kubesnap"}
+
+// LocalEdits lists the files a person changed and did not commit: tracked
+// files that differ from the branch head, staged changes, and untracked
+// files in the folders kubesnap writes. kubesnap refuses to commit over
+// them. It returns nothing when the branch is not checked out.
+func (r *Repo) LocalEdits() ([]string, error) {
+	checkedOut, err := r.checkedOut()
+	if err != nil || !checkedOut {
+		return nil, err
+	}
+	c, err := r.head()
+	if err != nil {
+		return nil, err
+	}
+	tracked, err := r.files(c, "")
+	if err != nil {
+		return nil, err
+	}
+	idx, err := r.repo.Storer.Index()
+	if err != nil {
+		return nil, fmt.Errorf("read index: %w", err)
+	}
+	entries := make(map[string]*index.Entry, len(idx.Entries))
+	var edits []string
+	for _, e := range idx.Entries {
+		entries[e.Name] = e
+		if _, ok := tracked[e.Name]; !ok {
+			edits = append(edits, e.Name) // staged new file
+		}
+	}
+	for name, id := range tracked {
+		changed, err := r.differs(name, id, entries[name])
+		if err != nil {
+			return nil, err
+		}
+		if changed {
+			edits = append(edits, name)
+		}
+	}
+	for _, d := range managedDirs {
+		root := filepath.Join(r.dir, filepath.FromSlash(r.full(d)))
+		err := filepath.WalkDir(root, func(p string, de fs.DirEntry, err error) error {
+			if errors.Is(err, os.ErrNotExist) {
+				return nil
+			}
+			if err != nil || de.IsDir() {
+				return err
+			}
+			rel, err := filepath.Rel(r.dir, p)
+			if err != nil {
+				return err
+			}
+			name := filepath.ToSlash(rel)
+			if _, ok := tracked[name]; !ok && entries[name] == nil {
+				edits = append(edits, name)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("look for local edits in %s: %w", d, err)
+		}
+	}
+	sort.Strings(edits)
+	return edits, nil
+}
+
+// differs reports whether the worktree file name differs from blob id. The
+// index entry, when its stat data still matches the file, answers without
+// reading the file.
+func (r *Repo) differs(name, id string, e *index.Entry) (bool, error) {
+	file := filepath.Join(r.dir, filepath.FromSlash(name))
+	fi, err := os.Lstat(file)
+	if errors.Is(err, os.ErrNotExist) {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("stat %s: %w", name, err)
+	}
+	if e != nil && e.Hash.String() == id && int64(e.Size) == fi.Size() && e.ModifiedAt.Equal(fi.ModTime()) {
+		return false, nil
+	}
+	if !fi.Mode().IsRegular() {
+		return true, nil
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return false, fmt.Errorf("read %s: %w", name, err)
+	}
+	return plumbing.ComputeHash(plumbing.BlobObject, data).String() != id, nil
+}
+
+// recover finishes a worktree update that a crash interrupted: the branch
+// moved, but files and index may still show the commit before. No person's
+// edit can be lost here: kubesnap refuses to start over local edits, so the
+// only differences are its own half-written files.
+func (r *Repo) recover() error {
+	if _, err := os.Stat(r.markPath()); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	checkedOut, err := r.checkedOut()
+	if err != nil {
+		return err
+	}
+	if checkedOut {
+		w, err := r.repo.Worktree()
+		if err != nil {
+			return fmt.Errorf("recover worktree: %w", err)
+		}
+		c, err := r.head()
+		if err != nil || c == nil {
+			return err
+		}
+		if err := w.Reset(&git.ResetOptions{Commit: c.Hash, Mode: git.HardReset}); err != nil {
+			return fmt.Errorf("recover worktree after an interrupted commit: %w", err)
+		}
+		for _, d := range managedDirs {
+			removeTemp(filepath.Join(r.dir, filepath.FromSlash(r.full(d))))
+		}
+	}
+	if err := os.Remove(r.markPath()); err != nil {
+		return fmt.Errorf("clear worktree mark: %w", err)
+	}
+	return nil
+}
+
+func removeTemp(root string) {
+	_ = filepath.WalkDir(root, func(p string, de fs.DirEntry, err error) error {
+		if err == nil && !de.IsDir() && strings.HasSuffix(p, ".kubesnap-tmp") {
+			return os.Remove(p)
+		}
+		return nil
+	})
+}

@@ -1,0 +1,212 @@
+// Package kube is kubesnap's only client-go code: cluster access from a
+// kubeconfig, discovery, and paged lists. It implements the cluster side of
+// package sync.
+package kube
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"sort"
+	"strings"
+
+	"github.com/kubesnap/kubesnap/canonical"
+	snapsync "github.com/kubesnap/kubesnap/sync"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+)
+
+var _ snapsync.Source = (*Cluster)(nil)
+
+// PageSize is how many objects one LIST page asks for.
+const PageSize = 500
+
+// Cluster reads one cluster.
+type Cluster struct {
+	config    *rest.Config
+	name      string
+	discovery discovery.DiscoveryInterface
+	dynamic   dynamic.Interface
+}
+
+// Connect builds clients from the kubeconfig flags. It does not contact the
+// server; the first call that does says whether it is reachable.
+func Connect(flags *genericclioptions.ConfigFlags) (*Cluster, error) {
+	raw, err := flags.ToRawKubeConfigLoader().RawConfig()
+	if err != nil {
+		return nil, fmt.Errorf("read kubeconfig: %w", err)
+	}
+	cfg, err := flags.ToRESTConfig()
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig: %w (check --kubeconfig and --context)", err)
+	}
+	name := raw.CurrentContext
+	if flags.Context != nil && *flags.Context != "" {
+		name = *flags.Context
+	}
+	if ctx, ok := raw.Contexts[name]; ok && ctx.Cluster != "" {
+		name = ctx.Cluster
+	}
+	if name == "" {
+		name = hostOf(cfg.Host)
+	}
+	return New(cfg, name)
+}
+
+// New builds clients for cfg. name identifies the cluster in commits.
+func New(cfg *rest.Config, name string) (*Cluster, error) {
+	cfg = rest.CopyConfig(cfg)
+	// A snapshot sends one request per page per type; client-go's default
+	// of 5 QPS would make the client, not the server, the bottleneck.
+	if cfg.QPS == 0 {
+		cfg.QPS, cfg.Burst = 200, 400
+	}
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("discovery client for %s: %w", cfg.Host, err)
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("dynamic client for %s: %w", cfg.Host, err)
+	}
+	return &Cluster{config: cfg, name: name, discovery: dc, dynamic: dyn}, nil
+}
+
+// Name is the cluster's name in the kubeconfig, or its host.
+func (c *Cluster) Name() string { return c.name }
+
+// hostOf strips scheme, credentials and path from a server URL.
+func hostOf(server string) string {
+	if u, err := url.Parse(server); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return server
+}
+
+// unreachable turns a transport error into one line saying what to check.
+func (c *Cluster) unreachable(err error) error {
+	var netErr net.Error
+	var opErr *net.OpError
+	if errors.As(err, &opErr) || errors.As(err, &netErr) || strings.Contains(err.Error(), "connection refused") {
+		return fmt.Errorf("cannot reach the API server at %s: %w (check --kubeconfig and --context, and that the cluster is up)", hostOf(c.config.Host), err)
+	}
+	return fmt.Errorf("API server at %s: %w", hostOf(c.config.Host), err)
+}
+
+// Discover lists the preferred version of every resource type.
+func (c *Cluster) Discover(ctx context.Context) (snapsync.Discovery, error) {
+	var out snapsync.Discovery
+	v, err := c.discovery.ServerVersion()
+	if err != nil {
+		return out, c.unreachable(err)
+	}
+	out.ServerVersion = v.GitVersion
+	lists, err := c.discovery.ServerPreferredResources()
+	var failed *discovery.ErrGroupDiscoveryFailed
+	switch {
+	case errors.As(err, &failed):
+		out.FailedGroups = map[string]string{}
+		for gv, e := range failed.Groups {
+			out.FailedGroups[gv.String()] = e.Error()
+		}
+	case err != nil:
+		return out, c.unreachable(err)
+	}
+	for _, l := range lists {
+		gv, err := schema.ParseGroupVersion(l.GroupVersion)
+		if err != nil {
+			continue
+		}
+		for _, r := range l.APIResources {
+			out.Types = append(out.Types, canonical.Type{
+				Group: gv.Group, Version: gv.Version, Resource: r.Name, Kind: r.Kind,
+				Namespaced: r.Namespaced, Verbs: r.Verbs,
+			})
+		}
+	}
+	sort.Slice(out.Types, func(i, j int) bool { return out.Types[i].ResourceDir() < out.Types[j].ResourceDir() })
+	return out, ctx.Err()
+}
+
+// ResourceVersion returns the newest resourceVersion, read with a quorum
+// LIST of one namespace.
+func (c *Cluster) ResourceVersion(ctx context.Context) (string, error) {
+	l, err := c.dynamic.Resource(schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}).
+		List(ctx, metav1.ListOptions{Limit: 1})
+	if err != nil {
+		return "", c.unreachable(err)
+	}
+	return l.GetResourceVersion(), nil
+}
+
+// List pages through the objects of t. When opts.ResourceVersion is set it
+// lists exactly at that version; where the server cannot (410 Gone after
+// compaction, an aggregated API that does not support it, a continue token
+// that expired) it restarts the list at the newest version and reports
+// fresh.
+func (c *Cluster) List(ctx context.Context, t canonical.Type, opts snapsync.ListOptions, fn func(*unstructured.Unstructured) error) (fresh bool, err error) {
+	ri := c.dynamic.Resource(schema.GroupVersionResource{Group: t.Group, Version: t.Version, Resource: t.Resource})
+	var r dynamic.ResourceInterface = ri
+	if t.Namespaced && opts.Namespace != "" {
+		r = ri.Namespace(opts.Namespace)
+	}
+	if opts.ResourceVersion != "" {
+		err := c.pages(ctx, r, opts.LabelSelector, opts.ResourceVersion, fn)
+		if err == nil || ctx.Err() != nil || apierrors.IsForbidden(err) || errors.As(err, new(callbackError)) {
+			return false, c.listError(t, err)
+		}
+		fresh = true
+	}
+	return fresh, c.listError(t, c.pages(ctx, r, opts.LabelSelector, "", fn))
+}
+
+// callbackError carries an error of List's callback through the pager, so
+// that it is not mistaken for the server's.
+type callbackError struct{ err error }
+
+func (e callbackError) Error() string { return e.err.Error() }
+func (e callbackError) Unwrap() error { return e.err }
+
+func (c *Cluster) listError(t canonical.Type, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case apierrors.IsForbidden(err):
+		return fmt.Errorf("%w: list %s: %s", snapsync.ErrForbidden, t.ResourceDir(), apierrors.ReasonForError(err))
+	}
+	if cb := (callbackError{}); errors.As(err, &cb) {
+		return cb.err
+	}
+	return fmt.Errorf("list %s: %w", t.ResourceDir(), err)
+}
+
+func (c *Cluster) pages(ctx context.Context, r dynamic.ResourceInterface, selector, rv string, fn func(*unstructured.Unstructured) error) error {
+	opts := metav1.ListOptions{Limit: PageSize, LabelSelector: selector}
+	if rv != "" {
+		opts.ResourceVersion = rv
+		opts.ResourceVersionMatch = metav1.ResourceVersionMatchExact
+	}
+	for {
+		l, err := r.List(ctx, opts)
+		if err != nil {
+			return err
+		}
+		for i := range l.Items {
+			if err := fn(&l.Items[i]); err != nil {
+				return callbackError{err}
+			}
+		}
+		if l.GetContinue() == "" {
+			return nil
+		}
+		opts = metav1.ListOptions{Limit: PageSize, LabelSelector: selector, Continue: l.GetContinue()}
+	}
+}

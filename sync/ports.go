@@ -1,0 +1,78 @@
+package sync
+
+import (
+	"context"
+	"errors"
+
+	"github.com/kubesnap/kubesnap/canonical"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// Source is the cluster as a snapshot reads it.
+type Source interface {
+	// Discover lists the resource types the server serves, one preferred
+	// version per group. Groups whose discovery failed are returned in
+	// Discovery.FailedGroups, not as an error.
+	Discover(ctx context.Context) (Discovery, error)
+	// ResourceVersion returns the cluster's current resourceVersion.
+	ResourceVersion(ctx context.Context) (string, error)
+	// List calls fn for every object of type t in scope of opts, paging
+	// through the list. It may call fn again for an object it already
+	// passed when it has to restart a list (fn must keep the last call).
+	// fresh reports that the list could not be served at
+	// opts.ResourceVersion and was read at the newest version instead.
+	List(ctx context.Context, t canonical.Type, opts ListOptions, fn func(*unstructured.Unstructured) error) (fresh bool, err error)
+}
+
+// Discovery is what the server serves.
+type Discovery struct {
+	Types         []canonical.Type
+	FailedGroups  map[string]string // group/version → error
+	ServerVersion string
+}
+
+// ListOptions narrow one LIST.
+type ListOptions struct {
+	Namespace       string // "" for all
+	LabelSelector   string
+	ResourceVersion string // "" for the newest
+}
+
+// ErrForbidden is wrapped by Source.List when RBAC refuses the list: the
+// type is reported as skipped, and nothing stored of it is deleted.
+var ErrForbidden = errors.New("forbidden")
+
+// Op is what a commit does to one file.
+type Op byte
+
+// Ops, as git prints them.
+const (
+	Added    Op = 'A'
+	Modified Op = 'M'
+	Deleted  Op = 'D'
+)
+
+// Change is one file to write or delete.
+type Change struct {
+	Op   Op
+	Path string // relative to the store's prefix
+	Data []byte // nil for Deleted
+	// ID is the object the file holds; zero for files that hold none.
+	ID      canonical.ID
+	Manager string // who made the change, when known
+}
+
+// Store is the repository as a snapshot writes it. Paths are relative to
+// the store's prefix (--path).
+type Store interface {
+	// Files returns the blob id of every file under the prefix at the
+	// branch head; empty for a branch that does not exist yet.
+	Files(ctx context.Context) (map[string]string, error)
+	// BlobID returns the id data would be stored under.
+	BlobID(data []byte) string
+	// Read returns the content of path at the branch head.
+	Read(ctx context.Context, path string) ([]byte, error)
+	// Commit writes changes as one commit on the branch head and returns
+	// its id. Its cost grows with len(changes), not with the repository.
+	Commit(ctx context.Context, changes []Change, message string) (string, error)
+}

@@ -1,0 +1,304 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"strings"
+	gosync "sync"
+
+	"github.com/kubesnap/kubesnap/canonical"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// Options configure a snapshot.
+type Options struct {
+	Filter canonical.Filter
+	// Cluster names the cluster in the Kubesnap-Cluster trailer.
+	Cluster string
+	// Workers is how many types are listed at once; 0 means 4.
+	Workers int
+	// Progress, when set, is called after each type is listed.
+	Progress func(Progress)
+}
+
+// Progress tells how far a snapshot got.
+type Progress struct {
+	Types, TypesDone, Objects int
+}
+
+// Result says what a snapshot did.
+type Result struct {
+	Commit  string // "" when nothing changed
+	Changes []Change
+	Objects int
+	// FreshTypes were read at the newest version, not at ResourceVersion.
+	FreshTypes      []string
+	ResourceVersion string
+	Coverage        Coverage
+}
+
+// CoveragePath is where the coverage report lives, relative to the prefix.
+const CoveragePath = ".kubesnap/coverage.yaml"
+
+// listed is the outcome of one type's LIST.
+type listed struct {
+	t        canonical.Type
+	complete bool // every object in scope was seen
+	fresh    bool
+	objects  int
+	skip     string // why the type was not captured, if it was not
+	err      error  // a fatal error (context ended)
+}
+
+// Snapshot reads every captured type at one resourceVersion and commits
+// the difference to the store's branch head as one commit. It makes no
+// commit when nothing changed.
+func Snapshot(ctx context.Context, src Source, st Store, opts Options) (Result, error) {
+	disc, err := src.Discover(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	rv, err := src.ResourceVersion(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	stored, err := st.Files(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+
+	var cov Coverage
+	var todo []canonical.Type
+	facts := canonical.Facts{}
+	for _, t := range disc.Types {
+		if reason, skip := canonical.SkipType(t); skip {
+			cov.Skipped = append(cov.Skipped, SkippedType{Resource: t.ResourceDir(), Reason: reason})
+			continue
+		}
+		if !opts.Filter.Type(t) {
+			cov.Skipped = append(cov.Skipped, SkippedType{Resource: t.ResourceDir(), Reason: "excluded by filter"})
+			continue
+		}
+		if t.Group == "" && t.Resource == "persistentvolumes" {
+			facts.PersistentVolumesCaptured = true
+		}
+		todo = append(todo, t)
+	}
+
+	c := &collector{stored: stored, st: st, seen: map[string]bool{}, changes: map[string]Change{}}
+	results := make([]listed, len(todo))
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = 4
+	}
+	var wg gosync.WaitGroup
+	var mu gosync.Mutex
+	done, total := 0, 0
+	next := make(chan int)
+	for range min(workers, max(len(todo), 1)) {
+		wg.Go(func() {
+			for i := range next {
+				results[i] = c.list(ctx, src, todo[i], rv, facts, opts.Filter)
+				if opts.Progress != nil {
+					mu.Lock()
+					done++
+					total += results[i].objects
+					opts.Progress(Progress{Types: len(todo), TypesDone: done, Objects: total})
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	for i := range todo {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+		}
+	}
+	close(next)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return Result{}, err
+	}
+
+	res := Result{ResourceVersion: rv}
+	complete := map[string]bool{} // resource dirs listed in full
+	served := map[string]bool{}   // resource dirs the server still serves
+	for _, t := range disc.Types {
+		served[t.ResourceDir()] = true
+	}
+	for _, r := range results {
+		if r.err != nil {
+			return Result{}, r.err
+		}
+		if r.skip != "" {
+			cov.Skipped = append(cov.Skipped, SkippedType{Resource: r.t.ResourceDir(), Reason: r.skip})
+			continue
+		}
+		complete[r.t.ResourceDir()] = r.complete
+		res.Objects += r.objects
+		cov.Captured = append(cov.Captured, CapturedType{Resource: r.t.ResourceDir(), Version: r.t.Version, Kind: r.t.Kind, Objects: r.objects})
+		if r.fresh {
+			res.FreshTypes = append(res.FreshTypes, r.t.ResourceDir())
+		}
+	}
+	failedGroups := map[string]bool{}
+	for gv, msg := range disc.FailedGroups {
+		cov.FailedGroups = append(cov.FailedGroups, FailedGroup{GroupVersion: gv, Error: msg})
+		g, _, _ := strings.Cut(gv, "/")
+		failedGroups[g] = true
+	}
+
+	// Deletions: a stored object is gone when its type was listed in full
+	// and the object was not seen, or when the server no longer serves its
+	// type at all (its CRD was deleted) and the group's discovery worked.
+	for path := range stored {
+		if c.seen[path] || strings.HasPrefix(path, ".kubesnap/") {
+			continue
+		}
+		id, err := canonical.ParsePath(path)
+		if err != nil {
+			continue // not a file kubesnap wrote: leave it alone
+		}
+		dir := id.ResourceDir()
+		gone := complete[dir] || !served[dir] && !failedGroups[id.Group]
+		if !gone || !opts.Filter.ID(id) {
+			continue
+		}
+		if opts.Filter.Selector != nil {
+			// With a selector, only objects that were in scope when
+			// stored leave the repository.
+			data, err := st.Read(ctx, path)
+			if err != nil {
+				return Result{}, err
+			}
+			obj, err := canonical.Parse(data)
+			if err != nil || !opts.Filter.Labels(obj.GetLabels()) {
+				continue
+			}
+		}
+		c.changes[path] = Change{Op: Deleted, Path: path, ID: id}
+	}
+
+	cov.sort()
+	cov.Rules = objectRules
+	covData, err := cov.marshal()
+	if err != nil {
+		return Result{}, err
+	}
+	if id := st.BlobID(covData); stored[CoveragePath] != id {
+		op := Modified
+		if stored[CoveragePath] == "" {
+			op = Added
+		}
+		c.changes[CoveragePath] = Change{Op: op, Path: CoveragePath, Data: covData}
+	}
+	res.Coverage = cov
+	sort.Strings(res.FreshTypes)
+	for _, ch := range c.changes {
+		res.Changes = append(res.Changes, ch)
+	}
+	sort.Slice(res.Changes, func(i, j int) bool { return res.Changes[i].Path < res.Changes[j].Path })
+	if len(res.Changes) == 0 {
+		return res, nil
+	}
+	msg := Message(res.Changes, Trailers{
+		Cluster:         opts.Cluster,
+		ServerVersion:   disc.ServerVersion,
+		ResourceVersion: rv,
+		Objects:         res.Objects,
+		FreshTypes:      res.FreshTypes,
+	})
+	res.Commit, err = st.Commit(ctx, res.Changes, msg)
+	if err != nil {
+		return Result{}, err
+	}
+	return res, nil
+}
+
+// collector gathers the changes of all types being listed at once.
+type collector struct {
+	stored map[string]string
+	st     Store
+
+	mu      gosync.Mutex
+	seen    map[string]bool
+	changes map[string]Change
+}
+
+func (c *collector) list(ctx context.Context, src Source, t canonical.Type, rv string, facts canonical.Facts, f canonical.Filter) listed {
+	out := listed{t: t, complete: true}
+	namespaces := []string{""}
+	if t.Namespaced && len(f.IncludeNamespaces) > 0 {
+		namespaces = f.IncludeNamespaces
+	}
+	var selector string
+	if f.Selector != nil {
+		selector = f.Selector.String()
+	}
+	counted := map[string]bool{}
+	for _, ns := range namespaces {
+		fresh, err := src.List(ctx, t, ListOptions{Namespace: ns, LabelSelector: selector, ResourceVersion: rv}, func(obj *unstructured.Unstructured) error {
+			path, ch, ok, err := c.object(t, obj, facts, f)
+			if err != nil || !ok {
+				return err
+			}
+			c.mu.Lock()
+			c.seen[path] = true
+			if ch != nil {
+				c.changes[path] = *ch
+			} else {
+				delete(c.changes, path) // a restarted list saw it again, unchanged
+			}
+			c.mu.Unlock()
+			if !counted[path] {
+				counted[path] = true
+				out.objects++
+			}
+			return nil
+		})
+		out.fresh = out.fresh || fresh
+		switch {
+		case ctx.Err() != nil:
+			out.err = ctx.Err()
+			return out
+		case errors.Is(err, ErrForbidden):
+			out.skip = "forbidden: " + err.Error()
+			out.complete = false
+			return out
+		case err != nil:
+			out.skip = "list failed: " + err.Error()
+			out.complete = false
+			return out
+		}
+	}
+	return out
+}
+
+// object turns one live object into the change it makes, if any. ok is
+// false for objects out of scope or skipped by default.
+func (c *collector) object(t canonical.Type, obj *unstructured.Unstructured, facts canonical.Facts, f canonical.Filter) (path string, ch *Change, ok bool, err error) {
+	if _, skip := canonical.SkipObject(obj); skip {
+		return "", nil, false, nil
+	}
+	id := t.ID(obj.GetNamespace(), obj.GetName())
+	if !f.ID(id) || !f.Labels(obj.GetLabels()) {
+		return "", nil, false, nil
+	}
+	info := canonical.Normalize(obj, facts)
+	data, err := canonical.Marshal(obj)
+	if err != nil {
+		return "", nil, false, err
+	}
+	path = canonical.PathOf(id)
+	old := c.stored[path]
+	if old == c.st.BlobID(data) {
+		return path, nil, true, nil
+	}
+	op := Modified
+	if old == "" {
+		op = Added
+	}
+	return path, &Change{Op: op, Path: path, Data: data, ID: id, Manager: info.Manager}, true, nil
+}
