@@ -1,0 +1,343 @@
+// Package testenv starts a real control plane for tests, the demo and
+// benchmarks: etcd, kube-apiserver and, on request, kube-controller-manager
+// (for garbage collection and namespace deletion), built from their Go
+// modules by the Makefile into the user cache folder.
+//
+// It is a small launcher of its own rather than controller-runtime's
+// envtest: envtest starts etcd and kube-apiserver but not a
+// controller-manager, and kubesnap's tests need one to delete namespaces
+// and collect garbage, as a real cluster does.
+package testenv
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// Versions of the binaries the Makefile builds; keep in step with it.
+const (
+	KubernetesVersion = "v1.37.2"
+	EtcdVersion       = "v3.6.16"
+)
+
+// BinDir is the folder holding the binaries: $KUBESNAP_BIN_DIR, or
+// <user cache>/kubesnap/bin.
+func BinDir() string {
+	if d := os.Getenv("KUBESNAP_BIN_DIR"); d != "" {
+		return d
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	return filepath.Join(cache, "kubesnap", "bin")
+}
+
+// Binary returns the path of one of etcd, kube-apiserver,
+// kube-controller-manager or kubectl.
+func Binary(name string) string {
+	if name == "etcd" {
+		return filepath.Join(BinDir(), "etcd-"+EtcdVersion, name)
+	}
+	return filepath.Join(BinDir(), "kube-"+KubernetesVersion, name)
+}
+
+// Available reports whether the binaries are built, and if not what to run.
+func Available() error {
+	for _, b := range []string{"etcd", "kube-apiserver", "kube-controller-manager"} {
+		if _, err := os.Stat(Binary(b)); err != nil {
+			return fmt.Errorf("%s is not built (%s missing): run 'make testbin'", b, Binary(b))
+		}
+	}
+	return nil
+}
+
+// Options choose what runs.
+type Options struct {
+	// ControllerManager also starts kube-controller-manager.
+	ControllerManager bool
+}
+
+// Env is a running control plane.
+type Env struct {
+	// Dir holds data, certificates, logs and the kubeconfig.
+	Dir string
+	// Kubeconfig is the path of an admin kubeconfig.
+	Kubeconfig string
+	// LimitedKubeconfig logs in as LimitedUser.
+	LimitedKubeconfig string
+	// Config is the admin REST config.
+	Config *rest.Config
+
+	procs []*proc // in start order
+}
+
+// proc is one running component.
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	done chan struct{} // closed when it exited
+}
+
+const (
+	adminToken = "kubesnap-admin-token"
+	// LimitedUser is a user with no permissions but what RBAC grants it,
+	// for tests of forbidden types; LimitedKubeconfig logs in as it.
+	LimitedUser  = "limited"
+	limitedToken = "kubesnap-limited-token"
+)
+
+// Start starts a control plane with its data in a new temporary folder and
+// waits until the API server is ready. On error nothing is left running.
+func Start(ctx context.Context, opts Options) (_ *Env, err error) {
+	if err := Available(); err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "kubesnap-testenv-")
+	if err != nil {
+		return nil, err
+	}
+	e := &Env{Dir: dir}
+	defer func() {
+		if err != nil {
+			e.Stop()
+		}
+	}()
+	ports, err := freePorts(4)
+	if err != nil {
+		return nil, err
+	}
+	etcdPort, peerPort, apiPort, kcmPort := ports[0], ports[1], ports[2], ports[3]
+	if err := writeKeys(dir); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "tokens.csv"), []byte(adminToken+",admin,admin-uid,system:masters\n"+limitedToken+","+LimitedUser+",limited-uid\n"), 0o600); err != nil {
+		return nil, err
+	}
+
+	etcdURL := "http://127.0.0.1:" + strconv.Itoa(etcdPort)
+	if err := e.start("etcd",
+		"--data-dir", filepath.Join(dir, "etcd"),
+		"--listen-client-urls", etcdURL, "--advertise-client-urls", etcdURL,
+		"--listen-peer-urls", "http://127.0.0.1:"+strconv.Itoa(peerPort),
+		"--log-level", "warn",
+	); err != nil {
+		return nil, err
+	}
+	certDir := filepath.Join(dir, "certs")
+	if err := e.start("kube-apiserver",
+		"--etcd-servers", etcdURL,
+		"--secure-port", strconv.Itoa(apiPort), "--bind-address", "127.0.0.1",
+		"--cert-dir", certDir,
+		"--service-account-issuer", "https://kubernetes.default.svc",
+		"--service-account-key-file", filepath.Join(dir, "sa.pub"),
+		"--service-account-signing-key-file", filepath.Join(dir, "sa.key"),
+		"--token-auth-file", filepath.Join(dir, "tokens.csv"),
+		"--authorization-mode", "RBAC",
+		// A /24 runs out of ClusterIPs after ~250 Services; benchmarks
+		// create thousands.
+		"--service-cluster-ip-range", "10.96.0.0/16",
+	); err != nil {
+		return nil, err
+	}
+	host := "https://127.0.0.1:" + strconv.Itoa(apiPort)
+	if err := e.waitReady(ctx, host, certDir); err != nil {
+		return nil, err
+	}
+	if err := e.writeKubeconfig(host, certDir); err != nil {
+		return nil, err
+	}
+	if opts.ControllerManager {
+		if err := e.start("kube-controller-manager",
+			"--kubeconfig", e.Kubeconfig,
+			"--service-account-private-key-file", filepath.Join(dir, "sa.key"),
+			"--root-ca-file", filepath.Join(certDir, "apiserver.crt"),
+			"--controllers", "*,-serviceaccount-token",
+			"--use-service-account-credentials=false",
+			"--leader-elect=false",
+			"--secure-port", strconv.Itoa(kcmPort), "--bind-address", "127.0.0.1",
+		); err != nil {
+			return nil, err
+		}
+	}
+	return e, nil
+}
+
+// start runs one binary with its output in <Dir>/<name>.log. The process
+// gets SIGKILL if this one dies, so an interrupted test leaves no orphans.
+func (e *Env) start(name string, args ...string) error {
+	log, err := os.Create(filepath.Join(e.Dir, name+".log"))
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(Binary(name), args...)
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = procAttr()
+	if err := cmd.Start(); err != nil {
+		log.Close()
+		return fmt.Errorf("start %s: %w", name, err)
+	}
+	log.Close()
+	p := &proc{name: name, cmd: cmd, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(p.done) }()
+	e.procs = append(e.procs, p)
+	return nil
+}
+
+func (e *Env) waitReady(ctx context.Context, host, certDir string) error {
+	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, // polling only; the kubeconfig verifies
+	}}
+	deadline := time.Now().Add(90 * time.Second)
+	var last string
+	for time.Now().Before(deadline) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		for _, p := range e.procs {
+			select {
+			case <-p.done:
+				return fmt.Errorf("%s exited: %s", p.name, e.logTail(p.name))
+			default:
+			}
+		}
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, host+"/readyz", nil)
+		req.Header.Set("Authorization", "Bearer "+adminToken)
+		resp, err := client.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				if _, err := os.Stat(filepath.Join(certDir, "apiserver.crt")); err == nil {
+					return nil
+				}
+			}
+			last = resp.Status
+		} else {
+			last = err.Error()
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return fmt.Errorf("kube-apiserver not ready after 90s (%s): %s", last, e.logTail("kube-apiserver"))
+}
+
+// logTail returns the last lines of a component's log, for errors.
+func (e *Env) logTail(name string) string {
+	data, _ := os.ReadFile(filepath.Join(e.Dir, name+".log"))
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if len(lines) > 5 {
+		lines = lines[len(lines)-5:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (e *Env) writeKubeconfig(host, certDir string) error {
+	ca, err := os.ReadFile(filepath.Join(certDir, "apiserver.crt"))
+	if err != nil {
+		return err
+	}
+	e.Kubeconfig = filepath.Join(e.Dir, "kubeconfig")
+	e.LimitedKubeconfig = filepath.Join(e.Dir, "kubeconfig-limited")
+	const kubeconfig = `apiVersion: v1
+kind: Config
+clusters:
+- name: testenv
+  cluster:
+    server: %s
+    certificate-authority-data: %s
+users:
+- name: admin
+  user:
+    token: %s
+contexts:
+- name: testenv
+  context: {cluster: testenv, user: admin}
+current-context: testenv
+`
+	ca64 := base64.StdEncoding.EncodeToString(ca)
+	if err := os.WriteFile(e.Kubeconfig, fmt.Appendf(nil, kubeconfig, host, ca64, adminToken), 0o600); err != nil {
+		return err
+	}
+	if err := os.WriteFile(e.LimitedKubeconfig, fmt.Appendf(nil, kubeconfig, host, ca64, limitedToken), 0o600); err != nil {
+		return err
+	}
+	rc, err := clientcmd.BuildConfigFromFlags("", e.Kubeconfig)
+	if err != nil {
+		return err
+	}
+	rc.QPS, rc.Burst = 500, 1000
+	e.Config = rc
+	return nil
+}
+
+// Stop stops every process, newest first, and removes Dir. It waits for
+// each process to exit (an API server takes a few seconds).
+func (e *Env) Stop() {
+	for i := len(e.procs) - 1; i >= 0; i-- {
+		p := e.procs[i]
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.done:
+		case <-time.After(15 * time.Second):
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+	}
+	e.procs = nil
+	if e.Dir != "" {
+		_ = os.RemoveAll(e.Dir)
+	}
+}
+
+func freePorts(n int) ([]int, error) {
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	var ports []int
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+// writeKeys writes the service account signing key pair.
+func writeKeys(dir string) error {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return err
+	}
+	pub, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "sa.key"), pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}), 0o600); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "sa.pub"), pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}), 0o644)
+}
+
