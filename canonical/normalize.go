@@ -20,7 +20,7 @@ type Facts struct {
 // Info is what Normalize read from the object before dropping it.
 type Info struct {
 	// Manager is the field manager of the newest change to the object
-	// itself (not to a subresource such as status), or "".
+	// outside its status, or "".
 	Manager string
 }
 
@@ -117,14 +117,15 @@ func Normalize(obj *unstructured.Unstructured, f Facts) Info {
 }
 
 // newestManager returns the manager of the newest managedFields entry that
-// is not for a subresource. Times compare as strings: the API server writes
+// is not for the status subresource (status is not stored, so its writers
+// did not make the change; /scale writers did). Times compare as strings: the API server writes
 // them all in one RFC 3339 form. On a tie the later entry wins.
 func newestManager(obj *unstructured.Unstructured) string {
 	entries, _, _ := unstructured.NestedSlice(obj.Object, "metadata", "managedFields")
 	var manager, newest string
 	for _, e := range entries {
 		m, _ := e.(map[string]any)
-		if sub, _ := m["subresource"].(string); sub != "" {
+		if sub, _ := m["subresource"].(string); sub == "status" {
 			continue
 		}
 		t, _ := m["time"].(string)
