@@ -59,7 +59,7 @@ unit:
 FUZZTIME ?= 20s
 fuzz:
 	for f in FuzzNormalizeIdempotent FuzzMarshalRoundTrip FuzzPathRoundTrip; do \
-		$(GO) test ./canonical -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) || exit 1; done
+		$(GO) test ./canonical -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 1s || exit 1; done
 
 ## bench: snapshot benchmarks against a local control plane (see BENCHMARKS.md)
 BENCH_OBJECTS ?= 10000

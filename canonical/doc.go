@@ -28,5 +28,7 @@
 // hexadecimal digits. So "system:Admin" becomes "system%3A%41dmin". Since no
 // escaped segment holds an upper-case letter outside an escape, and escapes
 // are always written with upper-case digits, two different names never map
-// to paths that differ only in case.
+// to paths that differ only in case. A '.' in a resource, and a segment that
+// is "." or "..", are escaped too, so that "<resource>.<group>" splits at its
+// first dot and no segment names the current or parent folder.
 package canonical

@@ -192,6 +192,12 @@ func normalizeService(obj *unstructured.Unstructured) {
 		delete(spec, "clusterIP")
 		delete(spec, "clusterIPs")
 	}
+	if _, found, _ := unstructured.NestedFieldNoCopy(obj.Object, "metadata", "managedFields"); !found {
+		// Without field management (a stored file, a hand-written one)
+		// nothing tells an allocated port from a chosen one: keep them,
+		// so that normalizing twice changes nothing.
+		return
+	}
 	owned := ownedSpecFields(obj)
 	if !owned["f:healthCheckNodePort"] {
 		delete(spec, "healthCheckNodePort")

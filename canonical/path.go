@@ -50,7 +50,9 @@ func PathOf(id ID) string {
 		b.WriteString(escape(id.Namespace))
 	}
 	b.WriteByte('/')
-	b.WriteString(escape(id.Resource))
+	// Resources never hold '.', but escaping it keeps "<resource>.<group>"
+	// unambiguous for any string.
+	b.WriteString(strings.ReplaceAll(escape(id.Resource), ".", "%2E"))
 	if id.Group != "" {
 		b.WriteByte('.')
 		b.WriteString(escape(id.Group))
@@ -110,6 +112,10 @@ func plain(c byte) bool {
 const hexDigits = "0123456789ABCDEF"
 
 func escape(s string) string {
+	if s == "." || s == ".." {
+		// Not a valid name for a git tree entry or a folder.
+		return strings.Repeat("%2E", len(s))
+	}
 	n := 0
 	for i := 0; i < len(s); i++ {
 		if !plain(s[i]) {
