@@ -1,0 +1,288 @@
+package gitstore
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/kubesnap/kubesnap/canonical"
+	snapsync "github.com/kubesnap/kubesnap/sync"
+)
+
+// git runs the real git in dir.
+func gitCLI(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
+	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@t", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@t")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+func add(p, data string) snapsync.Change {
+	return snapsync.Change{Op: snapsync.Added, Path: p, Data: []byte(data)}
+}
+
+func open(t *testing.T, dir string, opts Options) *Repo {
+	t.Helper()
+	r, err := Open(dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestCommitWritesOnlyChangedPathsAndKeepsStatusClean(t *testing.T) {
+	dir := t.TempDir()
+	r := open(t, dir, Options{})
+	ctx := t.Context()
+	first, err := r.Commit(ctx, []snapsync.Change{
+		add("namespaces/a/configmaps/x.yaml", "x: 1\n"),
+		add("namespaces/b/configmaps/y.yaml", "y: 1\n"),
+		add("cluster/namespaces/a.yaml", "a\n"),
+	}, "first\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := gitCLI(t, dir, "status", "--porcelain"); s != "" {
+		t.Errorf("git status after a commit:\n%s", s)
+	}
+	second, err := r.Commit(ctx, []snapsync.Change{
+		{Op: snapsync.Modified, Path: "namespaces/a/configmaps/x.yaml", Data: []byte("x: 2\n")},
+		{Op: snapsync.Deleted, Path: "namespaces/b/configmaps/y.yaml"},
+	}, "second\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := gitCLI(t, dir, "rev-parse", "HEAD"); strings.TrimSpace(got) != second {
+		t.Errorf("HEAD = %s, want %s", got, second)
+	}
+	if got := gitCLI(t, dir, "rev-parse", "HEAD~1"); strings.TrimSpace(got) != first {
+		t.Errorf("HEAD~1 = %s, want %s", got, first)
+	}
+	if got, want := gitCLI(t, dir, "ls-tree", "-r", "--name-only", "HEAD"), "cluster/namespaces/a.yaml\nnamespaces/a/configmaps/x.yaml\n"; got != want {
+		t.Errorf("tree at HEAD:\n%s\nwant:\n%s", got, want)
+	}
+	// The namespace folder of the deleted file is gone from the tree and
+	// from the worktree; the unchanged cluster/ subtree kept its id.
+	if _, err := os.Stat(filepath.Join(dir, "namespaces/b")); !os.IsNotExist(err) {
+		t.Errorf("empty folder namespaces/b left in the worktree: %v", err)
+	}
+	if a, b := gitCLI(t, dir, "rev-parse", "HEAD~1:cluster"), gitCLI(t, dir, "rev-parse", "HEAD:cluster"); a != b {
+		t.Errorf("unchanged subtree was rewritten: %s vs %s", a, b)
+	}
+	if s := gitCLI(t, dir, "status", "--porcelain"); s != "" {
+		t.Errorf("git status after a second commit:\n%s", s)
+	}
+	gitCLI(t, dir, "fsck", "--strict")
+
+	files, err := r.Files(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"cluster/namespaces/a.yaml":      r.BlobID([]byte("a\n")),
+		"namespaces/a/configmaps/x.yaml": r.BlobID([]byte("x: 2\n")),
+	}
+	if diff := cmp.Diff(want, files); diff != "" {
+		t.Errorf("Files (-want +got):\n%s", diff)
+	}
+	data, err := r.Read(ctx, "namespaces/a/configmaps/x.yaml")
+	if err != nil || string(data) != "x: 2\n" {
+		t.Errorf("Read = %q, %v", data, err)
+	}
+}
+
+func TestPrefixAndBranchKeepClustersApart(t *testing.T) {
+	dir := t.TempDir()
+	ctx := t.Context()
+	east := open(t, dir, Options{Prefix: "east"})
+	west := open(t, dir, Options{Prefix: "west", Branch: "west"})
+	if _, err := east.Commit(ctx, []snapsync.Change{add("cluster/namespaces/a.yaml", "a\n")}, "east\n"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := west.Commit(ctx, []snapsync.Change{add("cluster/namespaces/b.yaml", "b\n")}, "west\n"); err != nil {
+		t.Fatal(err)
+	}
+	if got := gitCLI(t, dir, "ls-tree", "-r", "--name-only", "main"); got != "east/cluster/namespaces/a.yaml\n" {
+		t.Errorf("main holds %q", got)
+	}
+	if got := gitCLI(t, dir, "ls-tree", "-r", "--name-only", "west"); got != "west/cluster/namespaces/b.yaml\n" {
+		t.Errorf("west holds %q", got)
+	}
+	// west is not checked out: its commit must not touch the worktree.
+	if _, err := os.Stat(filepath.Join(dir, "west")); !os.IsNotExist(err) {
+		t.Errorf("a commit to a branch that is not checked out wrote the worktree: %v", err)
+	}
+	files, err := east.Files(ctx)
+	if err != nil || len(files) != 1 || files["cluster/namespaces/a.yaml"] == "" {
+		t.Errorf("east Files = %v, %v; want paths relative to the prefix", files, err)
+	}
+}
+
+func TestOpenRefusesWhatIsNotARepository(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(file, Options{}); err == nil || !strings.Contains(err.Error(), "is a file") {
+		t.Errorf("Open(a file) = %v", err)
+	}
+	if _, err := Open(dir, Options{}); err == nil || !strings.Contains(err.Error(), "not a git repository") {
+		t.Errorf("Open(a folder with files) = %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".git")); !os.IsNotExist(err) {
+		t.Error("Open made a repository in a folder that had files")
+	}
+	fresh := filepath.Join(dir, "new", "repo")
+	if _, err := Open(fresh, Options{}); err != nil {
+		t.Fatalf("Open(missing folder) = %v", err)
+	}
+	if got := strings.TrimSpace(gitCLI(t, fresh, "symbolic-ref", "HEAD")); got != "refs/heads/main" {
+		t.Errorf("new repository's HEAD = %s, want refs/heads/main", got)
+	}
+}
+
+func TestLocalEditsNamesEveryKindOfEdit(t *testing.T) {
+	dir := t.TempDir()
+	r := open(t, dir, Options{})
+	ctx := t.Context()
+	if edits, err := r.LocalEdits(); err != nil || len(edits) != 0 {
+		t.Fatalf("LocalEdits of an empty repository = %v, %v", edits, err)
+	}
+	if _, err := r.Commit(ctx, []snapsync.Change{
+		add("namespaces/a/configmaps/x.yaml", "x\n"),
+		add("namespaces/a/configmaps/y.yaml", "y\n"),
+		add("namespaces/a/configmaps/z.yaml", "z\n"),
+	}, "c\n"); err != nil {
+		t.Fatal(err)
+	}
+	if edits, err := r.LocalEdits(); err != nil || len(edits) != 0 {
+		t.Fatalf("LocalEdits right after a commit = %v, %v", edits, err)
+	}
+	write := func(p, s string) {
+		if err := os.WriteFile(filepath.Join(dir, p), []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("namespaces/a/configmaps/x.yaml", "edited\n")
+	if err := os.Remove(filepath.Join(dir, "namespaces/a/configmaps/y.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	write("namespaces/a/configmaps/new.yaml", "new\n")
+	write("notes.txt", "outside the folders kubesnap writes\n")
+	write("staged.txt", "staged\n")
+	gitCLI(t, dir, "add", "staged.txt")
+	edits, err := r.LocalEdits()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"namespaces/a/configmaps/new.yaml", "namespaces/a/configmaps/x.yaml", "namespaces/a/configmaps/y.yaml", "staged.txt"}
+	if diff := cmp.Diff(want, edits); diff != "" {
+		t.Errorf("LocalEdits (-want +got):\n%s", diff)
+	}
+}
+
+func TestOpenFinishesAnInterruptedWorktreeUpdate(t *testing.T) {
+	dir := t.TempDir()
+	r := open(t, dir, Options{})
+	ctx := t.Context()
+	if _, err := r.Commit(ctx, []snapsync.Change{add("namespaces/a/configmaps/x.yaml", "x\n")}, "c1\n"); err != nil {
+		t.Fatal(err)
+	}
+	// Simulate a crash after the branch moved but before the files were
+	// written: commit with the real git into the object store only, move
+	// the branch, and leave kubesnap's mark.
+	blob := strings.TrimSpace(gitIn(t, dir, "x: after\n", "hash-object", "-w", "--stdin"))
+	tree := strings.TrimSpace(gitIn(t, dir, "100644 blob "+blob+"\tx.yaml\n", "mktree"))
+	for _, p := range []string{"namespaces/a/configmaps", "namespaces/a", "namespaces"} {
+		name := filepath.Base(p)
+		if p == "namespaces/a/configmaps" {
+			name = "configmaps"
+		}
+		tree = strings.TrimSpace(gitIn(t, dir, "040000 tree "+tree+"\t"+name+"\n", "mktree"))
+	}
+	commit := strings.TrimSpace(gitCLI(t, dir, "commit-tree", tree, "-p", "HEAD", "-m", "c2"))
+	gitCLI(t, dir, "update-ref", "refs/heads/main", commit)
+	if err := os.WriteFile(r.markPath(), []byte(commit+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "namespaces/a/configmaps/x.yaml.kubesnap-tmp"), []byte("half"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	r = open(t, dir, Options{})
+	if s := gitCLI(t, dir, "status", "--porcelain"); s != "" {
+		t.Errorf("worktree not brought to HEAD after an interrupted update:\n%s", s)
+	}
+	if edits, err := r.LocalEdits(); err != nil || len(edits) != 0 {
+		t.Errorf("LocalEdits after recovery = %v, %v", edits, err)
+	}
+	if _, err := os.Stat(r.markPath()); !os.IsNotExist(err) {
+		t.Errorf("mark left behind: %v", err)
+	}
+}
+
+func gitIn(t *testing.T, dir, stdin string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+func TestLogCountsObjectFilesPerCommit(t *testing.T) {
+	dir := t.TempDir()
+	r := open(t, dir, Options{})
+	ctx := t.Context()
+	id := canonical.ID{Resource: "configmaps", Namespace: "a", Name: "x"}
+	if _, err := r.Commit(ctx, []snapsync.Change{
+		{Op: snapsync.Added, Path: canonical.PathOf(id), Data: []byte("x\n"), ID: id},
+		add(".kubesnap/coverage.yaml", "c\n"),
+	}, "Add 1 object in a\n\nbody\n"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Commit(ctx, []snapsync.Change{{Op: snapsync.Deleted, Path: canonical.PathOf(id)}}, "Delete 1 object in a\n"); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := r.Log(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.Summary+" "+strings.Repeat("*", e.Changed))
+	}
+	if diff := cmp.Diff([]string{"Delete 1 object in a *", "Add 1 object in a *"}, got); diff != "" {
+		t.Errorf("Log (-want +got):\n%s", diff)
+	}
+	if entries, _ := r.Log(1); len(entries) != 1 {
+		t.Errorf("Log(1) gave %d entries", len(entries))
+	}
+}
+
+func TestTagRefusesToMoveATag(t *testing.T) {
+	dir := t.TempDir()
+	r := open(t, dir, Options{})
+	if err := r.Tag("v1"); err == nil {
+		t.Error("Tag on an empty branch succeeded")
+	}
+	if _, err := r.Commit(t.Context(), []snapsync.Change{add("a.yaml", "a\n")}, "c\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Tag("v1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Tag("v1"); err == nil || !strings.Contains(err.Error(), "exists already") {
+		t.Errorf("second Tag(v1) = %v", err)
+	}
+}
