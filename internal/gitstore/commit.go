@@ -21,6 +21,9 @@ import (
 // checked out it also brings the changed files and their index entries up
 // to date, so that git status stays clean.
 func (r *Repo) Commit(ctx context.Context, changes []snapsync.Change, message string) (string, error) {
+	if err := r.create(); err != nil {
+		return "", err
+	}
 	parent, err := r.head()
 	if err != nil {
 		return "", err
@@ -184,6 +187,9 @@ func (r *Repo) writeTree(base plumbing.Hash, edits map[string]*plumbing.Hash) (i
 // checkedOut reports whether the branch is the one HEAD names in a
 // repository with a worktree.
 func (r *Repo) checkedOut() (bool, error) {
+	if r.repo == nil {
+		return false, nil
+	}
 	if _, err := r.repo.Worktree(); err != nil {
 		return false, nil // bare
 	}

@@ -54,6 +54,13 @@ func Open(dir string, opts Options) (*Repo, error) {
 	case !fi.IsDir():
 		return nil, fmt.Errorf("repository %s is a file, not a folder: give --repo a folder (it is created if missing)", dir)
 	}
+	r := &Repo{dir: dir, prefix: strings.Trim(path.Clean("/"+opts.Prefix), "/"), author: opts.Author, now: time.Now}
+	if r.author.Name == "" {
+		r.author = object.Signature{Name: "kubesnap", Email: "kubesnap@localhost"}
+	}
+	if opts.Branch != "" {
+		r.branch = plumbing.NewBranchReferenceName(opts.Branch)
+	}
 	repo, err := git.PlainOpen(dir)
 	if errors.Is(err, git.ErrRepositoryNotExists) {
 		entries, rerr := os.ReadDir(dir)
@@ -63,24 +70,18 @@ func Open(dir string, opts Options) (*Repo, error) {
 		if len(entries) > 0 {
 			return nil, fmt.Errorf("repository %s is a folder with files but not a git repository: give --repo an empty folder or a git repository", dir)
 		}
-		branch := opts.Branch
-		if branch == "" {
-			branch = "main"
+		// Created by the first commit, so that a run that fails before
+		// it (an unreachable cluster) leaves nothing behind.
+		if r.branch == "" {
+			r.branch = plumbing.NewBranchReferenceName("main")
 		}
-		repo, err = git.PlainInitWithOptions(dir, &git.PlainInitOptions{
-			InitOptions: git.InitOptions{DefaultBranch: plumbing.NewBranchReferenceName(branch)},
-		})
+		return r, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("repository %s: %w", dir, err)
 	}
-	r := &Repo{dir: dir, repo: repo, prefix: strings.Trim(path.Clean("/"+opts.Prefix), "/"), author: opts.Author, now: time.Now}
-	if r.author.Name == "" {
-		r.author = object.Signature{Name: "kubesnap", Email: "kubesnap@localhost"}
-	}
-	if opts.Branch != "" {
-		r.branch = plumbing.NewBranchReferenceName(opts.Branch)
-	} else {
+	r.repo = repo
+	if r.branch == "" {
 		head, err := repo.Storer.Reference(plumbing.HEAD)
 		if err != nil {
 			return nil, fmt.Errorf("repository %s: read HEAD: %w", dir, err)
@@ -107,8 +108,27 @@ func (r *Repo) full(p string) string {
 	return r.prefix + "/" + p
 }
 
+// create makes the repository, with HEAD on the branch, if it does not
+// exist yet.
+func (r *Repo) create() error {
+	if r.repo != nil {
+		return nil
+	}
+	repo, err := git.PlainInitWithOptions(r.dir, &git.PlainInitOptions{
+		InitOptions: git.InitOptions{DefaultBranch: r.branch},
+	})
+	if err != nil {
+		return fmt.Errorf("create repository %s: %w", r.dir, err)
+	}
+	r.repo = repo
+	return nil
+}
+
 // head returns the branch head commit, or nil when the branch has none.
 func (r *Repo) head() (*object.Commit, error) {
+	if r.repo == nil {
+		return nil, nil
+	}
 	ref, err := r.repo.Storer.Reference(r.branch)
 	if errors.Is(err, plumbing.ErrReferenceNotFound) {
 		return nil, nil

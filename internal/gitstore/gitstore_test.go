@@ -141,8 +141,15 @@ func TestOpenRefusesWhatIsNotARepository(t *testing.T) {
 		t.Error("Open made a repository in a folder that had files")
 	}
 	fresh := filepath.Join(dir, "new", "repo")
-	if _, err := Open(fresh, Options{}); err != nil {
+	r, err := Open(fresh, Options{})
+	if err != nil {
 		t.Fatalf("Open(missing folder) = %v", err)
+	}
+	if _, err := os.Stat(fresh); !os.IsNotExist(err) {
+		t.Errorf("Open made the repository before anything was committed: %v", err)
+	}
+	if _, err := r.Commit(t.Context(), []snapsync.Change{add("a.yaml", "a\n")}, "c\n"); err != nil {
+		t.Fatal(err)
 	}
 	if got := strings.TrimSpace(gitCLI(t, fresh, "symbolic-ref", "HEAD")); got != "refs/heads/main" {
 		t.Errorf("new repository's HEAD = %s, want refs/heads/main", got)

@@ -126,6 +126,9 @@ func (r *Repo) differs(name, id string, e *index.Entry) (bool, error) {
 // edit can be lost here: kubesnap refuses to start over local edits, so the
 // only differences are its own half-written files.
 func (r *Repo) recover() error {
+	if r.repo == nil {
+		return nil
+	}
 	if _, err := os.Stat(r.markPath()); errors.Is(err, os.ErrNotExist) {
 		return nil
 	}

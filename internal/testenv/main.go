@@ -77,6 +77,8 @@ func (e *Env) Client(t testing.TB) kubernetes.Interface {
 }
 
 // Namespace creates a fresh namespace for t and deletes it when t ends.
+// With a controller-manager running, it waits until the namespace is gone,
+// so that the next test sees a cluster that no longer changes on its own.
 func (e *Env) Namespace(t testing.TB) string {
 	t.Helper()
 	c := e.Client(t)
@@ -91,6 +93,16 @@ func (e *Env) Namespace(t testing.TB) string {
 		if err != nil && !apierrors.IsNotFound(err) {
 			t.Errorf("delete namespace %s: %v", ns.Name, err)
 		}
+		if !e.opts.ControllerManager {
+			return
+		}
+		for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+			_, err := c.CoreV1().Namespaces().Get(context.Background(), ns.Name, metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				return
+			}
+		}
+		t.Errorf("namespace %s still there a minute after its deletion", ns.Name)
 	})
 	return ns.Name
 }

@@ -88,6 +88,7 @@ type Env struct {
 	Config *rest.Config
 
 	procs []*proc // in start order
+	opts  Options
 }
 
 // proc is one running component.
@@ -115,7 +116,7 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Env{Dir: dir}
+	e := &Env{Dir: dir, opts: opts}
 	defer func() {
 		if err != nil {
 			e.Stop()
