@@ -105,8 +105,11 @@ func TestSnapshotListsForbiddenTypesAsSkipped(t *testing.T) {
 	env.Kubectl(t, "", "create", "clusterrole", role, "--verb=get,list,watch", "--resource=namespaces,configmaps")
 	env.Kubectl(t, "", "create", "clusterrolebinding", role, "--clusterrole="+role, "--user="+testenv.LimitedUser)
 	t.Cleanup(func() {
-		env.KubectlErr("", "delete", "clusterrolebinding", role)
-		env.KubectlErr("", "delete", "clusterrole", role)
+		for _, kind := range []string{"clusterrolebinding", "clusterrole"} {
+			if out, err := env.KubectlErr("", "delete", kind, role); err != nil {
+				t.Errorf("delete %s %s: %v: %s", kind, role, err, out)
+			}
+		}
 	})
 	repo := t.TempDir()
 	out, errOut, code := kubesnap(t, "snapshot", "--repo", repo, "--kubeconfig", env.LimitedKubeconfig, "--include-namespaces", ns)

@@ -89,4 +89,3 @@ func (r *Repo) changed(c *object.Commit) (int, error) {
 	}
 	return n, nil
 }
-
