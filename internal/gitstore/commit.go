@@ -11,8 +11,13 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/format/index"
+	"github.com/go-git/go-git/v5/plumbing/format/packfile"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/storer"
+	"github.com/go-git/go-git/v5/storage/memory"
 	snapsync "github.com/kubesnap/kubesnap/sync"
+	"golang.org/x/sync/errgroup"
 )
 
 // Commit writes changes as one commit on the branch head: it stores the
@@ -28,16 +33,14 @@ func (r *Repo) Commit(ctx context.Context, changes []snapsync.Change, message st
 	if err != nil {
 		return "", err
 	}
+	st := &staging{repo: r, objects: map[plumbing.Hash]plumbing.EncodedObject{}}
 	edits := map[string]*plumbing.Hash{}
 	for _, c := range changes {
 		if c.Op == snapsync.Deleted {
 			edits[r.full(c.Path)] = nil
 			continue
 		}
-		h, err := r.putBlob(c.Data)
-		if err != nil {
-			return "", fmt.Errorf("write %s: %w", c.Path, err)
-		}
+		h := st.put(plumbing.BlobObject, c.Data)
 		edits[r.full(c.Path)] = &h
 	}
 	var base plumbing.Hash
@@ -45,20 +48,21 @@ func (r *Repo) Commit(ctx context.Context, changes []snapsync.Change, message st
 	if parent != nil {
 		base, parents = parent.TreeHash, []plumbing.Hash{parent.Hash}
 	}
-	tree, _, err := r.writeTree(base, edits)
+	tree, _, err := r.writeTree(st, base, edits)
 	if err != nil {
 		return "", err
 	}
 	sig := r.author
 	sig.When = r.now()
 	commit := &object.Commit{Author: sig, Committer: sig, Message: message, TreeHash: tree, ParentHashes: parents}
-	obj := r.repo.Storer.NewEncodedObject()
+	obj := &plumbing.MemoryObject{}
 	if err := commit.Encode(obj); err != nil {
 		return "", fmt.Errorf("encode commit: %w", err)
 	}
-	id, err := r.repo.Storer.SetEncodedObject(obj)
-	if err != nil {
-		return "", fmt.Errorf("write commit: %w", err)
+	id := obj.Hash()
+	st.objects[id] = obj
+	if err := st.flush(); err != nil {
+		return "", err
 	}
 
 	checkedOut, err := r.checkedOut()
@@ -90,32 +94,72 @@ func (r *Repo) Commit(ctx context.Context, changes []snapsync.Change, message st
 	return id.String(), nil
 }
 
-func (r *Repo) putBlob(data []byte) (plumbing.Hash, error) {
-	h := plumbing.ComputeHash(plumbing.BlobObject, data)
-	if r.repo.Storer.HasEncodedObject(h) == nil {
-		return h, nil
+// packThreshold is how many new objects make a commit write one pack
+// instead of loose objects: a first snapshot of a large cluster would
+// otherwise create one file per object in .git/objects.
+const packThreshold = 64
+
+// staging collects a commit's new objects in memory and writes them at
+// once, as loose objects or as one pack.
+type staging struct {
+	repo    *Repo
+	objects map[plumbing.Hash]plumbing.EncodedObject
+}
+
+// put stages an object unless the repository has it already.
+func (s *staging) put(t plumbing.ObjectType, data []byte) plumbing.Hash {
+	h := plumbing.ComputeHash(t, data)
+	if _, ok := s.objects[h]; ok || s.repo.repo.Storer.HasEncodedObject(h) == nil {
+		return h
 	}
-	obj := r.repo.Storer.NewEncodedObject()
-	obj.SetType(plumbing.BlobObject)
+	obj := &plumbing.MemoryObject{}
+	obj.SetType(t)
 	obj.SetSize(int64(len(data)))
-	w, err := obj.Writer()
-	if err != nil {
-		return h, err
+	_, _ = obj.Write(data) // a MemoryObject's Write cannot fail
+	s.objects[h] = obj
+	return h
+}
+
+func (s *staging) flush() error {
+	st := s.repo.repo.Storer
+	pw, canPack := st.(storer.PackfileWriter)
+	if len(s.objects) < packThreshold || !canPack {
+		for h, obj := range s.objects {
+			if _, err := st.SetEncodedObject(obj); err != nil {
+				return fmt.Errorf("write object %s: %w", h, err)
+			}
+		}
+		return nil
 	}
-	if _, err := w.Write(data); err != nil {
-		return h, err
+	mem := memory.NewStorage()
+	hashes := make([]plumbing.Hash, 0, len(s.objects))
+	for h, obj := range s.objects {
+		if _, err := mem.SetEncodedObject(obj); err != nil {
+			return fmt.Errorf("stage object %s: %w", h, err)
+		}
+		hashes = append(hashes, h)
+	}
+	w, err := pw.PackfileWriter()
+	if err != nil {
+		return fmt.Errorf("write pack: %w", err)
+	}
+	// Window 0: no delta search; objects are zlib-compressed as loose
+	// ones are, without a file each.
+	if _, err := packfile.NewEncoder(w, mem, false).Encode(hashes, 0); err != nil {
+		w.Close()
+		return fmt.Errorf("write pack: %w", err)
 	}
 	if err := w.Close(); err != nil {
-		return h, err
+		return fmt.Errorf("write pack: %w", err)
 	}
-	return r.repo.Storer.SetEncodedObject(obj)
+	return nil
 }
 
 // writeTree applies edits (paths relative to the tree, nil hash = delete)
 // to the tree base (zero for none) and returns the new tree's id; empty
 // reports a tree with no entries, which the parent drops. Subtrees without
 // edits are kept by id, unread.
-func (r *Repo) writeTree(base plumbing.Hash, edits map[string]*plumbing.Hash) (id plumbing.Hash, empty bool, err error) {
+func (r *Repo) writeTree(st *staging, base plumbing.Hash, edits map[string]*plumbing.Hash) (id plumbing.Hash, empty bool, err error) {
 	entries := map[string]object.TreeEntry{}
 	if !base.IsZero() {
 		t, err := r.repo.TreeObject(base)
@@ -147,7 +191,7 @@ func (r *Repo) writeTree(base plumbing.Hash, edits map[string]*plumbing.Hash) (i
 		if cur, ok := entries[dir]; ok && cur.Mode == filemode.Dir {
 			old = cur.Hash
 		}
-		h, empty, err := r.writeTree(old, e)
+		h, empty, err := r.writeTree(st, old, e)
 		if err != nil {
 			return id, false, err
 		}
@@ -170,18 +214,14 @@ func (r *Repo) writeTree(base plumbing.Hash, edits map[string]*plumbing.Hash) (i
 		return e.Name
 	}
 	sort.Slice(t.Entries, func(i, j int) bool { return key(t.Entries[i]) < key(t.Entries[j]) })
-	obj := r.repo.Storer.NewEncodedObject()
+	obj := &plumbing.MemoryObject{}
 	if err := t.Encode(obj); err != nil {
 		return id, false, fmt.Errorf("encode tree: %w", err)
 	}
-	if r.repo.Storer.HasEncodedObject(obj.Hash()) == nil {
-		return obj.Hash(), len(t.Entries) == 0, nil
+	if _, ok := st.objects[obj.Hash()]; !ok && r.repo.Storer.HasEncodedObject(obj.Hash()) != nil {
+		st.objects[obj.Hash()] = obj
 	}
-	id, err = r.repo.Storer.SetEncodedObject(obj)
-	if err != nil {
-		return id, false, fmt.Errorf("write tree: %w", err)
-	}
-	return id, len(t.Entries) == 0, nil
+	return obj.Hash(), len(t.Entries) == 0, nil
 }
 
 // checkedOut reports whether the branch is the one HEAD names in a
@@ -202,22 +242,25 @@ func (r *Repo) checkedOut() (bool, error) {
 
 func (r *Repo) markPath() string { return filepath.Join(r.dir, ".git", "kubesnap-worktree") }
 
-// updateWorktree writes the changed files (atomically, by rename) and
-// their index entries.
+// worktreeWriters is how many files are written at once: writing is
+// system calls, which overlap well even on two cores.
+const worktreeWriters = 8
+
+// updateWorktree writes the changed files and their index entries. Files
+// are written in place: if we stop halfway, the mark Commit left makes the
+// next Open reset the worktree to HEAD.
 func (r *Repo) updateWorktree(changes []snapsync.Change) error {
-	idx, err := r.repo.Storer.Index()
+	idx, err := r.loadIndex()
 	if err != nil {
-		return fmt.Errorf("read index: %w", err)
+		return err
 	}
-	pos := make(map[string]int, len(idx.Entries))
-	for i, e := range idx.Entries {
-		pos[e.Name] = i
-	}
+	written := make([]*index.Entry, len(changes))
+	dirs := map[string]bool{}
 	removed := map[string]bool{}
 	for _, c := range changes {
 		name := r.full(c.Path)
-		file := filepath.Join(r.dir, filepath.FromSlash(name))
 		if c.Op == snapsync.Deleted {
+			file := filepath.Join(r.dir, filepath.FromSlash(name))
 			if err := os.Remove(file); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return fmt.Errorf("remove %s: %w", name, err)
 			}
@@ -225,19 +268,49 @@ func (r *Repo) updateWorktree(changes []snapsync.Change) error {
 			removed[name] = true
 			continue
 		}
-		if err := writeAtomic(file, c.Data); err != nil {
-			return fmt.Errorf("write %s: %w", name, err)
+		dirs[filepath.Dir(filepath.Join(r.dir, filepath.FromSlash(name)))] = true
+	}
+	for d := range dirs {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return fmt.Errorf("create folder %s: %w", d, err)
 		}
-		e, err := indexEntry(name, file, plumbing.ComputeHash(plumbing.BlobObject, c.Data))
-		if err != nil {
-			return err
+	}
+	var g errgroup.Group
+	g.SetLimit(worktreeWriters)
+	for i, c := range changes {
+		if c.Op == snapsync.Deleted {
+			continue
 		}
-		if i, ok := pos[name]; ok {
+		g.Go(func() error {
+			name := r.full(c.Path)
+			e, err := writeFile(r.dir, name, c.Data)
+			if err != nil {
+				return fmt.Errorf("write %s: %w", name, err)
+			}
+			written[i] = e
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+
+	pos := make(map[string]int, len(idx.Entries))
+	for i, e := range idx.Entries {
+		pos[e.Name] = i
+	}
+	sorted := true
+	for _, e := range written {
+		if e == nil {
+			continue
+		}
+		if i, ok := pos[e.Name]; ok {
 			idx.Entries[i] = e
-		} else {
-			pos[name] = len(idx.Entries)
-			idx.Entries = append(idx.Entries, e)
+			continue
 		}
+		pos[e.Name] = len(idx.Entries)
+		idx.Entries = append(idx.Entries, e)
+		sorted = false
 	}
 	if len(removed) > 0 {
 		kept := idx.Entries[:0]
@@ -248,22 +321,36 @@ func (r *Repo) updateWorktree(changes []snapsync.Change) error {
 		}
 		idx.Entries = kept
 	}
-	sort.Slice(idx.Entries, func(i, j int) bool { return idx.Entries[i].Name < idx.Entries[j].Name })
-	if err := r.repo.Storer.SetIndex(idx); err != nil {
-		return fmt.Errorf("write index: %w", err)
+	if !sorted {
+		sort.Slice(idx.Entries, func(i, j int) bool { return idx.Entries[i].Name < idx.Entries[j].Name })
 	}
-	return nil
+	return r.saveIndex(idx)
 }
 
-func writeAtomic(file string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
-		return err
+// writeFile writes one file and returns its index entry, with the stat
+// data of the file as written.
+func writeFile(root, name string, data []byte) (*index.Entry, error) {
+	f, err := os.OpenFile(filepath.Join(root, filepath.FromSlash(name)), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, err
 	}
-	tmp := file + ".kubesnap-tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return err
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return nil, err
 	}
-	return os.Rename(tmp, file)
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if err := f.Close(); err != nil {
+		return nil, err
+	}
+	// The mtime may move on close on some file systems; git then rehashes
+	// the file once, which costs time, not correctness.
+	e := &index.Entry{Name: name, Hash: plumbing.ComputeHash(plumbing.BlobObject, data), Mode: filemode.Regular, Size: uint32(fi.Size()), ModifiedAt: fi.ModTime()}
+	fillStat(e, fi)
+	return e, nil
 }
 
 // removeEmptyParents removes dir and its parents up to root while empty.

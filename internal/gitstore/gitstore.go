@@ -15,6 +15,7 @@ import (
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/format/index"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	snapsync "github.com/kubesnap/kubesnap/sync"
 )
@@ -40,6 +41,11 @@ type Repo struct {
 	prefix string
 	author object.Signature
 	now    func() time.Time
+
+	// The index as last written, and its file's size and time then.
+	index     *index.Index
+	indexSize int64
+	indexTime time.Time
 }
 
 // Open opens the repository at dir, creating it (with branch main) when dir
@@ -117,6 +123,9 @@ func (r *Repo) create() error {
 	repo, err := git.PlainInitWithOptions(r.dir, &git.PlainInitOptions{
 		InitOptions: git.InitOptions{DefaultBranch: r.branch},
 	})
+	if errors.Is(err, git.ErrRepositoryAlreadyExists) {
+		repo, err = git.PlainOpen(r.dir) // made since Open looked
+	}
 	if err != nil {
 		return fmt.Errorf("create repository %s: %w", r.dir, err)
 	}

@@ -1,12 +1,15 @@
 package gitstore
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/go-git/go-git/v5/plumbing/format/index"
 	"github.com/google/go-cmp/cmp"
 	"github.com/kubesnap/kubesnap/canonical"
 	snapsync "github.com/kubesnap/kubesnap/sync"
@@ -220,7 +223,7 @@ func TestOpenFinishesAnInterruptedWorktreeUpdate(t *testing.T) {
 	if err := os.WriteFile(r.markPath(), []byte(commit+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "namespaces/a/configmaps/x.yaml.kubesnap-tmp"), []byte("half"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "namespaces/a/configmaps/x.yaml"), []byte("half-writ"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 
@@ -291,5 +294,39 @@ func TestTagRefusesToMoveATag(t *testing.T) {
 	}
 	if err := r.Tag("v1"); err == nil || !strings.Contains(err.Error(), "exists already") {
 		t.Errorf("second Tag(v1) = %v", err)
+	}
+}
+
+func TestLargeCommitIsOnePackAndGitReadsIt(t *testing.T) {
+	dir := t.TempDir()
+	r := open(t, dir, Options{})
+	var changes []snapsync.Change
+	for i := range packThreshold * 2 {
+		changes = append(changes, add(fmt.Sprintf("namespaces/ns-%d/configmaps/c%03d.yaml", i%3, i), fmt.Sprintf("n: %d\n", i)))
+	}
+	if _, err := r.Commit(t.Context(), changes, "many\n"); err != nil {
+		t.Fatal(err)
+	}
+	packs, _ := filepath.Glob(filepath.Join(dir, ".git/objects/pack/*.pack"))
+	if len(packs) != 1 {
+		t.Errorf("%d packs after a commit of %d files, want 1", len(packs), len(changes))
+	}
+	gitCLI(t, dir, "fsck", "--strict")
+	if s := gitCLI(t, dir, "status", "--porcelain"); s != "" {
+		t.Errorf("git status after a packed commit:\n%s", s)
+	}
+	if got := strings.Count(gitCLI(t, dir, "ls-files", "--stage"), "\n"); got != len(changes) {
+		t.Errorf("git reads %d index entries, want %d", got, len(changes))
+	}
+	if got := strings.TrimSpace(gitCLI(t, dir, "show", "HEAD:namespaces/ns-1/configmaps/c001.yaml")); got != "n: 1" {
+		t.Errorf("file in the pack reads %q", got)
+	}
+}
+
+func TestIndexWithConflictsIsWrittenByGoGit(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "index")
+	idx := &index.Index{Version: 2, Entries: []*index.Entry{{Name: "a", Stage: index.OurMode}}}
+	if err := writeIndex(path, idx); !errors.Is(err, errIndexFormat) {
+		t.Errorf("writeIndex of a conflicted index = %v, want errIndexFormat", err)
 	}
 }

@@ -7,25 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/format/index"
 )
-
-// indexEntry describes file as git's index does, with the stat data that
-// lets git (and LocalEdits) see it is unchanged without reading it.
-func indexEntry(name, file string, h plumbing.Hash) (*index.Entry, error) {
-	fi, err := os.Lstat(file)
-	if err != nil {
-		return nil, fmt.Errorf("stat %s: %w", name, err)
-	}
-	e := &index.Entry{Name: name, Hash: h, Mode: filemode.Regular, Size: uint32(fi.Size()), ModifiedAt: fi.ModTime()}
-	fillStat(e, fi)
-	return e, nil
-}
 
 // managedDirs are the folders (below the prefix) whose files kubesnap
 // writes; a file there that git does not track would be overwritten.
@@ -48,9 +34,9 @@ func (r *Repo) LocalEdits() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	idx, err := r.repo.Storer.Index()
+	idx, err := r.loadIndex()
 	if err != nil {
-		return nil, fmt.Errorf("read index: %w", err)
+		return nil, err
 	}
 	entries := make(map[string]*index.Entry, len(idx.Entries))
 	var edits []string
@@ -148,21 +134,9 @@ func (r *Repo) recover() error {
 		if err := w.Reset(&git.ResetOptions{Commit: c.Hash, Mode: git.HardReset}); err != nil {
 			return fmt.Errorf("recover worktree after an interrupted commit: %w", err)
 		}
-		for _, d := range managedDirs {
-			removeTemp(filepath.Join(r.dir, filepath.FromSlash(r.full(d))))
-		}
 	}
 	if err := os.Remove(r.markPath()); err != nil {
 		return fmt.Errorf("clear worktree mark: %w", err)
 	}
 	return nil
-}
-
-func removeTemp(root string) {
-	_ = filepath.WalkDir(root, func(p string, de fs.DirEntry, err error) error {
-		if err == nil && !de.IsDir() && strings.HasSuffix(p, ".kubesnap-tmp") {
-			return os.Remove(p)
-		}
-		return nil
-	})
 }

@@ -1,0 +1,189 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kubesnap/kubesnap/internal/testenv"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+)
+
+var (
+	env      *testenv.Env
+	kubesnap string // the kubesnap binary, for peak RSS of a whole run
+	objects  int    // how many objects the cluster was filled with
+)
+
+const namespaces = 50
+
+func TestMain(m *testing.M) {
+	os.Exit(testenv.Main(m, testenv.Options{ControllerManager: true}, &env))
+}
+
+var fillOnce sync.Once
+
+// fill creates the benchmark cluster once per process: ConfigMaps, Secrets,
+// Deployments (0 replicas), Services and custom resources spread over 50
+// namespaces, created by 32 clients at once.
+func fill(b *testing.B) {
+	b.Helper()
+	testenv.Require(b, env)
+	var err error
+	fillOnce.Do(func() { err = doFill(b) })
+	if err != nil {
+		b.Fatal(err)
+	}
+}
+
+var widgets = schema.GroupVersionResource{Group: "bench.kubesnap.io", Version: "v1", Resource: "widgets"}
+
+func doFill(b *testing.B) error {
+	objects = 10000
+	if s := os.Getenv("KUBESNAP_BENCH_OBJECTS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return fmt.Errorf("KUBESNAP_BENCH_OBJECTS=%q: %w", s, err)
+		}
+		objects = n
+	}
+	dir, err := os.MkdirTemp("", "kubesnap-bench-")
+	if err != nil {
+		return err
+	}
+	kubesnap = filepath.Join(dir, "kubesnap")
+	if out, err := exec.Command("go", "build", "-o", kubesnap, "../../cmd/kubesnap").CombinedOutput(); err != nil {
+		return fmt.Errorf("build kubesnap: %v\n%s", err, out)
+	}
+	env.Kubectl(b, `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.bench.kubesnap.io}
+spec:
+  group: bench.kubesnap.io
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        x-kubernetes-preserve-unknown-fields: true
+`, "apply", "-f", "-")
+	env.Kubectl(b, "", "wait", "--for", "condition=established", "crd/widgets.bench.kubesnap.io")
+	cs, err := kubernetes.NewForConfig(env.Config)
+	if err != nil {
+		return err
+	}
+	dyn, err := dynamic.NewForConfig(env.Config)
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	for i := range namespaces {
+		if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: nsName(i)}}, metav1.CreateOptions{}); err != nil {
+			return err
+		}
+	}
+	start := time.Now()
+	jobs := make(chan int)
+	errs := make(chan error, 32)
+	var wg sync.WaitGroup
+	for range 32 {
+		wg.Go(func() {
+			for i := range jobs {
+				if err := create(ctx, cs, dyn, i); err != nil {
+					select {
+					case errs <- err:
+					default:
+					}
+				}
+			}
+		})
+	}
+	for i := range objects {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
+	}
+	b.Logf("created %d objects in %d namespaces in %s", objects, namespaces, time.Since(start).Round(time.Second))
+	// Let the controller-manager make its ReplicaSets before measuring.
+	time.Sleep(10 * time.Second)
+	return nil
+}
+
+func nsName(i int) string { return fmt.Sprintf("bench-%02d", i) }
+
+// create makes object i: the kinds take turns, so every namespace holds
+// every kind.
+func create(ctx context.Context, cs kubernetes.Interface, dyn dynamic.Interface, i int) error {
+	ns := nsName(i % namespaces)
+	name := fmt.Sprintf("obj-%05d", i)
+	labels := map[string]string{"app": name, "tier": "bench"}
+	var err error
+	switch i % 10 {
+	case 0, 1, 2:
+		_, err = cs.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
+			Data:       map[string]string{"config.yaml": fmt.Sprintf("replicas: %d\nlog: info\nendpoint: http://svc-%d.%s:8080\n", i%7, i, ns)},
+		}, metav1.CreateOptions{})
+	case 3, 4:
+		_, err = cs.CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
+			StringData: map[string]string{"password": fmt.Sprintf("bench-secret-%d", i)},
+		}, metav1.CreateOptions{})
+	case 5, 6:
+		zero := int32(0)
+		_, err = cs.AppsV1().Deployments(ns).Create(ctx, &appsv1.Deployment{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
+			Spec: appsv1.DeploymentSpec{
+				Replicas: &zero,
+				Selector: &metav1.LabelSelector{MatchLabels: labels},
+				Template: corev1.PodTemplateSpec{
+					ObjectMeta: metav1.ObjectMeta{Labels: labels},
+					Spec: corev1.PodSpec{Containers: []corev1.Container{{
+						Name: "app", Image: "registry.example/app:1.0",
+						Ports: []corev1.ContainerPort{{ContainerPort: 8080}},
+					}}},
+				},
+			},
+		}, metav1.CreateOptions{})
+	case 7, 8:
+		_, err = cs.CoreV1().Services(ns).Create(ctx, &corev1.Service{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
+			Spec: corev1.ServiceSpec{
+				Selector: labels,
+				Ports:    []corev1.ServicePort{{Port: 80, TargetPort: intstr.FromInt32(8080)}},
+			},
+		}, metav1.CreateOptions{})
+	default:
+		_, err = dyn.Resource(widgets).Namespace(ns).Create(ctx, &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "bench.kubesnap.io/v1", "kind": "Widget",
+			"metadata": map[string]any{"name": name, "labels": map[string]any{"app": name}},
+			"spec":     map[string]any{"size": int64(i), "color": "blue"},
+		}}, metav1.CreateOptions{})
+	}
+	if err != nil {
+		return fmt.Errorf("create %s/%s: %w", ns, name, err)
+	}
+	return nil
+}

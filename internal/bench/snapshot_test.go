@@ -1,0 +1,163 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+
+	"github.com/kubesnap/kubesnap/canonical"
+	"github.com/kubesnap/kubesnap/internal/gitstore"
+	"github.com/kubesnap/kubesnap/internal/kube"
+	snapsync "github.com/kubesnap/kubesnap/sync"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/rest"
+)
+
+// cluster connects as the command line does (client-go defaults, raised
+// QPS), not with the test environment's settings.
+func cluster(b *testing.B) *kube.Cluster {
+	b.Helper()
+	cfg := rest.CopyConfig(env.Config)
+	cfg.QPS, cfg.Burst = 0, 0
+	c, err := kube.New(cfg, "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
+
+// BenchmarkBareList is the floor: a paged LIST (500 a page) of every type a
+// snapshot captures, one type after another, by the same client, doing
+// nothing with the objects.
+func BenchmarkBareList(b *testing.B) {
+	fill(b)
+	c := cluster(b)
+	ctx := context.Background()
+	disc, err := c.Discover(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var types []canonical.Type
+	for _, t := range disc.Types {
+		if _, skip := canonical.SkipType(t); !skip {
+			types = append(types, t)
+		}
+	}
+	n := 0
+	for b.Loop() {
+		n = 0
+		for _, t := range types {
+			if _, err := c.List(ctx, t, snapsync.ListOptions{}, func(*unstructured.Unstructured) error { n++; return nil }); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(n), "objects")
+	b.ReportMetric(float64(len(types)), "types")
+}
+
+// BenchmarkSnapshotInitial snapshots the cluster into an empty repository:
+// discovery, LIST at one resourceVersion, normalize, marshal, write every
+// blob, tree, file and index entry, commit.
+func BenchmarkSnapshotInitial(b *testing.B) {
+	fill(b)
+	c := cluster(b)
+	var res snapsync.Result
+	for b.Loop() {
+		b.StopTimer()
+		dir := b.TempDir()
+		b.StartTimer()
+		repo, err := gitstore.Open(filepath.Join(dir, "repo"), gitstore.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res, err = snapsync.Snapshot(context.Background(), c, repo, snapsync.Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(res.Objects), "objects")
+}
+
+// BenchmarkSnapshotUnchanged snapshots a cluster whose repository is up to
+// date: everything is listed and normalized, nothing is written.
+func BenchmarkSnapshotUnchanged(b *testing.B) {
+	fill(b)
+	c := cluster(b)
+	repo, err := gitstore.Open(filepath.Join(b.TempDir(), "repo"), gitstore.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := snapsync.Snapshot(context.Background(), c, repo, snapsync.Options{}); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		res, err := snapsync.Snapshot(context.Background(), c, repo, snapsync.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res.Commit != "" {
+			b.Fatalf("snapshot of an unchanged cluster committed %d changes", len(res.Changes))
+		}
+	}
+}
+
+// BenchmarkSnapshotCommand runs the kubesnap binary into an empty
+// repository, as a user would, and reports its peak RSS.
+func BenchmarkSnapshotCommand(b *testing.B) {
+	fill(b)
+	var peak int64
+	for b.Loop() {
+		b.StopTimer()
+		repo := filepath.Join(b.TempDir(), "repo")
+		b.StartTimer()
+		cmd := exec.Command(kubesnap, "snapshot", "--repo", repo, "--kubeconfig", env.Kubeconfig)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("kubesnap snapshot: %v\n%s", err, out)
+		}
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			peak = max(peak, ru.Maxrss) // KiB on Linux
+		}
+	}
+	b.ReportMetric(float64(peak)/1024, "peak-MiB")
+}
+
+// BenchmarkCommitOne commits one changed object into a repository holding
+// the whole cluster and into one holding a single namespace: a commit's
+// cost must not grow with the repository.
+func BenchmarkCommitOne(b *testing.B) {
+	fill(b)
+	c := cluster(b)
+	for _, size := range []struct {
+		name   string
+		filter canonical.Filter
+	}{
+		{"repo=one-namespace", canonical.Filter{IncludeNamespaces: []string{nsName(0)}, IncludeResources: []string{"configmaps"}}},
+		{"repo=whole-cluster", canonical.Filter{}},
+	} {
+		b.Run(size.name, func(b *testing.B) {
+			repo, err := gitstore.Open(filepath.Join(b.TempDir(), "repo"), gitstore.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			res, err := snapsync.Snapshot(context.Background(), c, repo, snapsync.Options{Filter: size.filter})
+			if err != nil {
+				b.Fatal(err)
+			}
+			id := canonical.ID{Resource: "configmaps", Namespace: nsName(0), Name: "obj-00000"}
+			i := 0
+			for b.Loop() {
+				i++
+				data := fmt.Appendf(nil, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: obj-00000\n  namespace: %s\ndata:\n  n: %q\n", nsName(0), fmt.Sprint(i))
+				ch := snapsync.Change{Op: snapsync.Modified, Path: canonical.PathOf(id), Data: data, ID: id}
+				if _, err := repo.Commit(context.Background(), []snapsync.Change{ch}, "Update 1 object\n"); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(res.Objects), "objects")
+		})
+	}
+}
+
