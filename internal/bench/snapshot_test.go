@@ -160,4 +160,3 @@ func BenchmarkCommitOne(b *testing.B) {
 		})
 	}
 }
-

@@ -80,7 +80,10 @@ func writeIndex(path string, idx *index.Index) error {
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name()) // after the rename, a no-op
+	// fail removes the temporary file after an error.
+	fail := func(err error) error {
+		return errors.Join(err, tmp.Close(), os.Remove(tmp.Name()))
+	}
 	sum := sha1.New()
 	w := bufio.NewWriterSize(io.MultiWriter(tmp, sum), 1<<16)
 	var buf [62]byte
@@ -109,18 +112,19 @@ func writeIndex(path string, idx *index.Index) error {
 		pad := 8 - (62+len(e.Name))%8
 		w.Write(make([]byte, pad))
 	}
-	if err := w.Flush(); err != nil {
-		tmp.Close()
-		return err
+	if err := w.Flush(); err != nil { // bufio keeps the first write error
+		return fail(err)
 	}
 	if _, err := tmp.Write(sum.Sum(nil)); err != nil {
-		tmp.Close()
-		return err
+		return fail(err)
 	}
 	if err := tmp.Close(); err != nil {
-		return err
+		return errors.Join(err, os.Remove(tmp.Name()))
 	}
-	return os.Rename(tmp.Name(), path)
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return errors.Join(err, os.Remove(tmp.Name()))
+	}
+	return nil
 }
 
 func stamp(t time.Time) (sec, nsec uint32) {
