@@ -15,6 +15,9 @@ type Type struct {
 	Kind       string
 	Namespaced bool
 	Verbs      []string
+	// Aggregated says an extension API server serves the type through
+	// the aggregator: its resourceVersions are not the cluster's.
+	Aggregated bool
 }
 
 // ID returns the identity of the object name in namespace of type t.

@@ -20,6 +20,7 @@ import (
 
 type snapshotOptions struct {
 	repo, branch, prefix, tag, output string
+	bare                              bool
 	filter                            canonical.Filter
 	cluster                           *genericclioptions.ConfigFlags
 	progress                          io.Writer // nil: no progress line
@@ -58,6 +59,7 @@ repository is created when DIR is missing or empty.`,
 	fs.StringVar(&o.branch, "branch", "", "branch to commit to (default: the checked-out branch)")
 	fs.StringVar(&o.prefix, "path", "", "folder in the repository to write under, so one repository can hold many clusters")
 	fs.StringVar(&o.tag, "tag", "", "tag the resulting commit")
+	fs.BoolVar(&o.bare, "bare", false, "when the repository is created, make it bare (no checked-out files): for backup hosts and CI")
 	fs.StringVarP(&o.output, "output", "o", "text", "output format: text or json")
 	ff.add(fs)
 	o.cluster = clusterFlags(fs)
@@ -78,7 +80,7 @@ type snapshotReport struct {
 }
 
 func runSnapshot(ctx context.Context, o snapshotOptions, out io.Writer) error {
-	repo, err := gitstore.Open(o.repo, gitstore.Options{Branch: o.branch, Prefix: o.prefix})
+	repo, err := gitstore.Open(o.repo, gitstore.Options{Branch: o.branch, Prefix: o.prefix, Bare: o.bare})
 	if err != nil {
 		return err
 	}

@@ -240,7 +240,15 @@ func (r *Repo) checkedOut() (bool, error) {
 	return head.Type() == plumbing.SymbolicReference && head.Target() == r.branch, nil
 }
 
-func (r *Repo) markPath() string { return filepath.Join(r.dir, ".git", "kubesnap-worktree") }
+func (r *Repo) markPath() string { return filepath.Join(r.gitDir(), "kubesnap-worktree") }
+
+// gitDir is the folder git keeps its data in: DIR/.git, or DIR when bare.
+func (r *Repo) gitDir() string {
+	if fi, err := os.Stat(filepath.Join(r.dir, ".git")); err == nil && fi.IsDir() {
+		return filepath.Join(r.dir, ".git")
+	}
+	return r.dir
+}
 
 // worktreeWriters is how many files are written at once: writing is
 // system calls, which overlap well even on two cores.

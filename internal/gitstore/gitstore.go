@@ -31,6 +31,10 @@ type Options struct {
 	Prefix string
 	// Author signs the commits; the zero value means kubesnap.
 	Author object.Signature
+	// Bare makes a repository created by kubesnap a bare one: no
+	// worktree and no index, so a commit writes only git objects. An
+	// existing repository stays what it is.
+	Bare bool
 }
 
 // Repo is a git repository on disk that kubesnap commits to.
@@ -41,6 +45,7 @@ type Repo struct {
 	prefix string
 	author object.Signature
 	now    func() time.Time
+	bare   bool // create a bare repository
 
 	// The index as last written, and its file's size and time then.
 	index     *index.Index
@@ -60,7 +65,7 @@ func Open(dir string, opts Options) (*Repo, error) {
 	case !fi.IsDir():
 		return nil, fmt.Errorf("repository %s is a file, not a folder: give --repo a folder (it is created if missing)", dir)
 	}
-	r := &Repo{dir: dir, prefix: strings.Trim(path.Clean("/"+opts.Prefix), "/"), author: opts.Author, now: time.Now}
+	r := &Repo{dir: dir, prefix: strings.Trim(path.Clean("/"+opts.Prefix), "/"), author: opts.Author, now: time.Now, bare: opts.Bare}
 	if r.author.Name == "" {
 		r.author = object.Signature{Name: "kubesnap", Email: "kubesnap@localhost"}
 	}
@@ -122,6 +127,7 @@ func (r *Repo) create() error {
 	}
 	repo, err := git.PlainInitWithOptions(r.dir, &git.PlainInitOptions{
 		InitOptions: git.InitOptions{DefaultBranch: r.branch},
+		Bare:        r.bare,
 	})
 	if errors.Is(err, git.ErrRepositoryAlreadyExists) {
 		repo, err = git.PlainOpen(r.dir) // made since Open looked

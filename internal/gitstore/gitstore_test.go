@@ -330,3 +330,23 @@ func TestIndexWithConflictsIsWrittenByGoGit(t *testing.T) {
 		t.Errorf("writeIndex of a conflicted index = %v, want errIndexFormat", err)
 	}
 }
+
+func TestBareRepositoryGetsCommitsWithoutFiles(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "bare")
+	r := open(t, dir, Options{Bare: true})
+	if _, err := r.Commit(t.Context(), []snapsync.Change{add("cluster/namespaces/a.yaml", "a\n")}, "c\n"); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(gitCLI(t, dir, "rev-parse", "--is-bare-repository")); got != "true" {
+		t.Errorf("is bare = %s", got)
+	}
+	if got := gitCLI(t, dir, "show", "main:cluster/namespaces/a.yaml"); got != "a\n" {
+		t.Errorf("file at main = %q", got)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "cluster")); !os.IsNotExist(err) {
+		t.Errorf("a bare repository got a worktree file: %v", err)
+	}
+	if edits, err := open(t, dir, Options{}).LocalEdits(); err != nil || len(edits) != 0 {
+		t.Errorf("LocalEdits of a bare repository = %v, %v", edits, err)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/kubesnap/kubesnap/canonical"
 	snapsync "github.com/kubesnap/kubesnap/sync"
@@ -31,6 +32,11 @@ const PageSize = 500
 
 // Cluster reads one cluster.
 type Cluster struct {
+	// ExactTimeout bounds a LIST at an exact resourceVersion before
+	// falling back to a fresh one: a server asked for a version it has
+	// not seen yet answers only after client-go's retries (~40 s).
+	ExactTimeout time.Duration
+
 	config    *rest.Config
 	name      string
 	discovery discovery.DiscoveryInterface
@@ -77,7 +83,7 @@ func New(cfg *rest.Config, name string) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dynamic client for %s: %w", cfg.Host, err)
 	}
-	return &Cluster{config: cfg, name: name, discovery: dc, dynamic: dyn}, nil
+	return &Cluster{ExactTimeout: 10 * time.Second, config: cfg, name: name, discovery: dc, dynamic: dyn}, nil
 }
 
 // Name is the cluster's name in the kubeconfig, or its host.
@@ -120,6 +126,7 @@ func (c *Cluster) Discover(ctx context.Context) (snapsync.Discovery, error) {
 	case err != nil:
 		return out, c.unreachable(err)
 	}
+	aggregated := c.aggregated(ctx)
 	for _, l := range lists {
 		gv, err := schema.ParseGroupVersion(l.GroupVersion)
 		if err != nil {
@@ -128,12 +135,32 @@ func (c *Cluster) Discover(ctx context.Context) (snapsync.Discovery, error) {
 		for _, r := range l.APIResources {
 			out.Types = append(out.Types, canonical.Type{
 				Group: gv.Group, Version: gv.Version, Resource: r.Name, Kind: r.Kind,
-				Namespaced: r.Namespaced, Verbs: r.Verbs,
+				Namespaced: r.Namespaced, Verbs: r.Verbs, Aggregated: aggregated[l.GroupVersion],
 			})
 		}
 	}
 	sort.Slice(out.Types, func(i, j int) bool { return out.Types[i].ResourceDir() < out.Types[j].ResourceDir() })
 	return out, ctx.Err()
+}
+
+// aggregated returns the group/versions that extension API servers serve:
+// the APIServices with a service behind them. When they cannot be listed,
+// none are known, and their lists fall back to fresh ones if they must.
+func (c *Cluster) aggregated(ctx context.Context) map[string]bool {
+	out := map[string]bool{}
+	l, err := c.dynamic.Resource(schema.GroupVersionResource{Group: "apiregistration.k8s.io", Version: "v1", Resource: "apiservices"}).
+		List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return out
+	}
+	for _, a := range l.Items {
+		if svc, _, _ := unstructured.NestedMap(a.Object, "spec", "service"); svc != nil {
+			g, _, _ := unstructured.NestedString(a.Object, "spec", "group")
+			v, _, _ := unstructured.NestedString(a.Object, "spec", "version")
+			out[schema.GroupVersion{Group: g, Version: v}.String()] = true
+		}
+	}
+	return out
 }
 
 // ResourceVersion returns the newest resourceVersion, read with a quorum
@@ -158,8 +185,12 @@ func (c *Cluster) List(ctx context.Context, t canonical.Type, opts snapsync.List
 	if t.Namespaced && opts.Namespace != "" {
 		r = ri.Namespace(opts.Namespace)
 	}
-	if opts.ResourceVersion != "" {
-		err := c.pages(ctx, r, opts.LabelSelector, opts.ResourceVersion, fn)
+	if opts.ResourceVersion != "" && t.Aggregated {
+		fresh = true // another server: the cluster's versions mean nothing there
+	} else if opts.ResourceVersion != "" {
+		exact, cancel := context.WithTimeout(ctx, c.ExactTimeout)
+		err := c.pages(exact, r, opts.LabelSelector, opts.ResourceVersion, fn)
+		cancel()
 		if err == nil || ctx.Err() != nil || apierrors.IsForbidden(err) || errors.As(err, new(callbackError)) {
 			return false, c.listError(t, err)
 		}
