@@ -106,10 +106,14 @@ type staging struct {
 	objects map[plumbing.Hash]plumbing.EncodedObject
 }
 
-// put stages an object unless the repository has it already.
+// put stages an object. It does not ask whether the repository has it
+// already: that is one file lookup per object (0.6 s for a first snapshot
+// of 12,000 objects here), while writing an object twice is harmless in
+// git (the loose file is replaced by identical bytes, a pack may repeat
+// an object) and rare, since only changed files are put.
 func (s *staging) put(t plumbing.ObjectType, data []byte) plumbing.Hash {
 	h := plumbing.ComputeHash(t, data)
-	if _, ok := s.objects[h]; ok || s.repo.repo.Storer.HasEncodedObject(h) == nil {
+	if _, ok := s.objects[h]; ok {
 		return h
 	}
 	obj := &plumbing.MemoryObject{}
@@ -218,7 +222,7 @@ func (r *Repo) writeTree(st *staging, base plumbing.Hash, edits map[string]*plum
 	if err := t.Encode(obj); err != nil {
 		return id, false, fmt.Errorf("encode tree: %w", err)
 	}
-	if _, ok := st.objects[obj.Hash()]; !ok && r.repo.Storer.HasEncodedObject(obj.Hash()) != nil {
+	if base != obj.Hash() { // an unchanged tree need not be written again
 		st.objects[obj.Hash()] = obj
 	}
 	return obj.Hash(), len(t.Entries) == 0, nil
