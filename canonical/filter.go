@@ -63,6 +63,12 @@ func (f Filter) Type(t Type) bool {
 	return true
 }
 
+// Names reports whether t is named in IncludeResources: such a type is
+// captured even when a default rule would skip it.
+func (f Filter) Names(t Type) bool {
+	return slices.Contains(f.IncludeResources, t.ResourceDir())
+}
+
 // Namespace reports whether objects in namespace ns are in scope.
 func (f Filter) Namespace(ns string) bool {
 	if slices.Contains(f.ExcludeNamespaces, ns) {

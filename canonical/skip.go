@@ -43,20 +43,31 @@ var ephemeral = map[string]string{
 	"certificatesigningrequests.certificates.k8s.io": "certificate signing requests are one-off requests",
 }
 
-// SkipType reports whether objects of type t are left out of the repository
-// by default, and why. Types that cannot be listed, watched and created
-// cannot be captured and restored; subresources are part of their parent.
-func SkipType(t Type) (reason string, skip bool) {
+// Capturable reports whether objects of type t can be kept in git at all:
+// types that cannot be listed, watched and created cannot be captured and
+// restored, and subresources are part of their parent. No flag overrides
+// this.
+func Capturable(t Type) (reason string, ok bool) {
 	if strings.Contains(t.Resource, "/") {
-		return "subresource", true
-	}
-	if r, ok := ephemeral[t.ResourceDir()]; ok {
-		return r, true
+		return "subresource", false
 	}
 	for _, verb := range []string{"list", "watch", "create"} {
 		if !slices.Contains(t.Verbs, verb) {
-			return "cannot be " + verbPast[verb], true
+			return "cannot be " + verbPast[verb], false
 		}
+	}
+	return "", true
+}
+
+// SkipType reports whether objects of type t are left out of the repository
+// by default, and why: types that are not Capturable, and ephemeral ones.
+// Naming an ephemeral type in --include-resources captures it anyway.
+func SkipType(t Type) (reason string, skip bool) {
+	if reason, ok := Capturable(t); !ok {
+		return reason, true
+	}
+	if r, ok := ephemeral[t.ResourceDir()]; ok {
+		return r + " (name it in --include-resources to capture it)", true
 	}
 	return "", false
 }

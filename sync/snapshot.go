@@ -73,8 +73,10 @@ func Snapshot(ctx context.Context, src Source, st Store, opts Options) (Result, 
 	facts := canonical.Facts{}
 	for _, t := range disc.Types {
 		if reason, skip := canonical.SkipType(t); skip {
-			cov.Skipped = append(cov.Skipped, SkippedType{Resource: t.ResourceDir(), Reason: reason})
-			continue
+			if _, ok := canonical.Capturable(t); !ok || !opts.Filter.Names(t) {
+				cov.Skipped = append(cov.Skipped, SkippedType{Resource: t.ResourceDir(), Reason: reason})
+				continue
+			}
 		}
 		if !opts.Filter.Type(t) {
 			cov.Skipped = append(cov.Skipped, SkippedType{Resource: t.ResourceDir(), Reason: "excluded by filter"})

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -24,10 +23,7 @@ func newLog(stdout io.Writer) *cobra.Command {
 		Short: "List the snapshots in a repository: commit, time, objects changed, summary",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if o.repo == "" {
-				return usageError{errors.New("--repo is required")}
-			}
-			if err := checkOutput(o.output, "text", "json"); err != nil {
+			if err := checkRepo(o.repo, o.output); err != nil {
 				return err
 			}
 			return runLog(o, stdout)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -63,6 +64,14 @@ func (f *filterFlags) filter() (canonical.Filter, error) {
 		return out, usageError{err}
 	}
 	return out, nil
+}
+
+// checkRepo validates the flags every repository command shares.
+func checkRepo(repo, output string) error {
+	if repo == "" {
+		return usageError{errors.New("--repo is required")}
+	}
+	return checkOutput(output, "text", "json")
 }
 
 func checkOutput(o string, allowed ...string) error {

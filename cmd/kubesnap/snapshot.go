@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -38,10 +37,7 @@ changed. It prints the commit id, or says there were no changes. The
 repository is created when DIR is missing or empty.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if o.repo == "" {
-				return usageError{errors.New("--repo is required")}
-			}
-			if err := checkOutput(o.output, "text", "json"); err != nil {
+			if err := checkRepo(o.repo, o.output); err != nil {
 				return err
 			}
 			var err error

@@ -108,3 +108,29 @@ func checkNoSecretValues(t *testing.T, repo string, values ...string) {
 var _ = canonical.Redacted
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+func TestIncludeResourcesOverridesADefaultSkip(t *testing.T) {
+	testenv.Require(t, env)
+	ns := env.Namespace(t)
+	env.Kubectl(t, `apiVersion: coordination.k8s.io/v1
+kind: Lease
+metadata: {name: my-lock}
+spec: {holderIdentity: me}
+`, "-n", ns, "apply", "-f", "-")
+	lease := "coordination.k8s.io/Lease/" + ns + "/my-lock"
+
+	repo := t.TempDir()
+	mustSnapshot(t, repo, "--include-namespaces", ns)
+	if _, ok := stored(t, repo)[lease]; ok {
+		t.Error("a Lease was captured by default")
+	}
+	if cov := git(t, repo, "show", "HEAD:.kubesnap/coverage.yaml"); !strings.Contains(cov, "leases are held by running processes") {
+		t.Errorf("coverage does not say why leases are skipped:\n%s", cov)
+	}
+
+	named := t.TempDir()
+	mustSnapshot(t, named, "--include-namespaces", ns, "--include-resources", "leases.coordination.k8s.io")
+	if _, ok := stored(t, named)[lease]; !ok {
+		t.Error("a Lease named in --include-resources was not captured")
+	}
+}
