@@ -62,7 +62,9 @@ func TestSkipObject(t *testing.T) {
 		{"an object with a non-controller owner is kept", obj("ConfigMap", "a", func(o *unstructured.Unstructured) {
 			o.SetOwnerReferences([]metav1.OwnerReference{{Kind: "Thing", Name: "t"}})
 		}), false},
-		{"a mirror pod is skipped", obj("Pod", "p", func(o *unstructured.Unstructured) { o.SetAnnotations(map[string]string{"kubernetes.io/config.mirror": "x"}) }), true},
+		{"a mirror pod is skipped", obj("Pod", "p", func(o *unstructured.Unstructured) {
+			o.SetAnnotations(map[string]string{"kubernetes.io/config.mirror": "x"})
+		}), true},
 		{"a completed pod is skipped", obj("Pod", "p", func(o *unstructured.Unstructured) {
 			_ = unstructured.SetNestedField(o.Object, "Succeeded", "status", "phase")
 		}), true},

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -31,6 +32,10 @@ var (
 const namespaces = 50
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if flag.Lookup("test.bench").Value.String() == "" {
+		os.Exit(m.Run()) // go test ./... : no benchmarks, no control plane
+	}
 	os.Exit(testenv.Main(m, testenv.Options{ControllerManager: true}, &env))
 }
 
