@@ -76,3 +76,10 @@ type Store interface {
 	// its id. Its cost grows with len(changes), not with the repository.
 	Commit(ctx context.Context, changes []Change, message string) (string, error)
 }
+
+// Stager is a Store that can start storing a changed file's content while
+// the snapshot still lists the rest; Snapshot calls Stage for every file it
+// will pass to Commit, from several goroutines at once.
+type Stager interface {
+	Stage(data []byte)
+}

@@ -302,5 +302,8 @@ func (c *collector) object(t canonical.Type, obj *unstructured.Unstructured, fac
 	if old == "" {
 		op = Added
 	}
+	if s, ok := c.st.(Stager); ok {
+		s.Stage(data)
+	}
 	return path, &Change{Op: op, Path: path, Data: data, ID: id, Manager: info.Manager}, true, nil
 }

@@ -12,10 +12,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/format/index"
-	"github.com/go-git/go-git/v5/plumbing/format/packfile"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/storer"
-	"github.com/go-git/go-git/v5/storage/memory"
 	snapsync "github.com/kubesnap/kubesnap/sync"
 	"golang.org/x/sync/errgroup"
 )
@@ -135,21 +133,11 @@ func (s *staging) flush() error {
 		}
 		return nil
 	}
-	mem := memory.NewStorage()
-	hashes := make([]plumbing.Hash, 0, len(s.objects))
-	for h, obj := range s.objects {
-		if _, err := mem.SetEncodedObject(obj); err != nil {
-			return fmt.Errorf("stage object %s: %w", h, err)
-		}
-		hashes = append(hashes, h)
-	}
 	w, err := pw.PackfileWriter()
 	if err != nil {
 		return fmt.Errorf("write pack: %w", err)
 	}
-	// Window 0: no delta search; objects are zlib-compressed as loose
-	// ones are, without a file each.
-	if _, err := packfile.NewEncoder(w, mem, false).Encode(hashes, 0); err != nil {
+	if err := s.repo.writePack(w, s.objects); err != nil {
 		w.Close()
 		return fmt.Errorf("write pack: %w", err)
 	}

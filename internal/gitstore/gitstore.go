@@ -47,6 +47,8 @@ type Repo struct {
 	now    func() time.Time
 	bare   bool // create a bare repository
 
+	packed packed // blobs Stage compressed for the next Commit
+
 	// The index as last written, and its file's size and time then.
 	index     *index.Index
 	indexSize int64

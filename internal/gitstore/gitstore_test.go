@@ -350,3 +350,30 @@ func TestBareRepositoryGetsCommitsWithoutFiles(t *testing.T) {
 		t.Errorf("LocalEdits of a bare repository = %v, %v", edits, err)
 	}
 }
+
+func TestStagedBlobsGoIntoThePack(t *testing.T) {
+	dir := t.TempDir()
+	r := open(t, dir, Options{})
+	var changes []snapsync.Change
+	for i := range packThreshold + 1 {
+		c := add(fmt.Sprintf("namespaces/a/configmaps/c%03d.yaml", i), strings.Repeat(fmt.Sprintf("line %d\n", i), i+1))
+		if i%2 == 0 {
+			r.Stage(c.Data) // half staged ahead, half compressed at commit
+		}
+		changes = append(changes, c)
+	}
+	r.Stage([]byte("staged but never committed\n"))
+	if _, err := r.Commit(t.Context(), changes, "staged\n"); err != nil {
+		t.Fatal(err)
+	}
+	gitCLI(t, dir, "fsck", "--strict")
+	for _, i := range []int{0, 1, packThreshold} {
+		c := changes[i]
+		if got := gitCLI(t, dir, "show", "HEAD:"+c.Path); got != string(c.Data) {
+			t.Errorf("%s reads %q, want %q", c.Path, got, c.Data)
+		}
+	}
+	if r.packed.entries != nil {
+		t.Error("staged entries outlive the commit")
+	}
+}
