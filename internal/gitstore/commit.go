@@ -123,6 +123,7 @@ func (s *staging) put(t plumbing.ObjectType, data []byte) plumbing.Hash {
 }
 
 func (s *staging) flush() error {
+	staged := s.repo.takeStaged() // taken on every path, so none outlive a commit
 	st := s.repo.repo.Storer
 	pw, canPack := st.(storer.PackfileWriter)
 	if len(s.objects) < packThreshold || !canPack {
@@ -137,7 +138,7 @@ func (s *staging) flush() error {
 	if err != nil {
 		return fmt.Errorf("write pack: %w", err)
 	}
-	if err := s.repo.writePack(w, s.objects); err != nil {
+	if err := writePack(w, s.objects, staged); err != nil {
 		w.Close()
 		return fmt.Errorf("write pack: %w", err)
 	}

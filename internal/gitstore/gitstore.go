@@ -110,9 +110,6 @@ func Open(dir string, opts Options) (*Repo, error) {
 	return r, nil
 }
 
-// Dir is the repository's folder.
-func (r *Repo) Dir() string { return r.dir }
-
 // full is the repository path of a path relative to the prefix.
 func (r *Repo) full(p string) string {
 	if r.prefix == "" {

@@ -376,4 +376,11 @@ func TestStagedBlobsGoIntoThePack(t *testing.T) {
 	if r.packed.entries != nil {
 		t.Error("staged entries outlive the commit")
 	}
+	r.Stage([]byte("x\n"))
+	if _, err := r.Commit(t.Context(), []snapsync.Change{add("small.yaml", "x\n")}, "small\n"); err != nil {
+		t.Fatal(err)
+	}
+	if r.packed.entries != nil {
+		t.Error("staged entries outlive a commit of loose objects")
+	}
 }

@@ -72,9 +72,18 @@ func packEntry(t plumbing.ObjectType, data []byte) []byte {
 	return buf.Bytes()
 }
 
-// writePack writes objects as one pack to w, using entries Stage made where
-// there are some.
-func (r *Repo) writePack(w io.Writer, objects map[plumbing.Hash]plumbing.EncodedObject) error {
+// takeStaged returns the entries Stage made and forgets them.
+func (r *Repo) takeStaged() map[plumbing.Hash][]byte {
+	r.packed.mu.Lock()
+	defer r.packed.mu.Unlock()
+	staged := r.packed.entries
+	r.packed.entries = nil
+	return staged
+}
+
+// writePack writes objects as one pack to w, using the staged entries
+// where there are some.
+func writePack(w io.Writer, objects map[plumbing.Hash]plumbing.EncodedObject, staged map[plumbing.Hash][]byte) error {
 	sum := sha1.New()
 	out := io.MultiWriter(w, sum)
 	var hdr [12]byte
@@ -84,10 +93,6 @@ func (r *Repo) writePack(w io.Writer, objects map[plumbing.Hash]plumbing.Encoded
 	if _, err := out.Write(hdr[:]); err != nil {
 		return err
 	}
-	r.packed.mu.Lock()
-	staged := r.packed.entries
-	r.packed.entries = nil
-	r.packed.mu.Unlock()
 	for h, obj := range objects {
 		e, ok := staged[h]
 		if !ok {
