@@ -119,7 +119,9 @@ func Normalize(obj *unstructured.Unstructured, f Facts) Info {
 // newestManager returns the manager of the newest managedFields entry that
 // is not for the status subresource (status is not stored, so its writers
 // did not make the change; /scale writers did). Times compare as strings: the API server writes
-// them all in one RFC 3339 form. On a tie the later entry wins.
+// them all in one RFC 3339 form. On a tie the later entry wins. Entries
+// without a time lose: the API server writes none for /scale updates
+// (seen on v1.37), so a scale is named only when nothing else has a time.
 func newestManager(obj *unstructured.Unstructured) string {
 	entries, _, _ := unstructured.NestedSlice(obj.Object, "metadata", "managedFields")
 	var manager, newest string

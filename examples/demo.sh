@@ -46,8 +46,8 @@ bin/kubesnap snapshot --repo "$REPO" --kubeconfig "$kubeconfig"
 step "snapshot again with nothing changed: no commit"
 bin/kubesnap snapshot --repo "$REPO" --kubeconfig "$kubeconfig"
 
-step "changing one object: kubectl scale deployment web --replicas=3 in shop"
-k -n shop scale deployment web --replicas=3
+step "changing one object: kubectl set image deployment/web web=nginx:1.28 in shop"
+k -n shop set image deployment/web web=nginx:1.28
 bin/kubesnap snapshot --repo "$REPO" --kubeconfig "$kubeconfig"
 
 step "kubesnap log --repo $REPO"
