@@ -22,9 +22,11 @@ type Options struct {
 	Progress func(Progress)
 }
 
-// Progress tells how far a snapshot got.
+// Progress tells how far a snapshot got. Committing is set, to the number
+// of files, once the lists are done and the commit is being written.
 type Progress struct {
 	Types, TypesDone, Objects int
+	Committing                int
 }
 
 // Result says what a snapshot did.
@@ -204,6 +206,9 @@ func Snapshot(ctx context.Context, src Source, st Store, opts Options) (Result, 
 	sort.Slice(res.Changes, func(i, j int) bool { return res.Changes[i].Path < res.Changes[j].Path })
 	if len(res.Changes) == 0 {
 		return res, nil
+	}
+	if opts.Progress != nil {
+		opts.Progress(Progress{Types: len(todo), TypesDone: len(todo), Objects: res.Objects, Committing: len(res.Changes)})
 	}
 	msg := Message(res.Changes, Trailers{
 		Cluster:         opts.Cluster,

@@ -94,6 +94,10 @@ func runSnapshot(ctx context.Context, o snapshotOptions, out io.Writer) error {
 	opts := snapsync.Options{Filter: o.filter, Cluster: cluster.Name()}
 	if o.progress != nil {
 		opts.Progress = func(p snapsync.Progress) {
+			if p.Committing > 0 {
+				fmt.Fprintf(o.progress, "\rread %d types, %d objects; committing %d changed files", p.Types, p.Objects, p.Committing)
+				return
+			}
 			fmt.Fprintf(o.progress, "\rreading %d/%d types, %d objects", p.TypesDone, p.Types, p.Objects)
 		}
 	}

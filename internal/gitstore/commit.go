@@ -82,7 +82,7 @@ func (r *Repo) Commit(ctx context.Context, changes []snapsync.Change, message st
 		return "", fmt.Errorf("move %s to %s: %w", r.branch.Short(), id, err)
 	}
 	if checkedOut {
-		if err := r.updateWorktree(changes); err != nil {
+		if err := r.updateWorktree(changes, edits); err != nil {
 			return "", err
 		}
 		if err := os.Remove(r.markPath()); err != nil {
@@ -250,7 +250,7 @@ const worktreeWriters = 8
 // updateWorktree writes the changed files and their index entries. Files
 // are written in place: if we stop halfway, the mark Commit left makes the
 // next Open reset the worktree to HEAD.
-func (r *Repo) updateWorktree(changes []snapsync.Change) error {
+func (r *Repo) updateWorktree(changes []snapsync.Change, ids map[string]*plumbing.Hash) error {
 	idx, err := r.loadIndex()
 	if err != nil {
 		return err
@@ -284,7 +284,7 @@ func (r *Repo) updateWorktree(changes []snapsync.Change) error {
 		}
 		g.Go(func() error {
 			name := r.full(c.Path)
-			e, err := writeFile(r.dir, name, c.Data)
+			e, err := writeFile(r.dir, name, c.Data, *ids[name])
 			if err != nil {
 				return fmt.Errorf("write %s: %w", name, err)
 			}
@@ -330,7 +330,7 @@ func (r *Repo) updateWorktree(changes []snapsync.Change) error {
 
 // writeFile writes one file and returns its index entry, with the stat
 // data of the file as written.
-func writeFile(root, name string, data []byte) (*index.Entry, error) {
+func writeFile(root, name string, data []byte, id plumbing.Hash) (*index.Entry, error) {
 	f, err := os.OpenFile(filepath.Join(root, filepath.FromSlash(name)), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return nil, err
@@ -349,7 +349,7 @@ func writeFile(root, name string, data []byte) (*index.Entry, error) {
 	}
 	// The mtime may move on close on some file systems; git then rehashes
 	// the file once, which costs time, not correctness.
-	e := &index.Entry{Name: name, Hash: plumbing.ComputeHash(plumbing.BlobObject, data), Mode: filemode.Regular, Size: uint32(fi.Size()), ModifiedAt: fi.ModTime()}
+	e := &index.Entry{Name: name, Hash: id, Mode: filemode.Regular, Size: uint32(fi.Size()), ModifiedAt: fi.ModTime()}
 	fillStat(e, fi)
 	return e, nil
 }
