@@ -77,9 +77,11 @@ type Store interface {
 	Commit(ctx context.Context, changes []Change, message string) (string, error)
 }
 
-// Stager is a Store that can start storing a changed file's content while
-// the snapshot still lists the rest; Snapshot calls Stage for every file it
-// will pass to Commit, from several goroutines at once.
+// Stager is a Store that can start storing a changed file while the
+// snapshot still lists the rest; Snapshot calls Stage for every file it
+// will pass to Commit (path relative to the prefix, as in Change), from
+// several goroutines at once. Nothing staged is visible in the branch
+// before Commit.
 type Stager interface {
-	Stage(data []byte)
+	Stage(path string, data []byte)
 }

@@ -308,7 +308,7 @@ func (c *collector) object(t canonical.Type, obj *unstructured.Unstructured, fac
 		op = Added
 	}
 	if s, ok := c.st.(Stager); ok {
-		s.Stage(data)
+		s.Stage(path, data)
 	}
 	return path, &Change{Op: op, Path: path, Data: data, ID: id, Manager: info.Manager}, true, nil
 }

@@ -255,10 +255,11 @@ func (r *Repo) updateWorktree(changes []snapsync.Change, ids map[string]*plumbin
 	if err != nil {
 		return err
 	}
+	ahead := r.takeEarly()
 	written := make([]*index.Entry, len(changes))
 	dirs := map[string]bool{}
 	removed := map[string]bool{}
-	for _, c := range changes {
+	for i, c := range changes {
 		name := r.full(c.Path)
 		if c.Op == snapsync.Deleted {
 			file := filepath.Join(r.dir, filepath.FromSlash(name))
@@ -269,7 +270,15 @@ func (r *Repo) updateWorktree(changes []snapsync.Change, ids map[string]*plumbin
 			removed[name] = true
 			continue
 		}
+		if e := ahead[name]; e != nil && e.Hash == *ids[name] {
+			written[i] = e // Stage wrote it already
+			delete(ahead, name)
+			continue
+		}
 		dirs[filepath.Dir(filepath.Join(r.dir, filepath.FromSlash(name)))] = true
+	}
+	if err := r.undoEarly(ahead); err != nil {
+		return err
 	}
 	for d := range dirs {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -279,7 +288,7 @@ func (r *Repo) updateWorktree(changes []snapsync.Change, ids map[string]*plumbin
 	var g errgroup.Group
 	g.SetLimit(worktreeWriters)
 	for i, c := range changes {
-		if c.Op == snapsync.Deleted {
+		if c.Op == snapsync.Deleted || written[i] != nil {
 			continue
 		}
 		g.Go(func() error {
@@ -326,6 +335,41 @@ func (r *Repo) updateWorktree(changes []snapsync.Change, ids map[string]*plumbin
 		sort.Slice(idx.Entries, func(i, j int) bool { return idx.Entries[i].Name < idx.Entries[j].Name })
 	}
 	return r.saveIndex(idx)
+}
+
+// undoEarly puts back files Stage wrote that the commit does not hold (a
+// list restarted and found the object unchanged after all): the version at
+// the new head, or no file.
+func (r *Repo) undoEarly(files map[string]*index.Entry) error {
+	if len(files) == 0 {
+		return nil
+	}
+	head, err := r.head()
+	if err != nil {
+		return err
+	}
+	for name := range files {
+		file := filepath.Join(r.dir, filepath.FromSlash(name))
+		f, err := head.File(name)
+		if errors.Is(err, object.ErrFileNotFound) {
+			if err := os.Remove(file); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("remove %s: %w", name, err)
+			}
+			removeEmptyParents(r.dir, filepath.Dir(file))
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("read %s at %s: %w", name, head.Hash, err)
+		}
+		data, err := f.Contents()
+		if err != nil {
+			return fmt.Errorf("read %s at %s: %w", name, head.Hash, err)
+		}
+		if err := os.WriteFile(file, []byte(data), 0o644); err != nil {
+			return fmt.Errorf("write %s: %w", name, err)
+		}
+	}
+	return nil
 }
 
 // writeFile writes one file and returns its index entry, with the stat

@@ -48,6 +48,7 @@ type Repo struct {
 	bare   bool // create a bare repository
 
 	packed packed // blobs Stage compressed for the next Commit
+	early  early  // files Stage wrote for the next Commit
 
 	// The index as last written, and its file's size and time then.
 	index     *index.Index

@@ -358,11 +358,11 @@ func TestStagedBlobsGoIntoThePack(t *testing.T) {
 	for i := range packThreshold + 1 {
 		c := add(fmt.Sprintf("namespaces/a/configmaps/c%03d.yaml", i), strings.Repeat(fmt.Sprintf("line %d\n", i), i+1))
 		if i%2 == 0 {
-			r.Stage(c.Data) // half staged ahead, half compressed at commit
+			r.Stage(c.Path, c.Data) // half staged ahead, half compressed at commit
 		}
 		changes = append(changes, c)
 	}
-	r.Stage([]byte("staged but never committed\n"))
+	r.Stage("namespaces/a/configmaps/never.yaml", []byte("staged but never committed\n"))
 	if _, err := r.Commit(t.Context(), changes, "staged\n"); err != nil {
 		t.Fatal(err)
 	}
@@ -376,11 +376,59 @@ func TestStagedBlobsGoIntoThePack(t *testing.T) {
 	if r.packed.entries != nil {
 		t.Error("staged entries outlive the commit")
 	}
-	r.Stage([]byte("x\n"))
+	if _, err := os.Stat(filepath.Join(dir, "namespaces/a/configmaps/never.yaml")); !os.IsNotExist(err) {
+		t.Errorf("a file staged but not committed is left in the worktree: %v", err)
+	}
+	if s := gitCLI(t, dir, "status", "--porcelain"); s != "" {
+		t.Errorf("git status after committing staged files:\n%s", s)
+	}
+	r.Stage("small.yaml", []byte("x\n"))
 	if _, err := r.Commit(t.Context(), []snapsync.Change{add("small.yaml", "x\n")}, "small\n"); err != nil {
 		t.Fatal(err)
 	}
 	if r.packed.entries != nil {
 		t.Error("staged entries outlive a commit of loose objects")
 	}
+}
+
+func TestStagedFilesAreWrittenAheadAndUndoneAfterACrash(t *testing.T) {
+	ctx := t.Context()
+	t.Run("in a repository with history", func(t *testing.T) {
+		dir := t.TempDir()
+		r := open(t, dir, Options{})
+		if _, err := r.Commit(ctx, []snapsync.Change{add("namespaces/a/configmaps/x.yaml", "x: 1\n")}, "c1\n"); err != nil {
+			t.Fatal(err)
+		}
+		r.Stage("namespaces/a/configmaps/x.yaml", []byte("x: 2\n"))
+		r.Stage("namespaces/b/configmaps/new.yaml", []byte("new\n"))
+		if data, _ := os.ReadFile(filepath.Join(dir, "namespaces/b/configmaps/new.yaml")); string(data) != "new\n" {
+			t.Fatalf("Stage did not write the file ahead: %q", data)
+		}
+		// The process dies here, before Commit.
+		r = open(t, dir, Options{})
+		if s := gitCLI(t, dir, "status", "--porcelain", "--untracked-files=all"); s != "" {
+			t.Errorf("worktree not back at HEAD after staged files and a crash:\n%s", s)
+		}
+		if edits, err := r.LocalEdits(); err != nil || len(edits) != 0 {
+			t.Errorf("LocalEdits = %v, %v", edits, err)
+		}
+	})
+	t.Run("in a repository made by the staging", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "repo")
+		r := open(t, dir, Options{})
+		r.Stage("namespaces/a/configmaps/x.yaml", []byte("x\n"))
+		r = open(t, dir, Options{})
+		if _, err := os.Stat(filepath.Join(dir, "namespaces/a/configmaps/x.yaml")); !os.IsNotExist(err) {
+			t.Errorf("a staged file survived a crash before the first commit: %v", err)
+		}
+		if edits, err := r.LocalEdits(); err != nil || len(edits) != 0 {
+			t.Errorf("LocalEdits = %v, %v", edits, err)
+		}
+		if _, err := r.Commit(ctx, []snapsync.Change{add("namespaces/a/configmaps/y.yaml", "y\n")}, "c\n"); err != nil {
+			t.Fatal(err)
+		}
+		if s := gitCLI(t, dir, "status", "--porcelain", "--untracked-files=all"); s != "" {
+			t.Errorf("git status:\n%s", s)
+		}
+	})
 }

@@ -31,11 +31,19 @@ var zlibWriters = gosync.Pool{New: func() any {
 	return w
 }}
 
-// Stage compresses data as a blob for the next Commit. It is safe for
-// concurrent use; staging data Commit then does not write costs only memory
-// until the next Commit.
-func (r *Repo) Stage(data []byte) {
+// Stage prepares the file p (relative to the prefix) for the next Commit:
+// it compresses data as a blob and, when the branch is checked out, writes
+// the file into the worktree already (see stageFile). It is safe for
+// concurrent use.
+func (r *Repo) Stage(p string, data []byte) {
 	h := plumbing.ComputeHash(plumbing.BlobObject, data)
+	r.stageBlob(h, data)
+	r.stageFile(r.full(p), data, h)
+}
+
+// stageBlob compresses data for the pack of the next Commit. Data Commit
+// then does not write costs only memory until that Commit.
+func (r *Repo) stageBlob(h plumbing.Hash, data []byte) {
 	r.packed.mu.Lock()
 	_, ok := r.packed.entries[h]
 	r.packed.mu.Unlock()

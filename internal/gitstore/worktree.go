@@ -107,10 +107,12 @@ func (r *Repo) differs(name, id string, e *index.Entry) (bool, error) {
 	return plumbing.ComputeHash(plumbing.BlobObject, data).String() != id, nil
 }
 
-// recover finishes a worktree update that a crash interrupted: the branch
-// moved, but files and index may still show the commit before. No person's
-// edit can be lost here: kubesnap refuses to start over local edits, so the
-// only differences are its own half-written files.
+// recover finishes a worktree update that a crash interrupted: files
+// written ahead of a commit that never came (Stage), or a branch that moved
+// before its files were written. It removes the files HEAD does not track
+// in the folders kubesnap writes and resets the rest to HEAD. No person's
+// edit can be lost here: kubesnap refuses to start over local edits or
+// untracked files in those folders, so every difference is its own.
 func (r *Repo) recover() error {
 	if r.repo == nil {
 		return nil
@@ -123,16 +125,44 @@ func (r *Repo) recover() error {
 		return err
 	}
 	if checkedOut {
-		w, err := r.repo.Worktree()
-		if err != nil {
-			return fmt.Errorf("recover worktree: %w", err)
-		}
 		c, err := r.head()
-		if err != nil || c == nil {
+		if err != nil {
 			return err
 		}
-		if err := w.Reset(&git.ResetOptions{Commit: c.Hash, Mode: git.HardReset}); err != nil {
-			return fmt.Errorf("recover worktree after an interrupted commit: %w", err)
+		tracked, err := r.files(c, "")
+		if err != nil {
+			return err
+		}
+		for _, d := range managedDirs {
+			root := filepath.Join(r.dir, filepath.FromSlash(r.full(d)))
+			err := filepath.WalkDir(root, func(p string, de fs.DirEntry, err error) error {
+				if errors.Is(err, os.ErrNotExist) {
+					return nil
+				}
+				if err != nil || de.IsDir() {
+					return err
+				}
+				rel, err := filepath.Rel(r.dir, p)
+				if err != nil {
+					return err
+				}
+				if _, ok := tracked[filepath.ToSlash(rel)]; !ok {
+					return os.Remove(p)
+				}
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("recover worktree after an interrupted commit: %w", err)
+			}
+		}
+		if c != nil {
+			w, err := r.repo.Worktree()
+			if err != nil {
+				return fmt.Errorf("recover worktree: %w", err)
+			}
+			if err := w.Reset(&git.ResetOptions{Commit: c.Hash, Mode: git.HardReset}); err != nil {
+				return fmt.Errorf("recover worktree after an interrupted commit: %w", err)
+			}
 		}
 	}
 	if err := os.Remove(r.markPath()); err != nil {
