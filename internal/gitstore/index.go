@@ -1,12 +1,10 @@
 package gitstore
 
 import (
-	"bufio"
 	"crypto/sha1"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -76,47 +74,44 @@ func writeIndex(path string, idx *index.Index) error {
 			return errIndexFormat
 		}
 	}
+	size := 12 + sha1.Size
+	for _, e := range idx.Entries {
+		size += (62 + len(e.Name) + 8) &^ 7
+	}
+	buf := make([]byte, 12, size)
+	copy(buf, "DIRC")
+	be := binary.BigEndian
+	be.PutUint32(buf[4:], 2)
+	be.PutUint32(buf[8:], uint32(len(idx.Entries)))
+	for _, e := range idx.Entries {
+		csec, cnsec := stamp(e.CreatedAt)
+		msec, mnsec := stamp(e.ModifiedAt)
+		buf = be.AppendUint32(buf, csec)
+		buf = be.AppendUint32(buf, cnsec)
+		buf = be.AppendUint32(buf, msec)
+		buf = be.AppendUint32(buf, mnsec)
+		buf = be.AppendUint32(buf, e.Dev)
+		buf = be.AppendUint32(buf, e.Inode)
+		buf = be.AppendUint32(buf, uint32(e.Mode))
+		buf = be.AppendUint32(buf, e.UID)
+		buf = be.AppendUint32(buf, e.GID)
+		buf = be.AppendUint32(buf, e.Size)
+		buf = append(buf, e.Hash[:]...)
+		buf = be.AppendUint16(buf, uint16(len(e.Name)))
+		buf = append(buf, e.Name...)
+		// 1 to 8 NULs, so that the entry's length is a multiple of 8.
+		pad := 8 - (62+len(e.Name))%8
+		buf = append(buf, zeros[:pad]...)
+	}
+	sum := sha1.Sum(buf)
+	buf = append(buf, sum[:]...)
+
 	tmp, err := os.CreateTemp(filepath.Dir(path), "index.kubesnap-")
 	if err != nil {
 		return err
 	}
-	// fail removes the temporary file after an error.
-	fail := func(err error) error {
+	if _, err := tmp.Write(buf); err != nil {
 		return errors.Join(err, tmp.Close(), os.Remove(tmp.Name()))
-	}
-	sum := sha1.New()
-	w := bufio.NewWriterSize(io.MultiWriter(tmp, sum), 1<<16)
-	var buf [62]byte
-	copy(buf[:4], "DIRC")
-	binary.BigEndian.PutUint32(buf[4:], 2)
-	binary.BigEndian.PutUint32(buf[8:], uint32(len(idx.Entries)))
-	w.Write(buf[:12])
-	for _, e := range idx.Entries {
-		be := binary.BigEndian
-		csec, cnsec := stamp(e.CreatedAt)
-		msec, mnsec := stamp(e.ModifiedAt)
-		be.PutUint32(buf[0:], csec)
-		be.PutUint32(buf[4:], cnsec)
-		be.PutUint32(buf[8:], msec)
-		be.PutUint32(buf[12:], mnsec)
-		be.PutUint32(buf[16:], e.Dev)
-		be.PutUint32(buf[20:], e.Inode)
-		be.PutUint32(buf[24:], uint32(e.Mode))
-		be.PutUint32(buf[28:], e.UID)
-		be.PutUint32(buf[32:], e.GID)
-		be.PutUint32(buf[36:], e.Size)
-		copy(buf[40:60], e.Hash[:])
-		be.PutUint16(buf[60:], uint16(len(e.Name)))
-		w.Write(buf[:62])
-		w.WriteString(e.Name)
-		pad := 8 - (62+len(e.Name))%8
-		w.Write(make([]byte, pad))
-	}
-	if err := w.Flush(); err != nil { // bufio keeps the first write error
-		return fail(err)
-	}
-	if _, err := tmp.Write(sum.Sum(nil)); err != nil {
-		return fail(err)
 	}
 	if err := tmp.Close(); err != nil {
 		return errors.Join(err, os.Remove(tmp.Name()))
@@ -126,6 +121,8 @@ func writeIndex(path string, idx *index.Index) error {
 	}
 	return nil
 }
+
+var zeros [8]byte
 
 func stamp(t time.Time) (sec, nsec uint32) {
 	if t.IsZero() || t.Unix() < 0 {
