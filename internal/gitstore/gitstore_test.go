@@ -432,3 +432,27 @@ func TestStagedFilesAreWrittenAheadAndUndoneAfterACrash(t *testing.T) {
 		}
 	})
 }
+
+func TestIndexWithLongNamesIsReadByGit(t *testing.T) {
+	dir := t.TempDir()
+	r := open(t, dir, Options{})
+	// Strip lengths above 127 take two varint bytes.
+	long := strings.Repeat("x", 100) + "/" + strings.Repeat("y", 100) + "/" + strings.Repeat("z", 100)
+	var changes []snapsync.Change
+	for _, p := range []string{"a/" + long + "/1.yaml", "b/2.yaml", "b/" + long + long + "/3.yaml", "c.yaml"} {
+		changes = append(changes, add(p, p+"\n"))
+	}
+	if _, err := r.Commit(t.Context(), changes, "long\n"); err != nil {
+		t.Fatal(err)
+	}
+	if s := gitCLI(t, dir, "status", "--porcelain"); s != "" {
+		t.Errorf("git status with long names:\n%s", s)
+	}
+	got := strings.Fields(gitCLI(t, dir, "ls-files"))
+	if len(got) != 4 || got[0] != "a/"+long+"/1.yaml" || got[2] != "b/"+long+long+"/3.yaml" {
+		t.Errorf("git reads the names %v", got)
+	}
+	if edits, err := open(t, dir, Options{}).LocalEdits(); err != nil || len(edits) != 0 {
+		t.Errorf("go-git reads the index as %v, %v", edits, err)
+	}
+}

@@ -59,14 +59,18 @@ func (r *Repo) saveIndex(idx *index.Index) error {
 // errIndexFormat says an index needs what writeIndex does not write.
 var errIndexFormat = errors.New("index needs go-git's encoder")
 
-// writeIndex writes idx in git's index format version 2 (see git's
-// Documentation/gitformat-index.txt): a header, one entry per file with its
-// stat data, blob id and name padded with NULs to a multiple of 8 bytes,
-// and a SHA-1 of all of it. Extensions (the cache tree, which every change
+// writeIndex writes idx in git's index format version 4 (see git's
+// Documentation/gitformat-index.txt; git reads it since 1.8.0, go-git too):
+// a header, one entry per file with its stat data, blob id and name, and a
+// SHA-1 of all of it. Version 4 writes each name as the number of bytes to
+// drop from the end of the previous name and the rest, NUL-terminated:
+// kubesnap's paths share long prefixes, so the file is a third smaller
+// than version 2, and writing and hashing it is what grows with the
+// repository in a one-file commit. Extensions (the cache tree, which every change
 // invalidates anyway) are left out; git rebuilds them when it needs them.
 // It writes to a temporary file and renames it, as git does.
 func writeIndex(path string, idx *index.Index) error {
-	if idx.Version != 2 && idx.Version != 3 {
+	if idx.Version < 2 || idx.Version > 4 {
 		return errIndexFormat
 	}
 	for _, e := range idx.Entries {
@@ -76,13 +80,14 @@ func writeIndex(path string, idx *index.Index) error {
 	}
 	size := 12 + sha1.Size
 	for _, e := range idx.Entries {
-		size += (62 + len(e.Name) + 8) &^ 7
+		size += 62 + 4 + len(e.Name)
 	}
 	buf := make([]byte, 12, size)
 	copy(buf, "DIRC")
 	be := binary.BigEndian
-	be.PutUint32(buf[4:], 2)
+	be.PutUint32(buf[4:], 4)
 	be.PutUint32(buf[8:], uint32(len(idx.Entries)))
+	prev := ""
 	for _, e := range idx.Entries {
 		csec, cnsec := stamp(e.CreatedAt)
 		msec, mnsec := stamp(e.ModifiedAt)
@@ -98,10 +103,14 @@ func writeIndex(path string, idx *index.Index) error {
 		buf = be.AppendUint32(buf, e.Size)
 		buf = append(buf, e.Hash[:]...)
 		buf = be.AppendUint16(buf, uint16(len(e.Name)))
-		buf = append(buf, e.Name...)
-		// 1 to 8 NULs, so that the entry's length is a multiple of 8.
-		pad := 8 - (62+len(e.Name))%8
-		buf = append(buf, zeros[:pad]...)
+		common := 0
+		for common < len(prev) && common < len(e.Name) && prev[common] == e.Name[common] {
+			common++
+		}
+		buf = appendOffset(buf, uint64(len(prev)-common))
+		buf = append(buf, e.Name[common:]...)
+		buf = append(buf, 0)
+		prev = e.Name
 	}
 	sum := sha1.Sum(buf)
 	buf = append(buf, sum[:]...)
@@ -122,7 +131,19 @@ func writeIndex(path string, idx *index.Index) error {
 	return nil
 }
 
-var zeros [8]byte
+// appendOffset appends n in git's offset encoding (varint.c): seven bits a
+// byte, most significant first, each continued byte holding one less.
+func appendOffset(buf []byte, n uint64) []byte {
+	var tmp [10]byte
+	i := len(tmp) - 1
+	tmp[i] = byte(n & 0x7f)
+	for n >>= 7; n != 0; n >>= 7 {
+		n--
+		i--
+		tmp[i] = 0x80 | byte(n&0x7f)
+	}
+	return append(buf, tmp[i:]...)
+}
 
 func stamp(t time.Time) (sec, nsec uint32) {
 	if t.IsZero() || t.Unix() < 0 {
