@@ -65,8 +65,10 @@ current-context: gone
 			oneLine(t, errOut, tt.want...)
 		})
 	}
-	if _, err := os.Stat(filepath.Join(dir, "r1", ".git")); err != nil {
-		t.Logf("r1 was not created before the cluster was reached: %v", err)
+	for _, r := range []string{"r1", "r2"} {
+		if _, err := os.Stat(filepath.Join(dir, r)); !os.IsNotExist(err) {
+			t.Errorf("a snapshot that failed before reaching the cluster left %s behind: %v", r, err)
+		}
 	}
 }
 

@@ -2,7 +2,7 @@ package main
 
 import (
 	"bytes"
-	"context"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,18 +28,11 @@ func kubesnap(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	root := newRoot(&out, &errOut)
 	root.SetArgs(args)
 	err := root.ExecuteContext(t.Context())
-	// exitCode prints to the real stderr; keep the line for assertions.
+	// Keep the error line for assertions, as main prints it.
 	if err != nil {
 		errOut.WriteString(err.Error())
 	}
-	return out.String(), errOut.String(), exitCodeQuiet(err)
-}
-
-func exitCodeQuiet(err error) int {
-	stderr := os.Stderr
-	os.Stderr, _ = os.Open(os.DevNull)
-	defer func() { os.Stderr = stderr }()
-	return exitCode(err)
+	return out.String(), errOut.String(), exitCode(err, io.Discard)
 }
 
 // mustSnapshot runs snapshot against the shared control plane.
@@ -155,5 +148,3 @@ func glob(t *testing.T, pattern string) []string {
 	}
 	return files
 }
-
-var _ = context.Background

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kubesnap/kubesnap/canonical"
 	"github.com/kubesnap/kubesnap/internal/testenv"
 )
 
@@ -104,8 +103,6 @@ func checkNoSecretValues(t *testing.T, repo string, values ...string) {
 		}
 	}
 }
-
-var _ = canonical.Redacted
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 

@@ -17,6 +17,31 @@ import (
 // writes; a file there that git does not track would be overwritten.
 var managedDirs = []string{"cluster", "namespaces", ".kubesnap"}
 
+// walkManaged calls fn for every file in the folders kubesnap writes, with
+// its repository path and its path on disk.
+func (r *Repo) walkManaged(fn func(name, file string) error) error {
+	for _, d := range managedDirs {
+		root := filepath.Join(r.dir, filepath.FromSlash(r.full(d)))
+		err := filepath.WalkDir(root, func(p string, de fs.DirEntry, err error) error {
+			if errors.Is(err, os.ErrNotExist) {
+				return nil
+			}
+			if err != nil || de.IsDir() {
+				return err
+			}
+			rel, err := filepath.Rel(r.dir, p)
+			if err != nil {
+				return err
+			}
+			return fn(filepath.ToSlash(rel), p)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // LocalEdits lists the files a person changed and did not commit: tracked
 // files that differ from the branch head, staged changes, and untracked
 // files in the folders kubesnap writes. kubesnap refuses to commit over
@@ -55,28 +80,14 @@ func (r *Repo) LocalEdits() ([]string, error) {
 			edits = append(edits, name)
 		}
 	}
-	for _, d := range managedDirs {
-		root := filepath.Join(r.dir, filepath.FromSlash(r.full(d)))
-		err := filepath.WalkDir(root, func(p string, de fs.DirEntry, err error) error {
-			if errors.Is(err, os.ErrNotExist) {
-				return nil
-			}
-			if err != nil || de.IsDir() {
-				return err
-			}
-			rel, err := filepath.Rel(r.dir, p)
-			if err != nil {
-				return err
-			}
-			name := filepath.ToSlash(rel)
-			if _, ok := tracked[name]; !ok && entries[name] == nil {
-				edits = append(edits, name)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("look for local edits in %s: %w", d, err)
+	err = r.walkManaged(func(name, file string) error {
+		if _, ok := tracked[name]; !ok && entries[name] == nil {
+			edits = append(edits, name)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("look for local edits: %w", err)
 	}
 	sort.Strings(edits)
 	return edits, nil
@@ -133,27 +144,14 @@ func (r *Repo) recover() error {
 		if err != nil {
 			return err
 		}
-		for _, d := range managedDirs {
-			root := filepath.Join(r.dir, filepath.FromSlash(r.full(d)))
-			err := filepath.WalkDir(root, func(p string, de fs.DirEntry, err error) error {
-				if errors.Is(err, os.ErrNotExist) {
-					return nil
-				}
-				if err != nil || de.IsDir() {
-					return err
-				}
-				rel, err := filepath.Rel(r.dir, p)
-				if err != nil {
-					return err
-				}
-				if _, ok := tracked[filepath.ToSlash(rel)]; !ok {
-					return os.Remove(p)
-				}
-				return nil
-			})
-			if err != nil {
-				return fmt.Errorf("recover worktree after an interrupted commit: %w", err)
+		err = r.walkManaged(func(name, file string) error {
+			if _, ok := tracked[name]; !ok {
+				return os.Remove(file)
 			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("recover worktree after an interrupted commit: %w", err)
 		}
 		if c != nil {
 			w, err := r.repo.Worktree()
