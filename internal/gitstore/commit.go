@@ -305,35 +305,7 @@ func (r *Repo) updateWorktree(changes []snapsync.Change, ids map[string]*plumbin
 		return err
 	}
 
-	pos := make(map[string]int, len(idx.Entries))
-	for i, e := range idx.Entries {
-		pos[e.Name] = i
-	}
-	sorted := true
-	for _, e := range written {
-		if e == nil {
-			continue
-		}
-		if i, ok := pos[e.Name]; ok {
-			idx.Entries[i] = e
-			continue
-		}
-		pos[e.Name] = len(idx.Entries)
-		idx.Entries = append(idx.Entries, e)
-		sorted = false
-	}
-	if len(removed) > 0 {
-		kept := idx.Entries[:0]
-		for _, e := range idx.Entries {
-			if !removed[e.Name] {
-				kept = append(kept, e)
-			}
-		}
-		idx.Entries = kept
-	}
-	if !sorted {
-		sort.Slice(idx.Entries, func(i, j int) bool { return idx.Entries[i].Name < idx.Entries[j].Name })
-	}
+	mergeIndex(idx, written, removed)
 	return r.saveIndex(idx)
 }
 

@@ -1,6 +1,8 @@
 // Package gitstore is kubesnap's only go-git code: it reads trees at a
 // revision and writes commits from changed paths, touching only the blobs
-// and trees on those paths, never scanning the whole worktree.
+// and trees on those paths, never scanning the whole worktree. It pushes
+// the branch to a remote and pulls it back (see SetRemote), replaying its
+// commits over another writer's instead of forcing (see rebase.go).
 package gitstore
 
 import (
@@ -47,8 +49,9 @@ type Repo struct {
 	now    func() time.Time
 	bare   bool // create a bare repository
 
-	packed packed // blobs Stage compressed for the next Commit
-	early  early  // files Stage wrote for the next Commit
+	packed packed  // blobs Stage compressed for the next Commit
+	early  early   // files Stage wrote for the next Commit
+	remote *remote // where Pull and Push go; nil until SetRemote
 
 	// The index as last written, and its file's size and time then.
 	index     *index.Index

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -121,21 +122,31 @@ func (r *Repo) differs(name, id string, e *index.Entry) (bool, error) {
 // recover finishes a worktree update that a crash interrupted: files
 // written ahead of a commit that never came (Stage), or a branch that moved
 // before its files were written. It removes the files HEAD does not track
-// in the folders kubesnap writes and resets the rest to HEAD. No person's
+// in the folders kubesnap writes and resets the rest to HEAD; after a
+// branch move by Pull or Push (the mark says "from <commit>") it writes
+// the files that differ between that commit and HEAD. No person's
 // edit can be lost here: kubesnap refuses to start over local edits or
 // untracked files in those folders, so every difference is its own.
 func (r *Repo) recover() error {
 	if r.repo == nil {
 		return nil
 	}
-	if _, err := os.Stat(r.markPath()); errors.Is(err, os.ErrNotExist) {
+	mark, err := os.ReadFile(r.markPath())
+	if errors.Is(err, os.ErrNotExist) {
 		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read worktree mark: %w", err)
 	}
 	checkedOut, err := r.checkedOut()
 	if err != nil {
 		return err
 	}
-	if checkedOut {
+	if checkedOut && strings.HasPrefix(string(mark), fromMark) {
+		if err := r.recoverMove(string(mark)); err != nil {
+			return err
+		}
+	} else if checkedOut {
 		c, err := r.head()
 		if err != nil {
 			return err
