@@ -85,3 +85,72 @@ type Store interface {
 type Stager interface {
 	Stage(path string, data []byte)
 }
+
+// Informers is a Source that can also follow changes as they happen.
+type Informers interface {
+	Source
+	// Inform starts following every object of type t in scope of opts:
+	// h is called for the objects present (once the initial list is in)
+	// and then for every change, after opts.Transform turned the object
+	// into what h receives. It returns at once; the informer runs until
+	// Stop or until ctx ends.
+	Inform(ctx context.Context, t canonical.Type, opts InformOptions, h InformHandler) (Informer, error)
+	// RestoreHeld reports whether a restore holds the restore mark (the
+	// Lease kube-system/kubesnap-restore, held and not expired), and by
+	// whom.
+	RestoreHeld(ctx context.Context) (holder string, held bool, err error)
+}
+
+// InformOptions narrow one informer and shape what it keeps.
+type InformOptions struct {
+	Namespace     string // "" for all
+	LabelSelector string
+	// Transform turns a live object into the (smaller) object the
+	// informer keeps and passes on. It must be idempotent: it may see an
+	// object it returned before.
+	Transform func(*unstructured.Unstructured) *unstructured.Unstructured
+	// OnError is told when the informer's list or watch failed and is
+	// being restarted.
+	OnError func(error)
+}
+
+// InformHandler receives an informer's objects, one call at a time per
+// informer.
+type InformHandler interface {
+	Upsert(obj *unstructured.Unstructured)
+	Delete(obj *unstructured.Unstructured)
+}
+
+// Informer is one running informer.
+type Informer interface {
+	// HasSynced reports that every object of the initial list reached
+	// the handler.
+	HasSynced() bool
+	// Get returns the object the informer keeps for namespace/name.
+	Get(namespace, name string) (*unstructured.Unstructured, bool)
+	// Stop ends the informer; the handler gets no more calls after Stop
+	// returns.
+	Stop()
+}
+
+// Remote is where commits are pushed.
+type Remote interface {
+	// Push sends the branch to the remote, never forcing. When the remote
+	// had moved on, our commits were rebased onto it first: rebased is
+	// true and conflicts names the files (relative to the store's prefix)
+	// both sides changed, which the caller re-derives from live state.
+	Push(ctx context.Context) (rebased bool, conflicts []string, err error)
+	// PushTags sends tags; DeleteTags removes them on the remote.
+	PushTags(ctx context.Context, names ...string) error
+	DeleteTags(ctx context.Context, names ...string) error
+}
+
+// Tagger is a Store that can tag its branch head.
+type Tagger interface {
+	// Tag points a new tag at the branch head.
+	Tag(name string) error
+	// Tags lists the tags whose name starts with prefix.
+	Tags(prefix string) ([]string, error)
+	// DeleteTag removes a local tag.
+	DeleteTag(name string) error
+}

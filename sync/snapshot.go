@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 	"strings"
 	gosync "sync"
@@ -38,6 +39,10 @@ type Result struct {
 	FreshTypes      []string
 	ResourceVersion string
 	Coverage        Coverage
+	// Captured are the types listed in full or in part; ServerVersion is
+	// the server's version as discovery reported it.
+	Captured      []canonical.Type
+	ServerVersion string
 }
 
 // CoveragePath is where the coverage report lives, relative to the prefix.
@@ -71,24 +76,8 @@ func Snapshot(ctx context.Context, src Source, st Store, opts Options) (Result, 
 	}
 
 	var cov Coverage
-	var todo []canonical.Type
-	facts := canonical.Facts{}
-	for _, t := range disc.Types {
-		if reason, skip := canonical.SkipType(t); skip {
-			if _, ok := canonical.Capturable(t); !ok || !opts.Filter.Names(t) {
-				cov.Skipped = append(cov.Skipped, SkippedType{Resource: t.ResourceDir(), Reason: reason})
-				continue
-			}
-		}
-		if !opts.Filter.Type(t) {
-			cov.Skipped = append(cov.Skipped, SkippedType{Resource: t.ResourceDir(), Reason: "excluded by filter"})
-			continue
-		}
-		if t.Group == "" && t.Resource == "persistentvolumes" {
-			facts.PersistentVolumesCaptured = true
-		}
-		todo = append(todo, t)
-	}
+	todo, skipped, facts := plan(disc, opts.Filter)
+	cov.Skipped = skipped
 
 	c := &collector{stored: stored, st: st, seen: map[string]bool{}, changes: map[string]Change{}}
 	results := make([]listed, len(todo))
@@ -126,7 +115,7 @@ func Snapshot(ctx context.Context, src Source, st Store, opts Options) (Result, 
 		return Result{}, err
 	}
 
-	res := Result{ResourceVersion: rv}
+	res := Result{ResourceVersion: rv, ServerVersion: disc.ServerVersion}
 	complete := map[string]bool{} // resource dirs listed in full
 	served := map[string]bool{}   // resource dirs the server still serves
 	for _, t := range disc.Types {
@@ -142,6 +131,7 @@ func Snapshot(ctx context.Context, src Source, st Store, opts Options) (Result, 
 		}
 		complete[r.t.ResourceDir()] = r.complete
 		res.Objects += r.objects
+		res.Captured = append(res.Captured, r.t)
 		cov.Captured = append(cov.Captured, CapturedType{Resource: r.t.ResourceDir(), Version: r.t.Version, Kind: r.t.Kind, Objects: r.objects})
 		if r.fresh {
 			res.FreshTypes = append(res.FreshTypes, r.t.ResourceDir())
@@ -286,29 +276,71 @@ func (c *collector) list(ctx context.Context, src Source, t canonical.Type, rv s
 // object turns one live object into the change it makes, if any. ok is
 // false for objects out of scope or skipped by default.
 func (c *collector) object(t canonical.Type, obj *unstructured.Unstructured, facts canonical.Facts, f canonical.Filter) (path string, ch *Change, ok bool, err error) {
-	if _, skip := canonical.SkipObject(obj); skip {
-		return "", nil, false, nil
-	}
-	id := t.ID(obj.GetNamespace(), obj.GetName())
-	if !f.ID(id) || !f.Labels(obj.GetLabels()) {
-		return "", nil, false, nil
-	}
-	info := canonical.Normalize(obj, facts)
-	data, err := canonical.Marshal(obj)
-	if err != nil {
+	r, ok, err := render(t, obj, facts, f)
+	if err != nil || !ok {
 		return "", nil, false, err
 	}
-	path = canonical.PathOf(id)
-	old := c.stored[path]
-	if old == c.st.BlobID(data) {
-		return path, nil, true, nil
+	old := c.stored[r.path]
+	if old == c.st.BlobID(r.data) {
+		return r.path, nil, true, nil
 	}
 	op := Modified
 	if old == "" {
 		op = Added
 	}
 	if s, ok := c.st.(Stager); ok {
-		s.Stage(path, data)
+		s.Stage(r.path, r.data)
 	}
-	return path, &Change{Op: op, Path: path, Data: data, ID: id, Manager: info.Manager}, true, nil
+	return r.path, &Change{Op: op, Path: r.path, Data: r.data, ID: r.id, Manager: r.manager}, true, nil
+}
+
+// plan picks the types to capture from what the server serves: the
+// default skip rules (unless the filter names a skipped type), then the
+// filter. It returns the rest with the reason each was left out, and the
+// facts Normalize needs.
+func plan(disc Discovery, f canonical.Filter) (todo []canonical.Type, skipped []SkippedType, facts canonical.Facts) {
+	for _, t := range disc.Types {
+		if reason, skip := canonical.SkipType(t); skip {
+			if _, ok := canonical.Capturable(t); !ok || !f.Names(t) {
+				skipped = append(skipped, SkippedType{Resource: t.ResourceDir(), Reason: reason})
+				continue
+			}
+		}
+		if !f.Type(t) {
+			skipped = append(skipped, SkippedType{Resource: t.ResourceDir(), Reason: "excluded by filter"})
+			continue
+		}
+		if t.Group == "" && t.Resource == "persistentvolumes" {
+			facts.PersistentVolumesCaptured = true
+		}
+		todo = append(todo, t)
+	}
+	return todo, skipped, facts
+}
+
+// rendered is one live object as the repository holds it.
+type rendered struct {
+	id      canonical.ID
+	path    string
+	data    []byte
+	manager string
+}
+
+// render normalizes and marshals obj of type t. ok is false for objects
+// out of scope of f or skipped by default.
+func render(t canonical.Type, obj *unstructured.Unstructured, facts canonical.Facts, f canonical.Filter) (r rendered, ok bool, err error) {
+	if _, skip := canonical.SkipObject(obj); skip {
+		return r, false, nil
+	}
+	r.id = t.ID(obj.GetNamespace(), obj.GetName())
+	if !f.ID(r.id) || !f.Labels(obj.GetLabels()) {
+		return r, false, nil
+	}
+	r.path = canonical.PathOf(r.id)
+	r.manager = canonical.Normalize(obj, facts).Manager
+	r.data, err = canonical.Marshal(obj)
+	if err != nil {
+		return r, false, fmt.Errorf("marshal %s: %w", r.path, err)
+	}
+	return r, true, nil
 }

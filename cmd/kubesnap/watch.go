@@ -1,0 +1,312 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/mail"
+	"os"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/kubesnap/kubesnap/internal/gitstore"
+	"github.com/kubesnap/kubesnap/internal/kube"
+	snapsync "github.com/kubesnap/kubesnap/sync"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/klog/v2"
+)
+
+type watchOptions struct {
+	repo, branch, prefix string
+	bare                 bool
+	author               object.Signature
+	remote               gitstore.Remote
+	watch                snapsync.WatchOptions
+	listen               string
+	leaderElect          bool
+	election             kube.Election
+	logFormat            string
+	cluster              *genericclioptions.ConfigFlags
+}
+
+// watchFlags are the flags as typed, before validation.
+type watchFlags struct {
+	schedule, author, tokenEnv, tokenFile string
+	electionID, electionNS                string
+}
+
+func newWatch(stderr io.Writer) *cobra.Command {
+	o := watchOptions{watch: snapsync.DefaultWatchOptions()}
+	var wf watchFlags
+	var ff filterFlags
+	cmd := &cobra.Command{
+		Use:   "watch --repo DIR",
+		Short: "Capture the cluster, then commit every change as it happens (and push)",
+		Long: `watch captures the cluster once, as snapshot does, then follows every
+captured type with informers and commits changes in batches: when no change
+arrived for --debounce, or --max-delay after the first pending one. With
+--remote it pushes after each commit, rebasing onto commits others pushed
+(never forcing). With --schedule it also takes a full snapshot at those
+times and tags it snapshot/<UTC time>. SIGTERM commits what is pending,
+pushes, and exits 0.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.complete(&wf, &ff); err != nil {
+				return err
+			}
+			return runWatch(cmd.Context(), o, stderr)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&o.repo, "repo", "", "git repository folder (created if missing or empty; a clone of --remote)")
+	fs.StringVar(&o.branch, "branch", "", "branch to commit to (default: the checked-out branch)")
+	fs.StringVar(&o.prefix, "path", "", "folder in the repository to write under, so one repository can hold many clusters")
+	fs.BoolVar(&o.bare, "bare", false, "when the repository is created, make it bare")
+	fs.StringVar(&wf.author, "author", "", `commit author, "Name <email>" (default kubesnap <kubesnap@localhost>)`)
+	fs.StringVar(&o.remote.URL, "remote", "", "git remote to push to: https://, ssh://, git@host:path, file:// or a local path")
+	fs.StringVar(&wf.tokenEnv, "git-token-env", "", "environment variable holding the HTTPS token")
+	fs.StringVar(&wf.tokenFile, "git-token-file", "", "file holding the HTTPS token")
+	fs.StringVar(&o.remote.Username, "git-username", "", `HTTPS user sent with the token (default "git")`)
+	fs.StringVar(&o.remote.SSHKeyFile, "ssh-key-file", "", "SSH private key file")
+	fs.StringVar(&o.remote.KnownHostsFile, "ssh-known-hosts", "", "SSH known_hosts file (required for SSH remotes)")
+	fs.DurationVar(&o.watch.Debounce, "debounce", o.watch.Debounce, "commit when no change arrived for this long")
+	fs.DurationVar(&o.watch.MaxDelay, "max-delay", o.watch.MaxDelay, "commit at the latest this long after the first pending change")
+	fs.StringVar(&wf.schedule, "schedule", "", `cron schedule of full snapshots, tagged snapshot/<UTC time> ("0 3 * * *", "@daily", "@every 1h")`)
+	fs.IntVar(&o.watch.KeepSnapshots, "keep-snapshots", 0, "keep only the newest N snapshot tags (0: all)")
+	fs.DurationVar(&o.watch.SnapshotRetention, "snapshot-retention", 0, "delete snapshot tags older than this (0: never)")
+	fs.DurationVar(&o.watch.Rediscover, "rediscover", o.watch.Rediscover, "how often to look for new and removed types")
+	fs.StringVar(&o.listen, "listen", ":8080", `address of /healthz, /readyz and /metrics ("" for none)`)
+	fs.BoolVar(&o.leaderElect, "leader-elect", false, "commit only while holding the leader Lease, so replicas give high availability")
+	fs.StringVar(&wf.electionNS, "leader-elect-namespace", "", "namespace of the leader Lease (default $POD_NAMESPACE, else kubesnap-system)")
+	fs.StringVar(&wf.electionID, "leader-elect-id", "", "this replica's identity (default the host name)")
+	fs.DurationVar(&o.election.LeaseDuration, "leader-elect-lease-duration", 15*time.Second, "how long a leader's Lease lasts without renewal")
+	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	ff.add(fs)
+	o.cluster = clusterFlags(fs)
+	return cmd
+}
+
+// complete turns the flags into validated options.
+func (o *watchOptions) complete(wf *watchFlags, ff *filterFlags) error {
+	if o.repo == "" {
+		return usageError{errors.New("--repo is required")}
+	}
+	if err := checkOutput(o.logFormat, "text", "json"); err != nil {
+		return usageError{fmt.Errorf("--log-format: %w", err)}
+	}
+	var err error
+	if o.watch.Snapshot.Filter, err = ff.filter(); err != nil {
+		return err
+	}
+	if o.watch.Debounce < 0 || o.watch.MaxDelay < 0 {
+		return usageError{errors.New("--debounce and --max-delay cannot be negative")}
+	}
+	if wf.schedule != "" {
+		if o.watch.Schedule, err = snapsync.ParseSchedule(wf.schedule); err != nil {
+			return usageError{fmt.Errorf("--schedule: %w", err)}
+		}
+	}
+	if o.watch.KeepSnapshots < 0 || o.watch.SnapshotRetention < 0 {
+		return usageError{errors.New("--keep-snapshots and --snapshot-retention cannot be negative")}
+	}
+	if (o.watch.KeepSnapshots > 0 || o.watch.SnapshotRetention > 0) && wf.schedule == "" {
+		return usageError{errors.New("--keep-snapshots and --snapshot-retention need --schedule")}
+	}
+	if wf.author != "" {
+		a, err := mail.ParseAddress(wf.author)
+		if err != nil {
+			return usageError{fmt.Errorf(`--author %q: want "Name <email>"`, wf.author)}
+		}
+		o.author = object.Signature{Name: a.Name, Email: a.Address}
+	}
+	if wf.tokenEnv != "" && wf.tokenFile != "" {
+		return usageError{errors.New("give --git-token-env or --git-token-file, not both")}
+	}
+	if wf.tokenEnv != "" {
+		if o.remote.Token = os.Getenv(wf.tokenEnv); o.remote.Token == "" {
+			return fmt.Errorf("--git-token-env %s: the variable is empty or not set", wf.tokenEnv)
+		}
+	}
+	if wf.tokenFile != "" {
+		b, err := os.ReadFile(wf.tokenFile)
+		if err != nil {
+			return fmt.Errorf("--git-token-file: %w", err)
+		}
+		if o.remote.Token = strings.TrimSpace(string(b)); o.remote.Token == "" {
+			return fmt.Errorf("--git-token-file %s is empty", wf.tokenFile)
+		}
+	}
+	if o.remote.URL == "" && (o.remote.Token != "" || o.remote.SSHKeyFile != "" || o.remote.KnownHostsFile != "") {
+		return usageError{errors.New("git credentials given without --remote")}
+	}
+	if o.leaderElect {
+		ns := wf.electionNS
+		if ns == "" {
+			ns = os.Getenv("POD_NAMESPACE")
+		}
+		if ns == "" {
+			ns = "kubesnap-system"
+		}
+		id := wf.electionID
+		if id == "" {
+			if id, err = os.Hostname(); err != nil {
+				return fmt.Errorf("leader election identity: %w (give --leader-elect-id)", err)
+			}
+		}
+		d := o.election.LeaseDuration
+		o.election = kube.DefaultElection(ns, id)
+		if d > 0 {
+			o.election.LeaseDuration = d
+			o.election.RenewDeadline = d * 2 / 3
+			o.election.RetryPeriod = max(d/7, 200*time.Millisecond)
+		}
+	}
+	return nil
+}
+
+func runWatch(ctx context.Context, o watchOptions, stderr io.Writer) error {
+	var h slog.Handler = slog.NewTextHandler(stderr, nil)
+	if o.logFormat == "json" {
+		h = slog.NewJSONHandler(stderr, nil)
+	}
+	log := slog.New(h)
+	klog.SetSlogLogger(log.With("source", "client-go"))
+
+	repo, err := gitstore.Open(o.repo, gitstore.Options{Branch: o.branch, Prefix: o.prefix, Bare: o.bare, Author: o.author})
+	if err != nil {
+		return err
+	}
+	edits, err := repo.LocalEdits()
+	if err != nil {
+		return err
+	}
+	if len(edits) > 0 {
+		return fmt.Errorf("repository %s has uncommitted changes kubesnap will not overwrite: %s (commit or discard them first)", o.repo, list(edits, 5))
+	}
+	cluster, err := kube.Connect(o.cluster)
+	if err != nil {
+		return err
+	}
+	if o.remote.URL != "" {
+		if err := repo.SetRemote(o.remote); err != nil {
+			return err
+		}
+		o.watch.Remote = repo
+	}
+	m := newMetrics()
+	o.watch.Observer = m
+	o.watch.Logger = log
+	o.watch.Snapshot.Cluster = cluster.Name()
+
+	if o.listen != "" {
+		ln, err := net.Listen("tcp", o.listen)
+		if err != nil {
+			return fmt.Errorf("--listen %s: %w", o.listen, err)
+		}
+		srv := &http.Server{Handler: m.handler(), ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = srv.Serve(ln) }() // Serve returns only when closed
+		defer srv.Close()
+		log.Info("serving /healthz, /readyz and /metrics", "address", ln.Addr().String())
+	}
+
+	run := func(ctx context.Context) error {
+		if o.remote.URL != "" {
+			if _, _, err := repo.Pull(ctx); err != nil {
+				return err
+			}
+		}
+		return snapsync.NewWatcher(cluster, repo, o.watch).Run(ctx)
+	}
+	if !o.leaderElect {
+		return run(ctx)
+	}
+	m.standby.Store(true) // ready while waiting to lead, so rollouts proceed
+	log.Info("waiting to lead", "lease", o.election.Namespace+"/"+o.election.Name, "identity", o.election.Identity)
+	var runErr error
+	lost, err := cluster.LeaderElect(ctx, o.election, func(ctx context.Context) {
+		m.standby.Store(false)
+		log.Info("leading", "identity", o.election.Identity)
+		runErr = run(ctx)
+	}, func(leader string) { log.Info("following", "leader", leader) })
+	if err != nil {
+		return err
+	}
+	if runErr != nil {
+		return runErr
+	}
+	if lost {
+		// The pod restarts and competes again with a fresh clone.
+		return errors.New("lost the leader Lease; exiting so a fresh process competes again")
+	}
+	return nil
+}
+
+// metrics are the watcher's Prometheus metrics and health.
+type metrics struct {
+	reg                           *prometheus.Registry
+	lastCommit, lastPush, pending prometheus.Gauge
+	commits, commitFailures       prometheus.Counter
+	pushFailures                  prometheus.Counter
+	objects                       *prometheus.GaugeVec
+	watchRestarts                 *prometheus.CounterVec
+	ready, standby                atomic.Bool
+}
+
+func newMetrics() *metrics {
+	m := &metrics{reg: prometheus.NewRegistry()}
+	f := func(c prometheus.Collector) { m.reg.MustRegister(c) }
+	m.lastCommit = prometheus.NewGauge(prometheus.GaugeOpts{Name: "kubesnap_last_commit_timestamp_seconds", Help: "Time of the last successful commit."})
+	m.lastPush = prometheus.NewGauge(prometheus.GaugeOpts{Name: "kubesnap_last_push_timestamp_seconds", Help: "Time of the last successful push."})
+	m.pending = prometheus.NewGauge(prometheus.GaugeOpts{Name: "kubesnap_pending_changes", Help: "Changed files waiting for the next commit."})
+	m.commits = prometheus.NewCounter(prometheus.CounterOpts{Name: "kubesnap_commits_total", Help: "Commits made."})
+	m.commitFailures = prometheus.NewCounter(prometheus.CounterOpts{Name: "kubesnap_commit_failures_total", Help: "Commits that failed (retried)."})
+	m.pushFailures = prometheus.NewCounter(prometheus.CounterOpts{Name: "kubesnap_push_failures_total", Help: "Pushes that failed (retried)."})
+	m.objects = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kubesnap_objects", Help: "Objects captured, per resource."}, []string{"resource"})
+	m.watchRestarts = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kubesnap_watch_restarts_total", Help: "Watches restarted after an error, per resource."}, []string{"resource"})
+	for _, c := range []prometheus.Collector{m.lastCommit, m.lastPush, m.pending, m.commits, m.commitFailures, m.pushFailures, m.objects, m.watchRestarts} {
+		f(c)
+	}
+	return m
+}
+
+func (m *metrics) handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		switch {
+		case m.ready.Load():
+			fmt.Fprintln(w, "ok")
+		case m.standby.Load():
+			fmt.Fprintln(w, "ok: standing by for the leader Lease")
+		default:
+			http.Error(w, "capturing the cluster", http.StatusServiceUnavailable)
+		}
+	})
+	return mux
+}
+
+func (m *metrics) Ready() { m.ready.Store(true) }
+func (m *metrics) Committed(at time.Time, _ int) {
+	m.commits.Inc()
+	m.lastCommit.Set(float64(at.Unix()))
+}
+func (m *metrics) CommitFailed(error)      { m.commitFailures.Inc() }
+func (m *metrics) Pushed(at time.Time)     { m.lastPush.Set(float64(at.Unix())) }
+func (m *metrics) PushFailed(error)        { m.pushFailures.Inc() }
+func (m *metrics) Pending(n int)           { m.pending.Set(float64(n)) }
+func (m *metrics) WatchRestarted(r string) { m.watchRestarts.WithLabelValues(r).Inc() }
+func (m *metrics) Captured(objects map[string]int) {
+	for r, n := range objects {
+		m.objects.WithLabelValues(r).Set(float64(n))
+	}
+}

@@ -1,0 +1,413 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	gosync "sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// syncBuffer is a log sink the test reads while the watcher writes.
+type syncBuffer struct {
+	mu gosync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// runningWatch is `kubesnap watch` running in the test process.
+type runningWatch struct {
+	repo   string
+	log    *syncBuffer
+	cancel context.CancelFunc
+	done   chan int
+	code   int
+}
+
+// startWatch runs `kubesnap watch --repo repo args...` against the shared
+// control plane and waits until it watches (first capture committed).
+func startWatch(t *testing.T, repo string, args ...string) *runningWatch {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.WithoutCancel(t.Context()))
+	w := &runningWatch{repo: repo, log: &syncBuffer{}, cancel: cancel, done: make(chan int, 1)}
+	root := newRoot(io.Discard, w.log)
+	root.SetArgs(append([]string{"watch", "--repo", repo, "--kubeconfig", env.Kubeconfig, "--listen", "", "--rediscover", "1s"}, args...))
+	go func() {
+		err := root.ExecuteContext(ctx)
+		w.done <- exitCode(err, w.log)
+	}()
+	t.Cleanup(func() { w.stop(t) })
+	eventually(t, 2*time.Minute, func() bool {
+		select {
+		case code := <-w.done:
+			w.done <- code
+			t.Fatalf("watch exited %d before watching:\n%s", code, w.log)
+		default:
+		}
+		return strings.Contains(w.log.String(), `msg=watching`)
+	}, "the watcher to start")
+	return w
+}
+
+// stop ends the watcher as SIGTERM does and returns its exit code.
+func (w *runningWatch) stop(t *testing.T) int {
+	t.Helper()
+	if w.cancel == nil {
+		return w.code
+	}
+	w.cancel()
+	w.cancel = nil
+	select {
+	case w.code = <-w.done:
+	case <-time.After(time.Minute):
+		t.Fatalf("watch did not stop within a minute:\n%s", w.log)
+	}
+	return w.code
+}
+
+// eventually polls cond until it holds or timeout passes.
+func eventually(t *testing.T, timeout time.Duration, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// headFile returns a file at HEAD, read by git itself.
+func headFile(repo, path string) (string, bool) {
+	out, err := exec.Command("git", "-C", repo, "show", "HEAD:"+path).Output()
+	return string(out), err == nil
+}
+
+func headCommit(t *testing.T, repo string) string {
+	t.Helper()
+	return strings.TrimSpace(git(t, repo, "rev-parse", "HEAD"))
+}
+
+func TestWatchCommitsCreateUpdateDeleteOfEveryScope(t *testing.T) {
+	ns := env.Namespace(t)
+	repo := filepath.Join(t.TempDir(), "repo")
+	w := startWatch(t, repo, "--debounce", "100ms")
+
+	cm := "namespaces/" + ns + "/configmaps/settings.yaml"
+	env.Kubectl(t, "", "-n", ns, "create", "configmap", "settings", "--from-literal=color=blue")
+	eventually(t, 30*time.Second, func() bool { _, ok := headFile(repo, cm); return ok }, cm+" in git")
+	if got := git(t, repo, "log", "-1", "--format=%b", "--", cm); !strings.Contains(got, "A "+cm+" (kubectl-create)") {
+		t.Errorf("the commit adding %s does not say so:\n%s", cm, got)
+	}
+	env.Kubectl(t, "", "-n", ns, "patch", "configmap", "settings", "-p", `{"data":{"color":"green"}}`)
+	eventually(t, 30*time.Second, func() bool { s, _ := headFile(repo, cm); return strings.Contains(s, "color: green") }, "the update in git")
+	if got := git(t, repo, "log", "-1", "--format=%b", "--", cm); !strings.Contains(got, "M "+cm+" (kubectl-patch)") {
+		t.Errorf("the commit updating %s does not say so:\n%s", cm, got)
+	}
+
+	cr := "cluster/clusterroles.rbac.authorization.k8s.io/" + ns + "-reader.yaml"
+	env.Kubectl(t, "", "create", "clusterrole", ns+"-reader", "--verb=get", "--resource=pods")
+	eventually(t, 30*time.Second, func() bool { _, ok := headFile(repo, cr); return ok }, cr+" in git")
+
+	env.Kubectl(t, "", "-n", ns, "delete", "configmap", "settings")
+	env.Kubectl(t, "", "delete", "clusterrole", ns+"-reader")
+	eventually(t, 30*time.Second, func() bool {
+		_, a := headFile(repo, cm)
+		_, b := headFile(repo, cr)
+		return !a && !b
+	}, "the deletions in git")
+
+	// A CRD created after the watcher started: its objects land in git,
+	// and leave when the CRD goes.
+	group := ns + ".example.com"
+	env.Kubectl(t, fmt.Sprintf(`apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: gadgets.%[1]s}
+spec:
+  group: %[1]s
+  scope: Namespaced
+  names: {plural: gadgets, singular: gadget, kind: Gadget}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+`, group), "apply", "-f", "-")
+	env.Kubectl(t, "", "wait", "--for=condition=Established", "crd/gadgets."+group)
+	eventually(t, 30*time.Second, func() bool {
+		_, err := env.KubectlErr(fmt.Sprintf("apiVersion: %s/v1\nkind: Gadget\nmetadata: {name: g1, namespace: %s}\nspec: {size: 3}\n", group, ns), "apply", "-f", "-")
+		return err == nil
+	}, "the Gadget to be created")
+	gadget := "namespaces/" + ns + "/gadgets." + group + "/g1.yaml"
+	eventually(t, 30*time.Second, func() bool { _, ok := headFile(repo, gadget); return ok }, gadget+" in git")
+	cov, _ := headFile(repo, ".kubesnap/coverage.yaml")
+	if !strings.Contains(cov, "gadgets."+group) {
+		t.Errorf("coverage does not list the new type:\n%s", cov)
+	}
+
+	env.Kubectl(t, "", "delete", "crd", "gadgets."+group)
+	eventually(t, 30*time.Second, func() bool { _, ok := headFile(repo, gadget); return !ok }, gadget+" to leave git with its CRD")
+
+	if code := w.stop(t); code != 0 {
+		t.Fatalf("watch exited %d:\n%s", code, w.log)
+	}
+	if out, err := exec.Command("git", "-C", repo, "fsck", "--strict").CombinedOutput(); err != nil {
+		t.Fatalf("git fsck: %v\n%s", err, out)
+	}
+	if st := git(t, repo, "status", "--porcelain"); st != "" {
+		t.Errorf("git status is not clean:\n%s", st)
+	}
+}
+
+func TestWatchCommitMessageSaysWhatChangedAndWho(t *testing.T) {
+	ns := env.Namespace(t)
+	repo := filepath.Join(t.TempDir(), "repo")
+	startWatch(t, repo, "--include-namespaces", ns, "--debounce", "100ms")
+	head := headCommit(t, repo)
+	cm := "namespaces/" + ns + "/configmaps/settings.yaml"
+	env.Kubectl(t, "", "-n", ns, "create", "configmap", "settings", "--from-literal=color=blue")
+	eventually(t, 30*time.Second, func() bool { return headCommit(t, repo) != head }, "a commit")
+	if got, want := strings.TrimSpace(git(t, repo, "log", "-1", "--format=%s")), "Add 1 object in "+ns+": configmaps/settings (kubectl-create)"; got != want {
+		t.Errorf("subject = %q, want %q", got, want)
+	}
+	body := git(t, repo, "log", "-1", "--format=%b")
+	for _, want := range []string{ns + ": 1 added", "A " + cm + " (kubectl-create)", "Kubesnap-Cluster: testenv", "Kubesnap-Server-Version: v1.37.2", "Kubesnap-Resource-Version: ", "Kubesnap-Objects: "} {
+		if !strings.Contains(body, want) {
+			t.Errorf("message body lacks %q:\n%s", want, body)
+		}
+	}
+}
+
+func TestWatchBurstOfAThousandChangesIsAFewCommits(t *testing.T) {
+	ns := env.Namespace(t)
+	repo := filepath.Join(t.TempDir(), "repo")
+	startWatch(t, repo, "--include-namespaces", ns, "--debounce", "2s")
+	before := headCommit(t, repo)
+
+	client := env.Client(t)
+	var wg gosync.WaitGroup
+	errs := make(chan error, 1000)
+	next := make(chan int)
+	for range 16 {
+		wg.Go(func() {
+			for i := range next {
+				cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("c%04d", i), Namespace: ns}, Data: map[string]string{"i": fmt.Sprint(i)}}
+				if _, err := client.CoreV1().ConfigMaps(ns).Create(t.Context(), cm, metav1.CreateOptions{}); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	for i := range 1000 {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	eventually(t, time.Minute, func() bool {
+		_, ok := headFile(repo, "namespaces/"+ns+"/configmaps/c0999.yaml")
+		n := strings.Count(git(t, repo, "ls-tree", "-r", "--name-only", "HEAD", "namespaces/"+ns+"/configmaps/"), "\n")
+		return ok && n >= 1000
+	}, "all 1000 ConfigMaps in git")
+	commits := strings.Fields(git(t, repo, "rev-list", before+"..HEAD"))
+	if len(commits) == 0 || len(commits) > 5 {
+		t.Errorf("1000 changes made %d commits, want 1 to 5", len(commits))
+	}
+}
+
+func TestWatchMakesNoCommitForStatusUpdatesOrCronJobJobs(t *testing.T) {
+	ns := env.Namespace(t)
+	repo := filepath.Join(t.TempDir(), "repo")
+	startWatch(t, repo, "--include-namespaces", ns, "--debounce", "200ms")
+
+	env.Kubectl(t, fmt.Sprintf(`apiVersion: batch/v1
+kind: CronJob
+metadata: {name: tick, namespace: %[1]s}
+spec:
+  schedule: "* * * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: Never
+          containers: [{name: c, image: busybox}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: %[1]s}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: c, image: nginx}]
+`, ns), "apply", "-f", "-")
+	eventually(t, 30*time.Second, func() bool {
+		_, a := headFile(repo, "namespaces/"+ns+"/cronjobs.batch/tick.yaml")
+		_, b := headFile(repo, "namespaces/"+ns+"/deployments.apps/web.yaml")
+		return a && b
+	}, "the CronJob and Deployment in git")
+	head := headCommit(t, repo)
+
+	// The CronJob controller makes a Job at the next minute; the
+	// Deployment controller writes status, and so does this test.
+	client := env.Client(t)
+	eventually(t, 90*time.Second, func() bool {
+		jobs, err := client.BatchV1().Jobs(ns).List(t.Context(), metav1.ListOptions{})
+		return err == nil && len(jobs.Items) > 0
+	}, "the CronJob's first Job")
+	env.Kubectl(t, "", "-n", ns, "patch", "deployment", "web", "--subresource=status", "--type=merge", "-p", `{"status":{"observedGeneration":7}}`)
+	time.Sleep(2 * time.Second) // ten debounce periods
+	if got := headCommit(t, repo); got != head {
+		t.Errorf("status updates or the CronJob's Job made commits:\n%s", git(t, repo, "log", "--stat", head+".."+got))
+	}
+}
+
+func TestWatchCommitsPendingChangesOnStop(t *testing.T) {
+	ns := env.Namespace(t)
+	repo := filepath.Join(t.TempDir(), "repo")
+	w := startWatch(t, repo, "--include-namespaces", ns, "--debounce", "1h", "--max-delay", "1h")
+	env.Kubectl(t, "", "-n", ns, "create", "configmap", "late", "--from-literal=a=b")
+	time.Sleep(time.Second) // let the informer deliver the event
+	if code := w.stop(t); code != 0 {
+		t.Fatalf("watch exited %d:\n%s", code, w.log)
+	}
+	if _, ok := headFile(repo, "namespaces/"+ns+"/configmaps/late.yaml"); !ok {
+		t.Fatalf("the pending change was not committed on stop:\n%s", w.log)
+	}
+}
+
+func TestWatchHoldsCommitsWhileARestoreHoldsTheMark(t *testing.T) {
+	ns := env.Namespace(t)
+	repo := filepath.Join(t.TempDir(), "repo")
+	startWatch(t, repo, "--include-namespaces", ns, "--debounce", "100ms")
+	head := headCommit(t, repo)
+
+	now := time.Now().UTC().Format("2006-01-02T15:04:05.000000Z")
+	env.Kubectl(t, fmt.Sprintf(`apiVersion: coordination.k8s.io/v1
+kind: Lease
+metadata: {name: kubesnap-restore, namespace: kube-system}
+spec: {holderIdentity: restore-test, leaseDurationSeconds: 60, renewTime: "%s"}
+`, now), "apply", "-f", "-")
+	t.Cleanup(func() { _, _ = env.KubectlErr("", "-n", "kube-system", "delete", "lease", "kubesnap-restore", "--ignore-not-found") })
+	for i := range 3 {
+		env.Kubectl(t, "", "-n", ns, "create", "configmap", fmt.Sprintf("restored-%d", i), "--from-literal=a=b")
+	}
+	time.Sleep(3 * time.Second) // thirty debounce periods
+	if got := headCommit(t, repo); got != head {
+		t.Fatalf("committed while the restore mark was held:\n%s", git(t, repo, "log", "--stat", head+".."+got))
+	}
+	env.Kubectl(t, "", "-n", "kube-system", "delete", "lease", "kubesnap-restore")
+	eventually(t, 30*time.Second, func() bool { return headCommit(t, repo) != head }, "the commit after the restore")
+	if n := strings.Fields(git(t, repo, "rev-list", head+"..HEAD")); len(n) != 1 {
+		t.Errorf("the restore's result took %d commits, want 1", len(n))
+	}
+	for i := range 3 {
+		if _, ok := headFile(repo, fmt.Sprintf("namespaces/%s/configmaps/restored-%d.yaml", ns, i)); !ok {
+			t.Errorf("restored-%d is not in git", i)
+		}
+	}
+}
+
+func TestWatchScheduledSnapshotsAreTaggedAndPruned(t *testing.T) {
+	ns := env.Namespace(t)
+	repo := filepath.Join(t.TempDir(), "repo")
+	startWatch(t, repo, "--include-namespaces", ns, "--schedule", "@every 1s", "--keep-snapshots", "2")
+	eventually(t, 30*time.Second, func() bool {
+		return strings.Count(git(t, repo, "tag", "--list", "snapshot/*"), "\n") >= 2
+	}, "two snapshot tags")
+	time.Sleep(3 * time.Second)
+	tags := strings.Fields(git(t, repo, "tag", "--list", "snapshot/*"))
+	if len(tags) != 2 {
+		t.Errorf("tags = %v, want the newest 2", tags)
+	}
+	for _, tag := range tags {
+		if _, err := time.Parse("snapshot/20060102T150405Z", tag); err != nil {
+			t.Errorf("tag %s is not snapshot/<UTC time>", tag)
+		}
+	}
+}
+
+func TestWatchServesHealthReadinessAndMetrics(t *testing.T) {
+	ns := env.Namespace(t)
+	repo := filepath.Join(t.TempDir(), "repo")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	startWatch(t, repo, "--include-namespaces", ns, "--debounce", "100ms", "--listen", addr)
+	env.Kubectl(t, "", "-n", ns, "create", "configmap", "m", "--from-literal=a=b")
+	get := func(path string) (int, string) {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, p := range []string{"/healthz", "/readyz"} {
+		if code, body := get(p); code != http.StatusOK {
+			t.Errorf("%s = %d %s", p, code, body)
+		}
+	}
+	eventually(t, 30*time.Second, func() bool {
+		_, body := get("/metrics")
+		return strings.Contains(body, "kubesnap_commits_total 2")
+	}, "two commits in the metrics")
+	_, body := get("/metrics")
+	for _, want := range []string{"kubesnap_last_commit_timestamp_seconds", "kubesnap_pending_changes 0", `kubesnap_objects{resource="configmaps"}`, "kubesnap_push_failures_total 0"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}
+
+func TestWatchBadFlagsGetOneClearLine(t *testing.T) {
+	repo := filepath.Join(t.TempDir(), "repo")
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"an invalid cron expression", []string{"--schedule", "every day"}, "--schedule"},
+		{"retention without a schedule", []string{"--keep-snapshots", "3"}, "need --schedule"},
+		{"a negative debounce", []string{"--debounce", "-1s"}, "cannot be negative"},
+		{"credentials without a remote", []string{"--ssh-key-file", "/nonexistent"}, "without --remote"},
+		{"a bad author", []string{"--author", "nobody"}, "--author"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, stderr, code := kubesnap(t, append([]string{"watch", "--repo", repo, "--kubeconfig", env.Kubeconfig}, tc.args...)...)
+			if code != 2 || !strings.Contains(stderr, tc.want) || strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
+				t.Errorf("exit %d, stderr %q; want 2 and one line naming %q", code, stderr, tc.want)
+			}
+		})
+	}
+}

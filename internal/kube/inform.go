@@ -1,0 +1,147 @@
+package kube
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	gosync "sync"
+	"time"
+
+	"github.com/kubesnap/kubesnap/canonical"
+	snapsync "github.com/kubesnap/kubesnap/sync"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/tools/cache"
+)
+
+var _ snapsync.Informers = (*Cluster)(nil)
+
+// RestoreLease names the Lease a restore holds while it runs.
+const (
+	RestoreLeaseNamespace = "kube-system"
+	RestoreLeaseName      = "kubesnap-restore"
+)
+
+var leases = schema.GroupVersionResource{Group: "coordination.k8s.io", Version: "v1", Resource: "leases"}
+
+// Inform starts a dynamic informer for t. Objects pass through
+// opts.Transform before the informer stores them, so the cache holds
+// only what the transform keeps. There is no resync: the handler hears
+// of real changes only.
+func (c *Cluster) Inform(ctx context.Context, t canonical.Type, opts snapsync.InformOptions, h snapsync.InformHandler) (snapsync.Informer, error) {
+	gvr := schema.GroupVersionResource{Group: t.Group, Version: t.Version, Resource: t.Resource}
+	ns := metav1.NamespaceAll
+	if t.Namespaced {
+		ns = opts.Namespace
+	}
+	gi := dynamicinformer.NewFilteredDynamicInformer(c.dynamic, gvr, ns, 0, cache.Indexers{}, func(lo *metav1.ListOptions) {
+		lo.LabelSelector = opts.LabelSelector
+	})
+	inf := gi.Informer()
+	if opts.Transform != nil {
+		if err := inf.SetTransform(func(o any) (any, error) {
+			if u, ok := o.(*unstructured.Unstructured); ok {
+				return opts.Transform(u), nil
+			}
+			return o, nil
+		}); err != nil {
+			return nil, fmt.Errorf("inform %s: %w", t.ResourceDir(), err)
+		}
+	}
+	if opts.OnError != nil {
+		if err := inf.SetWatchErrorHandler(func(_ *cache.Reflector, err error) {
+			if apierrors.IsForbidden(err) {
+				err = fmt.Errorf("%w: watch %s: %s", snapsync.ErrForbidden, t.ResourceDir(), apierrors.ReasonForError(err))
+			}
+			opts.OnError(err)
+		}); err != nil {
+			return nil, fmt.Errorf("inform %s: %w", t.ResourceDir(), err)
+		}
+	}
+	reg, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(o any) { upsert(h, o) },
+		UpdateFunc: func(_, o any) { upsert(h, o) },
+		DeleteFunc: func(o any) {
+			if tomb, ok := o.(cache.DeletedFinalStateUnknown); ok {
+				o = tomb.Obj
+			}
+			if u, ok := o.(*unstructured.Unstructured); ok {
+				h.Delete(u)
+			}
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("inform %s: %w", t.ResourceDir(), err)
+	}
+	ictx, cancel := context.WithCancel(ctx)
+	out := &informer{inf: inf, reg: reg, cancel: cancel}
+	out.wg.Go(func() { inf.RunWithContext(ictx) })
+	return out, nil
+}
+
+func upsert(h snapsync.InformHandler, o any) {
+	if u, ok := o.(*unstructured.Unstructured); ok {
+		h.Upsert(u)
+	}
+}
+
+type informer struct {
+	inf    cache.SharedIndexInformer
+	reg    cache.ResourceEventHandlerRegistration
+	cancel context.CancelFunc
+	wg     gosync.WaitGroup
+}
+
+func (i *informer) HasSynced() bool { return i.reg.HasSynced() }
+
+func (i *informer) Get(namespace, name string) (*unstructured.Unstructured, bool) {
+	key := name
+	if namespace != "" {
+		key = namespace + "/" + name
+	}
+	o, ok, err := i.inf.GetStore().GetByKey(key)
+	if err != nil || !ok {
+		return nil, false
+	}
+	u, ok := o.(*unstructured.Unstructured)
+	return u, ok
+}
+
+func (i *informer) Stop() {
+	i.cancel()
+	i.wg.Wait()
+}
+
+// RestoreHeld reads the restore mark: held while its Lease names a holder
+// and was renewed within its duration.
+func (c *Cluster) RestoreHeld(ctx context.Context) (holder string, held bool, err error) {
+	l, err := c.dynamic.Resource(leases).Namespace(RestoreLeaseNamespace).Get(ctx, RestoreLeaseName, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("read the restore mark %s/%s: %w", RestoreLeaseNamespace, RestoreLeaseName, err)
+	}
+	return leaseHeld(l, time.Now())
+}
+
+// leaseHeld reads a Lease's holder and whether it is still fresh.
+func leaseHeld(l *unstructured.Unstructured, now time.Time) (string, bool, error) {
+	holder, _, _ := unstructured.NestedString(l.Object, "spec", "holderIdentity")
+	if holder == "" {
+		return "", false, nil
+	}
+	secs, _, _ := unstructured.NestedInt64(l.Object, "spec", "leaseDurationSeconds")
+	renew, _, _ := unstructured.NestedString(l.Object, "spec", "renewTime")
+	if renew == "" {
+		renew, _, _ = unstructured.NestedString(l.Object, "spec", "acquireTime")
+	}
+	at, err := time.Parse(time.RFC3339Nano, renew)
+	if err != nil {
+		return holder, false, errors.New("restore mark without a valid renewTime: treating it as expired")
+	}
+	return holder, now.Before(at.Add(time.Duration(secs) * time.Second)), nil
+}
