@@ -314,7 +314,9 @@ kind: Lease
 metadata: {name: kubesnap-restore, namespace: kube-system}
 spec: {holderIdentity: restore-test, leaseDurationSeconds: 60, renewTime: "%s"}
 `, now), "apply", "-f", "-")
-	t.Cleanup(func() { _, _ = env.KubectlErr("", "-n", "kube-system", "delete", "lease", "kubesnap-restore", "--ignore-not-found") })
+	t.Cleanup(func() {
+		_, _ = env.KubectlErr("", "-n", "kube-system", "delete", "lease", "kubesnap-restore", "--ignore-not-found")
+	})
 	for i := range 3 {
 		env.Kubectl(t, "", "-n", ns, "create", "configmap", fmt.Sprintf("restored-%d", i), "--from-literal=a=b")
 	}
