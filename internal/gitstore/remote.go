@@ -44,6 +44,9 @@ type Remote struct {
 // String returns the URL without credentials, so a Remote can be logged.
 func (rem Remote) String() string { return redactURLs(rem.URL) }
 
+// GoString is String, so that %#v does not print the token either.
+func (rem Remote) GoString() string { return rem.String() }
+
 // remote is a validated Remote, ready to open sessions.
 type remote struct {
 	url      string // for messages: without credentials

@@ -581,6 +581,42 @@ func TestRemoteRulesAreReportedNotRetriedForever(t *testing.T) {
 	})
 }
 
+func TestPushRefusedByARaceRebasesAndRetries(t *testing.T) {
+	remote := bareRemote(t, "receive.denyNonFastForwards", "true")
+	r := open(t, t.TempDir(), Options{})
+	setRemote(t, r, Remote{URL: remote})
+	commit(t, r, "c1\n", add("a.yaml", "a\n"))
+	if _, _, err := r.Push(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	// Once, another writer moves main while our push is being received:
+	// the remote refuses our update as stale.
+	hook := `#!/bin/sh
+unset GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_QUARANTINE_PATH
+[ -e raced ] && exit 0
+touch raced
+export GIT_AUTHOR_NAME=o GIT_AUTHOR_EMAIL=o@o GIT_COMMITTER_NAME=o GIT_COMMITTER_EMAIL=o@o
+p=$(git rev-parse refs/heads/main)
+b=$(echo raced | git hash-object -w --stdin)
+t=$(printf '100644 blob %s\traced.txt\n' $b | git mktree)
+c=$(git commit-tree $t -p $p -m raced)
+git update-ref refs/heads/main $c $p
+`
+	if err := os.WriteFile(filepath.Join(remote, "hooks", "pre-receive"), []byte(hook), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	commit(t, r, "c2\n", add("b.yaml", "b\n"))
+	rebased, _, err := r.Push(t.Context())
+	if err != nil || !rebased {
+		t.Fatalf("Push raced by another writer = %v, %v", rebased, err)
+	}
+	if got := gitCLI(t, remote, "log", "--format=%s", "main"); got != "c2\nraced\nc1\n" {
+		t.Errorf("remote history:\n%s", got)
+	}
+	neverForced(t, remote)
+	gitCLI(t, remote, "fsck", "--strict")
+}
+
 func TestUnreachableRemoteFailsWithOneClearLine(t *testing.T) {
 	for _, url := range []string{"http://127.0.0.1:1/repo.git", "ssh://git@127.0.0.1:1/repo.git"} {
 		t.Run(url, func(t *testing.T) {
@@ -679,8 +715,10 @@ func TestCredentialsNeverShowInErrors(t *testing.T) {
 		}
 	}
 	rem := Remote{URL: "https://kubesnap:pa55word@example.com/r.git", Token: "tok3n"}
-	if s := fmt.Sprint(rem); strings.Contains(s, "pa55word") || strings.Contains(s, "tok3n") {
-		t.Errorf("a Remote prints as %q", s)
+	for _, format := range []string{"%v", "%+v", "%#v", "%s"} {
+		if s := fmt.Sprintf(format, rem); strings.Contains(s, "pa55word") || strings.Contains(s, "tok3n") {
+			t.Errorf("a Remote prints with %s as %q", format, s)
+		}
 	}
 	// A token written into the URL, against a closed port.
 	r := open(t, t.TempDir(), Options{})
