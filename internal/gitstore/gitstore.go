@@ -22,7 +22,11 @@ import (
 	snapsync "github.com/kubesnap/kubesnap/sync"
 )
 
-var _ snapsync.Store = (*Repo)(nil)
+var (
+	_ snapsync.Store  = (*Repo)(nil)
+	_ snapsync.Remote = (*Repo)(nil)
+	_ snapsync.Tagger = (*Repo)(nil)
+)
 
 // Options choose where in the repository kubesnap writes.
 type Options struct {
