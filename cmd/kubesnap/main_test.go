@@ -16,7 +16,15 @@ import (
 
 var env *testenv.Env
 
+// asMainEnv makes the test binary run kubesnap's main instead of tests.
+const asMainEnv = "KUBESNAP_TEST_AS_MAIN"
+
 func TestMain(m *testing.M) {
+	// Fault tests run kubesnap as a separate process they can SIGKILL:
+	// this test binary, told to be kubesnap.
+	if os.Getenv(asMainEnv) == "1" {
+		main()
+	}
 	os.Exit(testenv.Main(m, testenv.Options{ControllerManager: true}, &env))
 }
 

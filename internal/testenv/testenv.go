@@ -17,6 +17,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -87,13 +88,15 @@ type Env struct {
 	// Config is the admin REST config.
 	Config *rest.Config
 
-	procs []*proc // in start order
-	opts  Options
+	procs         []*proc // in start order
+	opts          Options
+	host, certDir string
 }
 
 // proc is one running component.
 type proc struct {
 	name string
+	args []string
 	cmd  *exec.Cmd
 	done chan struct{} // closed when it exited
 }
@@ -160,6 +163,7 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 		return nil, err
 	}
 	host := "https://127.0.0.1:" + strconv.Itoa(apiPort)
+	e.host, e.certDir = host, certDir
 	if err := e.waitReady(ctx, host, certDir); err != nil {
 		return nil, err
 	}
@@ -185,22 +189,59 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 // start runs one binary with its output in <Dir>/<name>.log. The process
 // gets SIGKILL if this one dies, so an interrupted test leaves no orphans.
 func (e *Env) start(name string, args ...string) error {
-	log, err := os.Create(filepath.Join(e.Dir, name+".log"))
+	p, err := e.run(name, args)
 	if err != nil {
 		return err
+	}
+	e.procs = append(e.procs, p)
+	return nil
+}
+
+func (e *Env) run(name string, args []string) (*proc, error) {
+	log, err := os.OpenFile(filepath.Join(e.Dir, name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
 	}
 	cmd := exec.Command(Binary(name), args...)
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = procAttr()
 	if err := cmd.Start(); err != nil {
 		log.Close()
-		return fmt.Errorf("start %s: %w", name, err)
+		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
 	log.Close()
-	p := &proc{name: name, cmd: cmd, done: make(chan struct{})}
+	p := &proc{name: name, args: args, cmd: cmd, done: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(p.done) }()
-	e.procs = append(e.procs, p)
-	return nil
+	return p, nil
+}
+
+// StopAPIServer kills kube-apiserver (as a crash would) and waits until
+// it is gone; StartAPIServer brings it back on the same port and data.
+// Fault tests use them; other tests of the package see the outage.
+func (e *Env) StopAPIServer() {
+	for _, p := range e.procs {
+		if p.name == "kube-apiserver" {
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+	}
+}
+
+// StartAPIServer restarts the kube-apiserver StopAPIServer stopped and
+// waits until it is ready.
+func (e *Env) StartAPIServer(ctx context.Context) error {
+	for i, p := range e.procs {
+		if p.name != "kube-apiserver" {
+			continue
+		}
+		np, err := e.run(p.name, p.args)
+		if err != nil {
+			return err
+		}
+		e.procs[i] = np
+		return e.waitReady(ctx, e.host, e.certDir)
+	}
+	return errors.New("no kube-apiserver to restart")
 }
 
 func (e *Env) waitReady(ctx context.Context, host, certDir string) error {
