@@ -14,7 +14,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/kubesnap/kubesnap/internal/gitstore"
 	"github.com/kubesnap/kubesnap/internal/kube"
 	snapsync "github.com/kubesnap/kubesnap/sync"
@@ -28,7 +27,8 @@ import (
 type watchOptions struct {
 	repo, branch, prefix string
 	bare                 bool
-	author               object.Signature
+	authorName           string
+	authorEmail          string
 	remote               gitstore.Remote
 	watch                snapsync.WatchOptions
 	listen               string
@@ -126,7 +126,7 @@ func (o *watchOptions) complete(wf *watchFlags, ff *filterFlags) error {
 		if err != nil {
 			return usageError{fmt.Errorf(`--author %q: want "Name <email>"`, wf.author)}
 		}
-		o.author = object.Signature{Name: a.Name, Email: a.Address}
+		o.authorName, o.authorEmail = a.Name, a.Address
 	}
 	if wf.tokenEnv != "" && wf.tokenFile != "" {
 		return usageError{errors.New("give --git-token-env or --git-token-file, not both")}
@@ -181,7 +181,7 @@ func runWatch(ctx context.Context, o watchOptions, stderr io.Writer) error {
 	log := slog.New(h)
 	klog.SetSlogLogger(log.With("source", "client-go"))
 
-	repo, err := gitstore.Open(o.repo, gitstore.Options{Branch: o.branch, Prefix: o.prefix, Bare: o.bare, Author: o.author})
+	repo, err := gitstore.Open(o.repo, gitstore.Options{Branch: o.branch, Prefix: o.prefix, Bare: o.bare, AuthorName: o.authorName, AuthorEmail: o.authorEmail})
 	if err != nil {
 		return err
 	}
@@ -213,8 +213,8 @@ func runWatch(ctx context.Context, o watchOptions, stderr io.Writer) error {
 			return fmt.Errorf("--listen %s: %w", o.listen, err)
 		}
 		srv := &http.Server{Handler: m.handler(), ReadHeaderTimeout: 5 * time.Second}
-		go func() { _ = srv.Serve(ln) }() // Serve returns only when closed
-		defer srv.Close()
+		go func() { _ = srv.Serve(ln) }()  // Serve returns only when closed
+		defer func() { _ = srv.Close() }() // closing a listener we own; nothing to report
 		log.Info("serving /healthz, /readyz and /metrics", "address", ln.Addr().String())
 	}
 

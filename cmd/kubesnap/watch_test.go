@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	gosync "sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -183,13 +184,16 @@ spec:
 func TestWatchCommitMessageSaysWhatChangedAndWho(t *testing.T) {
 	ns := env.Namespace(t)
 	repo := filepath.Join(t.TempDir(), "repo")
-	startWatch(t, repo, "--include-namespaces", ns, "--debounce", "100ms")
+	startWatch(t, repo, "--include-namespaces", ns, "--debounce", "100ms", "--author", "Ops Team <ops@example.com>")
 	head := headCommit(t, repo)
 	cm := "namespaces/" + ns + "/configmaps/settings.yaml"
 	env.Kubectl(t, "", "-n", ns, "create", "configmap", "settings", "--from-literal=color=blue")
 	eventually(t, 30*time.Second, func() bool { return headCommit(t, repo) != head }, "a commit")
 	if got, want := strings.TrimSpace(git(t, repo, "log", "-1", "--format=%s")), "Add 1 object in "+ns+": configmaps/settings (kubectl-create)"; got != want {
 		t.Errorf("subject = %q, want %q", got, want)
+	}
+	if got := strings.TrimSpace(git(t, repo, "log", "-1", "--format=%an <%ae>")); got != "Ops Team <ops@example.com>" {
+		t.Errorf("author = %q, want --author's", got)
 	}
 	body := git(t, repo, "log", "-1", "--format=%b")
 	for _, want := range []string{ns + ": 1 added", "A " + cm + " (kubectl-create)", "Kubesnap-Cluster: testenv", "Kubesnap-Server-Version: v1.37.2", "Kubesnap-Resource-Version: ", "Kubesnap-Objects: "} {
@@ -288,17 +292,23 @@ spec:
 	}
 }
 
-func TestWatchCommitsPendingChangesOnStop(t *testing.T) {
+func TestWatchCommitsPendingChangesOnSIGTERM(t *testing.T) {
 	ns := env.Namespace(t)
 	repo := filepath.Join(t.TempDir(), "repo")
-	w := startWatch(t, repo, "--include-namespaces", ns, "--debounce", "1h", "--max-delay", "1h")
+	p := spawnWatch(t, true, "--repo", repo, "--include-namespaces", ns, "--debounce", "1h", "--max-delay", "1h")
 	env.Kubectl(t, "", "-n", ns, "create", "configmap", "late", "--from-literal=a=b")
 	time.Sleep(time.Second) // let the informer deliver the event
-	if code := w.stop(t); code != 0 {
-		t.Fatalf("watch exited %d:\n%s", code, w.log)
+	if _, ok := headFile(repo, "namespaces/"+ns+"/configmaps/late.yaml"); ok {
+		t.Fatal("committed before the debounce ended: the test proves nothing")
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Wait(); err != nil {
+		t.Fatalf("watch did not exit 0 on SIGTERM: %v\n%s", err, p.log)
 	}
 	if _, ok := headFile(repo, "namespaces/"+ns+"/configmaps/late.yaml"); !ok {
-		t.Fatalf("the pending change was not committed on stop:\n%s", w.log)
+		t.Fatalf("the pending change was not committed on SIGTERM:\n%s", p.log)
 	}
 }
 

@@ -35,8 +35,9 @@ type Options struct {
 	Branch string
 	// Prefix is the folder all files live under (--path); "" for the top.
 	Prefix string
-	// Author signs the commits; the zero value means kubesnap.
-	Author object.Signature
+	// AuthorName and AuthorEmail sign the commits; empty means
+	// kubesnap <kubesnap@localhost>.
+	AuthorName, AuthorEmail string
 	// Bare makes a repository created by kubesnap a bare one: no
 	// worktree and no index, so a commit writes only git objects. An
 	// existing repository stays what it is.
@@ -75,7 +76,7 @@ func Open(dir string, opts Options) (*Repo, error) {
 	case !fi.IsDir():
 		return nil, fmt.Errorf("repository %s is a file, not a folder: give --repo a folder (it is created if missing)", dir)
 	}
-	r := &Repo{dir: dir, prefix: strings.Trim(path.Clean("/"+opts.Prefix), "/"), author: opts.Author, now: time.Now, bare: opts.Bare}
+	r := &Repo{dir: dir, prefix: strings.Trim(path.Clean("/"+opts.Prefix), "/"), author: object.Signature{Name: opts.AuthorName, Email: opts.AuthorEmail}, now: time.Now, bare: opts.Bare}
 	if r.author.Name == "" {
 		r.author = object.Signature{Name: "kubesnap", Email: "kubesnap@localhost"}
 	}
