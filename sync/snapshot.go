@@ -43,6 +43,8 @@ type Result struct {
 	// the server's version as discovery reported it.
 	Captured      []canonical.Type
 	ServerVersion string
+	// Facts are what Normalize was told about the capture.
+	Facts canonical.Facts
 }
 
 // CoveragePath is where the coverage report lives, relative to the prefix.
@@ -115,7 +117,7 @@ func Snapshot(ctx context.Context, src Source, st Store, opts Options) (Result, 
 		return Result{}, err
 	}
 
-	res := Result{ResourceVersion: rv, ServerVersion: disc.ServerVersion}
+	res := Result{ResourceVersion: rv, ServerVersion: disc.ServerVersion, Facts: facts}
 	complete := map[string]bool{} // resource dirs listed in full
 	served := map[string]bool{}   // resource dirs the server still serves
 	for _, t := range disc.Types {

@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -123,8 +124,10 @@ type Watcher struct {
 	serverVersion string
 	unpushed      bool
 	holdUntil     time.Time
-	retryAt       time.Time // commit or push retry after a failure
+	retryAt       time.Time // commit retry after a failure
 	failures      int
+	pushAt        time.Time // push retry after a failure
+	pushFailures  int
 }
 
 type pendingChange struct {
@@ -180,11 +183,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 		return fmt.Errorf("read the branch after the first capture: %w", err)
 	}
 	w.stored = stored
-	for _, t := range res.Captured {
-		if t.Group == "" && t.Resource == "persistentvolumes" {
-			w.facts.PersistentVolumesCaptured = true
-		}
-	}
+	w.facts = res.Facts
 	for _, t := range res.Captured {
 		if err := w.startType(ctx, t); err != nil {
 			w.log.Warn("cannot watch type", "resource", t.ResourceDir(), "error", err)
@@ -330,6 +329,12 @@ func (w *Watcher) stopType(dir string) {
 		}
 	}
 	delete(w.counts, dir)
+	for p := range w.pending {
+		if id, err := canonical.ParsePath(p); err == nil && id.ResourceDir() == dir && w.stored[p] == "" {
+			delete(w.pending, p)
+		}
+	}
+	w.obs.Pending(len(w.pending))
 	for p := range w.stored {
 		if id, err := canonical.ParsePath(p); err == nil && id.ResourceDir() == dir {
 			w.setPending(p, pendingChange{Change: Change{Op: Deleted, Path: p, ID: id}})
@@ -344,7 +349,10 @@ func (w *Watcher) stopType(dir string) {
 func (w *Watcher) transform(t canonical.Type) func(*unstructured.Unstructured) *unstructured.Unstructured {
 	f := w.opts.Snapshot.Filter
 	return func(obj *unstructured.Unstructured) *unstructured.Unstructured {
-		if _, done := obj.Object[keptKey]; done {
+		// Objects from the API server always have a uid; what this
+		// transform returns never does. A custom resource with a field
+		// called kubesnap is still transformed.
+		if _, done := obj.Object[keptKey]; done && obj.GetUID() == "" {
 			return obj
 		}
 		name, ns, rv := obj.GetName(), obj.GetNamespace(), obj.GetResourceVersion()
@@ -475,8 +483,14 @@ func (w *Watcher) rederive(p string) {
 	if inf != nil {
 		obj, ok = inf.Get(id.Namespace, id.Name)
 	}
-	kept, _ := obj.Object[keptKey].(map[string]any)
-	if data, has := kept["data"].(string); ok && has {
+	var kept map[string]any
+	if ok && obj != nil {
+		kept, _ = obj.Object[keptKey].(map[string]any)
+	}
+	if _, broken := kept["error"]; broken {
+		return // event() logged it; leave the stored file alone
+	}
+	if data, has := kept["data"].(string); has {
 		manager, _ := kept["manager"].(string)
 		w.setPending(p, pendingChange{Change: Change{Op: Modified, Path: p, Data: []byte(data), ID: id, Manager: manager}, blob: w.st.BlobID([]byte(data))})
 		return
@@ -541,7 +555,7 @@ func (w *Watcher) loop(ctx context.Context) error {
 		if due := w.commitDue(); !due.IsZero() && !now.Before(due) {
 			w.commit(ctx)
 		}
-		if w.unpushed && w.opts.Remote != nil && !now.Before(w.retryAt) {
+		if w.unpushed && w.opts.Remote != nil && !now.Before(w.pushAt) {
 			w.push(ctx)
 		}
 	}
@@ -566,8 +580,8 @@ func (w *Watcher) commitDue() time.Time {
 func (w *Watcher) nextWake() time.Time {
 	at := w.commitDue()
 	if w.unpushed && w.opts.Remote != nil {
-		if at.IsZero() || w.retryAt.Before(at) {
-			at = maxTime(w.retryAt, w.now())
+		if at.IsZero() || w.pushAt.Before(at) {
+			at = maxTime(w.pushAt, w.now())
 		}
 	}
 	return at
@@ -644,6 +658,9 @@ func (w *Watcher) commit(ctx context.Context) {
 		changes = append(changes, cov)
 		covOld, covChanged = old, true
 	}
+	if len(changes) == 0 {
+		return
+	}
 	sort.Slice(changes, func(i, j int) bool { return changes[i].Path < changes[j].Path })
 	msg := Message(changes, Trailers{Cluster: w.opts.Snapshot.Cluster, ServerVersion: w.serverVersion, ResourceVersion: rv, Objects: objects})
 	id, err := w.st.Commit(ctx, changes, msg)
@@ -666,7 +683,7 @@ func (w *Watcher) commit(ctx context.Context) {
 			w.setPending(p, c)
 		}
 		w.mu.Unlock()
-		w.failed("commit", err)
+		w.retryAt = w.backoff(&w.failures, "commit", err)
 		w.obs.CommitFailed(err)
 		return
 	}
@@ -677,12 +694,13 @@ func (w *Watcher) commit(ctx context.Context) {
 	w.unpushed = true
 }
 
-// failed logs a failed commit or push and backs off before the next try.
-func (w *Watcher) failed(what string, err error) {
-	w.failures++
-	backoff := min(time.Second<<min(w.failures-1, 8), 5*time.Minute)
-	w.retryAt = w.now().Add(backoff)
-	w.log.Error(what+" failed; retrying", "in", backoff, "error", err)
+// backoff logs a failed commit or push, counts it in *failures, and
+// returns when to try again: 1s, doubling, at most 5m.
+func (w *Watcher) backoff(failures *int, what string, err error) time.Time {
+	*failures++
+	d := min(time.Second<<min(*failures-1, 9), 5*time.Minute)
+	w.log.Error(what+" failed; retrying", "in", d, "error", err)
+	return w.now().Add(d)
 }
 
 // coverageChange updates the coverage file's counts and returns the
@@ -721,12 +739,12 @@ func (w *Watcher) push(ctx context.Context) {
 	rebased, conflicts, err := w.opts.Remote.Push(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
-			w.failed("push", err)
+			w.pushAt = w.backoff(&w.pushFailures, "push", err)
 		}
 		w.obs.PushFailed(err)
 		return
 	}
-	w.failures = 0
+	w.pushFailures = 0
 	w.unpushed = false
 	w.obs.Pushed(w.now())
 	if rebased {
@@ -802,6 +820,15 @@ func (w *Watcher) tagSnapshot(ctx context.Context) {
 	if !ok {
 		return
 	}
+	// Push first: a push may rebase our commits, and the tag must name
+	// the commit the remote has.
+	if w.opts.Remote != nil && w.unpushed {
+		w.push(ctx)
+		if w.unpushed {
+			w.log.Error("snapshot not tagged: the push failed")
+			return
+		}
+	}
 	now := w.now().UTC()
 	name := SnapshotTagPrefix + now.Format(snapshotTagLayout)
 	if err := tg.Tag(name); err != nil {
@@ -810,7 +837,6 @@ func (w *Watcher) tagSnapshot(ctx context.Context) {
 	}
 	w.log.Info("tagged snapshot", "tag", name)
 	if w.opts.Remote != nil {
-		w.push(ctx)
 		if err := w.opts.Remote.PushTags(ctx, name); err != nil {
 			w.log.Error("cannot push the snapshot tag", "tag", name, "error", err)
 		}
@@ -887,18 +913,44 @@ func (w *Watcher) rediscover(ctx context.Context) {
 		g, _, _ := strings.Cut(gv, "/")
 		failed[g] = true
 	}
+	captured := map[string]int{} // index in the coverage
+	for i, c := range w.cov.Captured {
+		captured[c.Resource] = i
+	}
+	listFailed := map[string]bool{}
+	for _, sk := range w.cov.Skipped {
+		if strings.HasPrefix(sk.Reason, "forbidden") || strings.HasPrefix(sk.Reason, "list failed") {
+			listFailed[sk.Resource] = true
+		}
+	}
 	changed := false
 	for dir, t := range want {
-		if _, ok := w.types[dir]; ok {
-			continue
+		if old, ok := w.types[dir]; ok {
+			if old.Version == t.Version && old.Kind == t.Kind && old.Namespaced == t.Namespaced {
+				continue
+			}
+			// A new preferred version: follow it instead, keeping the
+			// objects (their files change with their apiVersion).
+			w.log.Info("type served at a new version", "resource", dir, "version", t.Version)
+			for _, inf := range w.informers[dir] {
+				inf.Stop()
+			}
+			delete(w.informers, dir)
+			delete(w.types, dir)
+		} else if listFailed[dir] {
+			continue // the next scheduled snapshot tries its list again
 		}
 		if err := w.startType(ctx, t); err != nil {
-			w.log.Warn("cannot watch new type", "resource", dir, "error", err)
+			w.log.Warn("cannot watch type", "resource", dir, "error", err)
 			continue
 		}
-		w.log.Info("watching new type", "resource", dir)
-		w.cov.Captured = append(w.cov.Captured, CapturedType{Resource: dir, Version: t.Version, Kind: t.Kind})
-		w.cov.Skipped = removeSkipped(w.cov.Skipped, dir)
+		w.log.Info("watching type", "resource", dir, "version", t.Version)
+		if i, ok := captured[dir]; ok {
+			w.cov.Captured[i].Version, w.cov.Captured[i].Kind = t.Version, t.Kind
+		} else {
+			w.cov.Captured = append(w.cov.Captured, CapturedType{Resource: dir, Version: t.Version, Kind: t.Kind})
+			w.cov.Skipped = removeSkipped(w.cov.Skipped, dir)
+		}
 		changed = true
 	}
 	for dir, t := range w.types {
@@ -934,25 +986,39 @@ func removeSkipped(s []SkippedType, dir string) []SkippedType {
 	return out
 }
 
+// ErrAbandon, as the cause of the context given to Run, makes the watcher
+// stop without committing or pushing: it was told it no longer may (a
+// leader that lost its Lease). A successor captures everything anew.
+var ErrAbandon = errors.New("stop without committing: no longer the leader")
+
 // shutdown commits what is pending (unless a restore holds the mark) and
 // pushes, with a bounded time of its own since ctx has ended.
 func (w *Watcher) shutdown(ctx context.Context) error {
+	if errors.Is(context.Cause(ctx), ErrAbandon) {
+		w.stopInformers()
+		w.log.Warn("stopped without committing", "reason", ErrAbandon)
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	w.holdUntil, w.retryAt = time.Time{}, time.Time{}
+	w.holdUntil, w.retryAt, w.pushAt = time.Time{}, time.Time{}, time.Time{}
 	if !w.commitDue().IsZero() {
 		w.commit(ctx)
 	}
 	if w.unpushed && w.opts.Remote != nil {
 		w.push(ctx)
 	}
+	w.stopInformers()
+	w.log.Info("stopped")
+	return nil
+}
+
+func (w *Watcher) stopInformers() {
 	for dir := range w.informers {
 		for _, inf := range w.informers[dir] {
 			inf.Stop()
 		}
 	}
-	w.log.Info("stopped")
-	return nil
 }
 
 type nopObserver struct{}

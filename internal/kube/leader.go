@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	snapsync "github.com/kubesnap/kubesnap/sync"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/leaderelection"
@@ -67,9 +68,12 @@ func (c *Cluster) LeaderElect(ctx context.Context, e Election, lead func(context
 				started.Store(true)
 				defer close(done)
 				defer ecancel()
-				runCtx, cancel := context.WithCancel(lctx)
-				defer cancel()
-				defer context.AfterFunc(ctx, cancel)()
+				// ctx ending is a graceful stop (commit, push); the Lease
+				// lost is not: another replica may lead already.
+				runCtx, cancel := context.WithCancelCause(context.WithoutCancel(lctx))
+				defer cancel(nil)
+				defer context.AfterFunc(ctx, func() { cancel(nil) })()
+				defer context.AfterFunc(lctx, func() { cancel(snapsync.ErrAbandon) })()
 				lead(runCtx)
 			},
 			OnStoppedLeading: func() {},
