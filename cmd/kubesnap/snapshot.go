@@ -76,18 +76,7 @@ type snapshotReport struct {
 }
 
 func runSnapshot(ctx context.Context, o snapshotOptions, out io.Writer) error {
-	repo, err := gitstore.Open(o.repo, gitstore.Options{Branch: o.branch, Prefix: o.prefix, Bare: o.bare})
-	if err != nil {
-		return err
-	}
-	edits, err := repo.LocalEdits()
-	if err != nil {
-		return err
-	}
-	if len(edits) > 0 {
-		return fmt.Errorf("repository %s has uncommitted changes kubesnap will not overwrite: %s (commit or discard them first)", o.repo, list(edits, 5))
-	}
-	cluster, err := kube.Connect(o.cluster)
+	repo, cluster, err := connect(o.repo, gitstore.Options{Branch: o.branch, Prefix: o.prefix, Bare: o.bare}, o.cluster)
 	if err != nil {
 		return err
 	}
@@ -155,4 +144,25 @@ func list(items []string, n int) string {
 		return strings.Join(items, ", ")
 	}
 	return fmt.Sprintf("%s and %d more", strings.Join(items[:n], ", "), len(items)-n)
+}
+
+// connect opens the repository, refusing one with uncommitted edits in
+// kubesnap's folders, and builds the cluster client.
+func connect(dir string, opts gitstore.Options, flags *genericclioptions.ConfigFlags) (*gitstore.Repo, *kube.Cluster, error) {
+	repo, err := gitstore.Open(dir, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	edits, err := repo.LocalEdits()
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(edits) > 0 {
+		return nil, nil, fmt.Errorf("repository %s has uncommitted changes kubesnap will not overwrite: %s (commit or discard them first)", dir, list(edits, 5))
+	}
+	cluster, err := kube.Connect(flags)
+	if err != nil {
+		return nil, nil, err
+	}
+	return repo, cluster, nil
 }

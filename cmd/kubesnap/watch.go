@@ -181,18 +181,7 @@ func runWatch(ctx context.Context, o watchOptions, stderr io.Writer) error {
 	log := slog.New(h)
 	klog.SetSlogLogger(log.With("source", "client-go"))
 
-	repo, err := gitstore.Open(o.repo, gitstore.Options{Branch: o.branch, Prefix: o.prefix, Bare: o.bare, AuthorName: o.authorName, AuthorEmail: o.authorEmail})
-	if err != nil {
-		return err
-	}
-	edits, err := repo.LocalEdits()
-	if err != nil {
-		return err
-	}
-	if len(edits) > 0 {
-		return fmt.Errorf("repository %s has uncommitted changes kubesnap will not overwrite: %s (commit or discard them first)", o.repo, list(edits, 5))
-	}
-	cluster, err := kube.Connect(o.cluster)
+	repo, cluster, err := connect(o.repo, gitstore.Options{Branch: o.branch, Prefix: o.prefix, Bare: o.bare, AuthorName: o.authorName, AuthorEmail: o.authorEmail}, o.cluster)
 	if err != nil {
 		return err
 	}
