@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strings"
 	gosync "sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/kubesnap/kubesnap/canonical"
@@ -114,7 +113,6 @@ type Watcher struct {
 	covDirty bool
 	kick     chan struct{}
 	retype   chan struct{} // a CRD or APIService changed
-	ready    atomic.Bool
 
 	// Owned by Run's goroutine.
 	facts         canonical.Facts
@@ -156,10 +154,6 @@ func NewWatcher(src Informers, st Store, opts WatchOptions) *Watcher {
 	return w
 }
 
-// Ready reports that the first full capture is committed and every
-// informer has delivered its initial list.
-func (w *Watcher) Ready() bool { return w.ready.Load() }
-
 // Run captures the cluster, then commits its changes until ctx ends. On
 // the way out it commits what is pending and pushes, and returns nil: an
 // ended context is how a watcher is told to stop. It returns an error only
@@ -196,7 +190,6 @@ func (w *Watcher) Run(ctx context.Context) error {
 		return w.shutdown(ctx)
 	}
 	w.obs.Ready()
-	w.ready.Store(true)
 	w.log.Info("watching", "types", len(w.types))
 	return w.loop(ctx)
 }

@@ -44,12 +44,7 @@ func (r *Repo) Pull(ctx context.Context) (moved bool, conflicts []string, err er
 	if err := r.create(); err != nil {
 		return false, nil, err
 	}
-	var theirs plumbing.Hash
-	err = rm.retry(ctx, func(ctx context.Context) error {
-		var err error
-		theirs, err = r.fetch(ctx)
-		return err
-	})
+	theirs, err := r.fetchRetrying(ctx, rm)
 	if err != nil {
 		return false, nil, rm.fail(op, err)
 	}
@@ -104,12 +99,7 @@ func (r *Repo) Push(ctx context.Context) (rebased bool, conflicts []string, err 
 		if round >= rm.maxRounds {
 			return rebased, conflicts, rm.fail(op, fmt.Errorf("the remote branch moved on %d times while we pushed; will try again", round))
 		}
-		var theirs plumbing.Hash
-		err = rm.retry(ctx, func(ctx context.Context) error {
-			var err error
-			theirs, err = r.fetch(ctx)
-			return err
-		})
+		theirs, err := r.fetchRetrying(ctx, rm)
 		if err != nil {
 			return rebased, conflicts, rm.fail(op, err)
 		}
@@ -486,4 +476,14 @@ func (r *Repo) DeleteTags(ctx context.Context, names ...string) error {
 		})
 	})
 	return rm.fail(op, err)
+}
+
+// fetchRetrying fetches the branch's remote head, retrying transport
+// failures as rm says.
+func (r *Repo) fetchRetrying(ctx context.Context, rm *remote) (theirs plumbing.Hash, err error) {
+	err = rm.retry(ctx, func(ctx context.Context) error {
+		theirs, err = r.fetch(ctx)
+		return err
+	})
+	return theirs, err
 }
