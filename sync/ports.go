@@ -62,16 +62,22 @@ type Change struct {
 	Manager string // who made the change, when known
 }
 
-// Store is the repository as a snapshot writes it. Paths are relative to
-// the store's prefix (--path).
-type Store interface {
-	// Files returns the blob id of every file under the prefix at the
-	// branch head; empty for a branch that does not exist yet.
+// Reader is the repository's files at one revision (for a Store, its
+// branch head). Paths are relative to the store's prefix (--path).
+type Reader interface {
+	// Files returns the blob id of every file under the prefix; empty
+	// for a branch that does not exist yet.
 	Files(ctx context.Context) (map[string]string, error)
 	// BlobID returns the id data would be stored under.
 	BlobID(data []byte) string
-	// Read returns the content of path at the branch head.
+	// Read returns the content of path.
 	Read(ctx context.Context, path string) ([]byte, error)
+}
+
+// Store is the repository as a snapshot writes it: a Reader of its branch
+// head that can commit.
+type Store interface {
+	Reader
 	// Commit writes changes as one commit on the branch head and returns
 	// its id. Its cost grows with len(changes), not with the repository.
 	Commit(ctx context.Context, changes []Change, message string) (string, error)

@@ -1,0 +1,75 @@
+package gitstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	snapsync "github.com/kubesnap/kubesnap/sync"
+)
+
+var _ snapsync.Reader = (*Revision)(nil)
+
+// Revision is the repository's files, under the prefix, as one commit
+// holds them. It reads what a diff or restore compares with the cluster.
+type Revision struct {
+	repo   *Repo
+	commit *object.Commit
+	// Name is the revision as the user gave it ("HEAD~3", "v1").
+	Name string
+}
+
+// At resolves rev (a commit id or a prefix of one, a branch, a tag, HEAD,
+// and git's suffixes: "HEAD~3", "main^2") to the commit it names. "" is the
+// branch head.
+func (r *Repo) At(rev string) (*Revision, error) {
+	if r.repo == nil {
+		return nil, fmt.Errorf("repository %s has no commits yet: run kubesnap snapshot first", r.dir)
+	}
+	name := rev
+	if rev == "" {
+		name = r.branch.Short()
+		rev = r.branch.String()
+	}
+	h, err := r.repo.ResolveRevision(plumbing.Revision(rev))
+	if err != nil {
+		return nil, fmt.Errorf("revision %q not found in %s: give a commit, branch, tag or HEAD~N (see kubesnap log)", name, r.dir)
+	}
+	c, err := r.repo.CommitObject(*h)
+	if err != nil {
+		return nil, fmt.Errorf("revision %q: %w", name, err)
+	}
+	return &Revision{repo: r, commit: c, Name: name}, nil
+}
+
+// Commit is the id of the revision's commit.
+func (v *Revision) Commit() string { return v.commit.Hash.String() }
+
+// Message is the revision's commit message.
+func (v *Revision) Message() string { return v.commit.Message }
+
+// Files returns the blob id of every file under the prefix.
+func (v *Revision) Files(context.Context) (map[string]string, error) {
+	return v.repo.files(v.commit, v.repo.prefix)
+}
+
+// BlobID returns the git blob id of data.
+func (v *Revision) BlobID(data []byte) string { return v.repo.BlobID(data) }
+
+// Read returns the content of p, relative to the prefix.
+func (v *Revision) Read(_ context.Context, p string) ([]byte, error) {
+	f, err := v.commit.File(v.repo.full(p))
+	if errors.Is(err, object.ErrFileNotFound) {
+		return nil, fmt.Errorf("%s is not in revision %s", p, v.Name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s at %s: %w", p, v.Name, err)
+	}
+	s, err := f.Contents()
+	if err != nil {
+		return nil, fmt.Errorf("read %s at %s: %w", p, v.Name, err)
+	}
+	return []byte(s), nil
+}
