@@ -64,24 +64,83 @@ type listed struct {
 // the difference to the store's branch head as one commit. It makes no
 // commit when nothing changed.
 func Snapshot(ctx context.Context, src Source, st Store, opts Options) (Result, error) {
-	disc, err := src.Discover(ctx)
+	sc, err := scan(ctx, src, st, opts)
 	if err != nil {
 		return Result{}, err
+	}
+	res, cov := sc.res, sc.res.Coverage
+	cov.Rules = objectRules
+	covData, err := cov.marshal()
+	if err != nil {
+		return Result{}, err
+	}
+	if id := st.BlobID(covData); sc.stored[CoveragePath] != id {
+		op := Modified
+		if sc.stored[CoveragePath] == "" {
+			op = Added
+		}
+		sc.changes[CoveragePath] = Change{Op: op, Path: CoveragePath, Data: covData}
+	}
+	res.Coverage = cov
+	for _, ch := range sc.changes {
+		res.Changes = append(res.Changes, ch)
+	}
+	sort.Slice(res.Changes, func(i, j int) bool { return res.Changes[i].Path < res.Changes[j].Path })
+	if len(res.Changes) == 0 {
+		return res, nil
+	}
+	if opts.Progress != nil {
+		opts.Progress(Progress{Types: sc.types, TypesDone: sc.types, Objects: res.Objects, Committing: len(res.Changes)})
+	}
+	msg := Message(res.Changes, Trailers{
+		Cluster:         opts.Cluster,
+		ServerVersion:   res.ServerVersion,
+		ResourceVersion: res.ResourceVersion,
+		Objects:         res.Objects,
+		FreshTypes:      res.FreshTypes,
+	})
+	res.Commit, err = st.Commit(ctx, res.Changes, msg)
+	if err != nil {
+		return Result{}, err
+	}
+	return res, nil
+}
+
+// scanned is the cluster compared with a revision, object by object.
+type scanned struct {
+	// res has every field of a snapshot's Result but Commit and
+	// Changes; its Coverage has no Rules.
+	res Result
+	// stored are the revision's files, path → blob id.
+	stored map[string]string
+	// changes turn the revision into the live state: Added for objects
+	// only live, Modified for objects whose bytes differ (Data is the
+	// live bytes), Deleted for objects gone from the cluster.
+	changes map[string]Change
+	types   int // how many types were listed
+}
+
+// scan lists every captured type at one resourceVersion and compares each
+// object with the revision rd.
+func scan(ctx context.Context, src Source, rd Reader, opts Options) (scanned, error) {
+	disc, err := src.Discover(ctx)
+	if err != nil {
+		return scanned{}, err
 	}
 	rv, err := src.ResourceVersion(ctx)
 	if err != nil {
-		return Result{}, err
+		return scanned{}, err
 	}
-	stored, err := st.Files(ctx)
+	stored, err := rd.Files(ctx)
 	if err != nil {
-		return Result{}, err
+		return scanned{}, err
 	}
 
 	var cov Coverage
 	todo, skipped, facts := plan(disc, opts.Filter)
 	cov.Skipped = skipped
 
-	c := &collector{stored: stored, st: st, seen: map[string]bool{}, changes: map[string]Change{}}
+	c := &collector{stored: stored, st: rd, seen: map[string]bool{}, changes: map[string]Change{}}
 	results := make([]listed, len(todo))
 	workers := opts.Workers
 	if workers <= 0 {
@@ -114,7 +173,7 @@ func Snapshot(ctx context.Context, src Source, st Store, opts Options) (Result, 
 	close(next)
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
-		return Result{}, err
+		return scanned{}, err
 	}
 
 	res := Result{ResourceVersion: rv, ServerVersion: disc.ServerVersion, Facts: facts}
@@ -125,7 +184,7 @@ func Snapshot(ctx context.Context, src Source, st Store, opts Options) (Result, 
 	}
 	for _, r := range results {
 		if r.err != nil {
-			return Result{}, r.err
+			return scanned{}, r.err
 		}
 		if r.skip != "" {
 			cov.Skipped = append(cov.Skipped, SkippedType{Resource: r.t.ResourceDir(), Reason: r.skip})
@@ -165,9 +224,9 @@ func Snapshot(ctx context.Context, src Source, st Store, opts Options) (Result, 
 		if opts.Filter.Selector != nil {
 			// With a selector, only objects that were in scope when
 			// stored leave the repository.
-			data, err := st.Read(ctx, path)
+			data, err := rd.Read(ctx, path)
 			if err != nil {
-				return Result{}, err
+				return scanned{}, err
 			}
 			obj, err := canonical.Parse(data)
 			if err != nil || !opts.Filter.Labels(obj.GetLabels()) {
@@ -178,48 +237,15 @@ func Snapshot(ctx context.Context, src Source, st Store, opts Options) (Result, 
 	}
 
 	cov.sort()
-	cov.Rules = objectRules
-	covData, err := cov.marshal()
-	if err != nil {
-		return Result{}, err
-	}
-	if id := st.BlobID(covData); stored[CoveragePath] != id {
-		op := Modified
-		if stored[CoveragePath] == "" {
-			op = Added
-		}
-		c.changes[CoveragePath] = Change{Op: op, Path: CoveragePath, Data: covData}
-	}
 	res.Coverage = cov
 	sort.Strings(res.FreshTypes)
-	for _, ch := range c.changes {
-		res.Changes = append(res.Changes, ch)
-	}
-	sort.Slice(res.Changes, func(i, j int) bool { return res.Changes[i].Path < res.Changes[j].Path })
-	if len(res.Changes) == 0 {
-		return res, nil
-	}
-	if opts.Progress != nil {
-		opts.Progress(Progress{Types: len(todo), TypesDone: len(todo), Objects: res.Objects, Committing: len(res.Changes)})
-	}
-	msg := Message(res.Changes, Trailers{
-		Cluster:         opts.Cluster,
-		ServerVersion:   disc.ServerVersion,
-		ResourceVersion: rv,
-		Objects:         res.Objects,
-		FreshTypes:      res.FreshTypes,
-	})
-	res.Commit, err = st.Commit(ctx, res.Changes, msg)
-	if err != nil {
-		return Result{}, err
-	}
-	return res, nil
+	return scanned{res: res, stored: stored, changes: c.changes, types: len(todo)}, nil
 }
 
 // collector gathers the changes of all types being listed at once.
 type collector struct {
 	stored map[string]string
-	st     Store
+	st     Reader
 
 	mu      gosync.Mutex
 	seen    map[string]bool
