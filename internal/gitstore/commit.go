@@ -23,7 +23,13 @@ import (
 // branch (refusing if someone else moved it meanwhile). When the branch is
 // checked out it also brings the changed files and their index entries up
 // to date, so that git status stays clean.
+//
+// With a base (Options.Base) the changes are relative to the base, not to
+// the branch head, and Commit may make no commit: see commitOnBase.
 func (r *Repo) Commit(ctx context.Context, changes []snapsync.Change, message string) (string, error) {
+	if r.base != nil {
+		return r.commitOnBase(changes, message)
+	}
 	if err := r.create(); err != nil {
 		return "", err
 	}
@@ -31,16 +37,7 @@ func (r *Repo) Commit(ctx context.Context, changes []snapsync.Change, message st
 	if err != nil {
 		return "", err
 	}
-	st := &staging{repo: r, objects: map[plumbing.Hash]plumbing.EncodedObject{}}
-	edits := map[string]*plumbing.Hash{}
-	for _, c := range changes {
-		if c.Op == snapsync.Deleted {
-			edits[r.full(c.Path)] = nil
-			continue
-		}
-		h := st.put(plumbing.BlobObject, c.Data)
-		edits[r.full(c.Path)] = &h
-	}
+	st, edits := r.stageChanges(changes)
 	var base plumbing.Hash
 	var parents []plumbing.Hash
 	if parent != nil {
@@ -50,15 +47,10 @@ func (r *Repo) Commit(ctx context.Context, changes []snapsync.Change, message st
 	if err != nil {
 		return "", err
 	}
-	sig := r.author
-	sig.When = r.now()
-	commit := &object.Commit{Author: sig, Committer: sig, Message: message, TreeHash: tree, ParentHashes: parents}
-	obj := &plumbing.MemoryObject{}
-	if err := commit.Encode(obj); err != nil {
-		return "", fmt.Errorf("encode commit: %w", err)
+	id, err := r.newCommit(st, tree, parents, message)
+	if err != nil {
+		return "", err
 	}
-	id := obj.Hash()
-	st.objects[id] = obj
 	if err := st.flush(); err != nil {
 		return "", err
 	}
@@ -90,6 +82,36 @@ func (r *Repo) Commit(ctx context.Context, changes []snapsync.Change, message st
 		}
 	}
 	return id.String(), nil
+}
+
+// stageChanges stages the blobs of changes and returns them as writeTree
+// takes them: repository path → blob id, nil for deleted.
+func (r *Repo) stageChanges(changes []snapsync.Change) (*staging, map[string]*plumbing.Hash) {
+	st := &staging{repo: r, objects: map[plumbing.Hash]plumbing.EncodedObject{}}
+	edits := map[string]*plumbing.Hash{}
+	for _, c := range changes {
+		if c.Op == snapsync.Deleted {
+			edits[r.full(c.Path)] = nil
+			continue
+		}
+		h := st.put(plumbing.BlobObject, c.Data)
+		edits[r.full(c.Path)] = &h
+	}
+	return st, edits
+}
+
+// newCommit stages a commit of tree with parents and message, by the
+// author, made now, and returns its id.
+func (r *Repo) newCommit(st *staging, tree plumbing.Hash, parents []plumbing.Hash, message string) (plumbing.Hash, error) {
+	sig := r.author
+	sig.When = r.now()
+	commit := &object.Commit{Author: sig, Committer: sig, Message: message, TreeHash: tree, ParentHashes: parents}
+	obj := &plumbing.MemoryObject{}
+	if err := commit.Encode(obj); err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("encode commit: %w", err)
+	}
+	st.objects[obj.Hash()] = obj
+	return obj.Hash(), nil
 }
 
 // packThreshold is how many new objects make a commit write one pack

@@ -2,7 +2,9 @@
 // revision and writes commits from changed paths, touching only the blobs
 // and trees on those paths, never scanning the whole worktree. It pushes
 // the branch to a remote and pulls it back (see SetRemote), replaying its
-// commits over another writer's instead of forcing (see rebase.go).
+// commits over another writer's instead of forcing (see rebase.go). With a
+// base revision it writes drift commits: the live state on top of the base,
+// on a branch that is not checked out (see base.go).
 package gitstore
 
 import (
@@ -42,6 +44,12 @@ type Options struct {
 	// worktree and no index, so a commit writes only git objects. An
 	// existing repository stays what it is.
 	Bare bool
+	// Base, when set, is a revision (commit, branch, tag, HEAD~N) the
+	// branch records drift from: Files and Read give its tree, and Commit
+	// writes its tree plus the changes onto the branch, with the base as
+	// a parent when the branch does not have it yet (see base.go). The
+	// branch must not be the one checked out.
+	Base string
 }
 
 // Repo is a git repository on disk that kubesnap commits to.
@@ -54,9 +62,10 @@ type Repo struct {
 	now    func() time.Time
 	bare   bool // create a bare repository
 
-	packed packed  // blobs Stage compressed for the next Commit
-	early  early   // files Stage wrote for the next Commit
-	remote *remote // where Pull and Push go; nil until SetRemote
+	packed packed    // blobs Stage compressed for the next Commit
+	early  early     // files Stage wrote for the next Commit
+	remote *remote   // where Pull and Push go; nil until SetRemote
+	base   *Revision // Options.Base resolved; nil for none
 
 	// The index as last written, and its file's size and time then.
 	index     *index.Index
@@ -92,6 +101,9 @@ func Open(dir string, opts Options) (*Repo, error) {
 		if len(entries) > 0 {
 			return nil, fmt.Errorf("repository %s is a folder with files but not a git repository: give --repo an empty folder or a git repository", dir)
 		}
+		if opts.Base != "" {
+			return nil, fmt.Errorf("--base %s: repository %s has no commits yet: run kubesnap snapshot first", opts.Base, dir)
+		}
 		// Created by the first commit, so that a run that fails before
 		// it (an unreachable cluster) leaves nothing behind.
 		if r.branch == "" {
@@ -115,6 +127,11 @@ func Open(dir string, opts Options) (*Repo, error) {
 	}
 	if err := r.recover(); err != nil {
 		return nil, err
+	}
+	if opts.Base != "" {
+		if err := r.setBase(opts.Base); err != nil {
+			return nil, err
+		}
 	}
 	return r, nil
 }
@@ -212,8 +229,11 @@ func (r *Repo) files(c *object.Commit, dir string) (map[string]string, error) {
 }
 
 // Files returns the blob id of every file under the prefix at the branch
-// head.
+// head, or at the base when there is one.
 func (r *Repo) Files(ctx context.Context) (map[string]string, error) {
+	if r.base != nil {
+		return r.base.Files(ctx)
+	}
 	c, err := r.head()
 	if err != nil {
 		return nil, err
@@ -227,8 +247,11 @@ func (r *Repo) BlobID(data []byte) string {
 }
 
 // Read returns the content of p (relative to the prefix) at the branch
-// head.
+// head, or at the base when there is one.
 func (r *Repo) Read(ctx context.Context, p string) ([]byte, error) {
+	if r.base != nil {
+		return r.base.Read(ctx, p)
+	}
 	c, err := r.head()
 	if err != nil {
 		return nil, err
