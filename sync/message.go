@@ -80,6 +80,15 @@ func Message(changes []Change, tr Trailers) string {
 		b.WriteString("\n")
 	}
 	b.WriteString("\n")
+	b.WriteString(tr.String())
+	return b.String()
+}
+
+// String renders the trailers as the last paragraph of a commit message
+// holds them, one "Kubesnap-Key: value" line each, in a fixed order;
+// Kubesnap-Objects is always there, the others when set.
+func (tr Trailers) String() string {
+	var b strings.Builder
 	if tr.Cluster != "" {
 		fmt.Fprintf(&b, "Kubesnap-Cluster: %s\n", tr.Cluster)
 	}

@@ -84,3 +84,26 @@ func TestMessageBoundsItsBody(t *testing.T) {
 		t.Errorf("%d file lines, want %d", n, maxBodyLines)
 	}
 }
+
+func TestTrailersLeaveOutWhatIsNotKnown(t *testing.T) {
+	tests := []struct {
+		name string
+		tr   Trailers
+		want string
+	}{
+		{"only the object count is always there", Trailers{}, "Kubesnap-Objects: 0\n"},
+		{"every fact set is a line, in a fixed order",
+			Trailers{Cluster: "prod", ServerVersion: "v1.37.2", ResourceVersion: "42", Objects: 7, FreshTypes: []string{"a", "b.x"}},
+			"Kubesnap-Cluster: prod\nKubesnap-Server-Version: v1.37.2\nKubesnap-Resource-Version: 42\nKubesnap-Objects: 7\nKubesnap-Fresh-Lists: a, b.x\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, tt.tr.String()); diff != "" {
+				t.Errorf("Trailers.String (-want +got):\n%s", diff)
+			}
+			if msg := Message(nil, tt.tr); !strings.HasSuffix(msg, "\n\n"+tt.want) {
+				t.Errorf("Message does not end with the trailers as their own paragraph:\n%s", msg)
+			}
+		})
+	}
+}

@@ -21,6 +21,15 @@ type Options struct {
 	Workers int
 	// Progress, when set, is called after each type is listed.
 	Progress func(Progress)
+	// Message renders the commit message from the changes (sorted by
+	// path) and the trailers; nil means Message.
+	Message func(changes []Change, t Trailers) string
+	// CommitUnchanged calls Store.Commit even when nothing differs from
+	// the store's Files. It is for a store whose Files are a base
+	// revision rather than its branch head (a drift branch): the branch
+	// may need a commit to catch up with the base after the drift went
+	// away. Such a store's Commit returns "" when it makes no commit.
+	CommitUnchanged bool
 }
 
 // Progress tells how far a snapshot got. Committing is set, to the number
@@ -62,7 +71,7 @@ type listed struct {
 
 // Snapshot reads every captured type at one resourceVersion and commits
 // the difference to the store's branch head as one commit. It makes no
-// commit when nothing changed.
+// commit when nothing changed (see Options.CommitUnchanged).
 func Snapshot(ctx context.Context, src Source, st Store, opts Options) (Result, error) {
 	sc, err := scan(ctx, src, st, opts)
 	if err != nil {
@@ -86,13 +95,17 @@ func Snapshot(ctx context.Context, src Source, st Store, opts Options) (Result, 
 		res.Changes = append(res.Changes, ch)
 	}
 	sort.Slice(res.Changes, func(i, j int) bool { return res.Changes[i].Path < res.Changes[j].Path })
-	if len(res.Changes) == 0 {
+	if len(res.Changes) == 0 && !opts.CommitUnchanged {
 		return res, nil
 	}
-	if opts.Progress != nil {
+	if opts.Progress != nil && len(res.Changes) > 0 {
 		opts.Progress(Progress{Types: sc.types, TypesDone: sc.types, Objects: res.Objects, Committing: len(res.Changes)})
 	}
-	msg := Message(res.Changes, Trailers{
+	message := opts.Message
+	if message == nil {
+		message = Message
+	}
+	msg := message(res.Changes, Trailers{
 		Cluster:         opts.Cluster,
 		ServerVersion:   res.ServerVersion,
 		ResourceVersion: res.ResourceVersion,
