@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/mail"
 	"os"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -40,8 +39,9 @@ type watchOptions struct {
 
 // watchFlags are the flags as typed, before validation.
 type watchFlags struct {
-	schedule, author, tokenEnv, tokenFile string
-	electionID, electionNS                string
+	schedule, author       string
+	electionID, electionNS string
+	remote                 remoteFlags
 }
 
 func newWatch(stderr io.Writer) *cobra.Command {
@@ -72,12 +72,7 @@ pushes, and exits 0.`,
 	fs.StringVar(&o.prefix, "path", "", "folder in the repository to write under, so one repository can hold many clusters")
 	fs.BoolVar(&o.bare, "bare", false, "when the repository is created, make it bare")
 	fs.StringVar(&wf.author, "author", "", `commit author, "Name <email>" (default kubesnap <kubesnap@localhost>)`)
-	fs.StringVar(&o.remote.URL, "remote", "", "git remote to push to: https://, ssh://, git@host:path, file:// or a local path")
-	fs.StringVar(&wf.tokenEnv, "git-token-env", "", "environment variable holding the HTTPS token")
-	fs.StringVar(&wf.tokenFile, "git-token-file", "", "file holding the HTTPS token")
-	fs.StringVar(&o.remote.Username, "git-username", "", `HTTPS user sent with the token (default "git")`)
-	fs.StringVar(&o.remote.SSHKeyFile, "ssh-key-file", "", "SSH private key file")
-	fs.StringVar(&o.remote.KnownHostsFile, "ssh-known-hosts", "", "SSH known_hosts file (required for SSH remotes)")
+	wf.remote.add(fs)
 	fs.DurationVar(&o.watch.Debounce, "debounce", o.watch.Debounce, "commit when no change arrived for this long")
 	fs.DurationVar(&o.watch.MaxDelay, "max-delay", o.watch.MaxDelay, "commit at the latest this long after the first pending change")
 	fs.StringVar(&wf.schedule, "schedule", "", `cron schedule of full snapshots, tagged snapshot/<UTC time> ("0 3 * * *", "@daily", "@every 1h")`)
@@ -128,25 +123,8 @@ func (o *watchOptions) complete(wf *watchFlags, ff *filterFlags) error {
 		}
 		o.authorName, o.authorEmail = a.Name, a.Address
 	}
-	if wf.tokenEnv != "" && wf.tokenFile != "" {
-		return usageError{errors.New("give --git-token-env or --git-token-file, not both")}
-	}
-	if wf.tokenEnv != "" {
-		if o.remote.Token = os.Getenv(wf.tokenEnv); o.remote.Token == "" {
-			return fmt.Errorf("--git-token-env %s: the variable is empty or not set", wf.tokenEnv)
-		}
-	}
-	if wf.tokenFile != "" {
-		b, err := os.ReadFile(wf.tokenFile)
-		if err != nil {
-			return fmt.Errorf("--git-token-file: %w", err)
-		}
-		if o.remote.Token = strings.TrimSpace(string(b)); o.remote.Token == "" {
-			return fmt.Errorf("--git-token-file %s is empty", wf.tokenFile)
-		}
-	}
-	if o.remote.URL == "" && (o.remote.Token != "" || o.remote.SSHKeyFile != "" || o.remote.KnownHostsFile != "") {
-		return usageError{errors.New("git credentials given without --remote")}
+	if o.remote, err = wf.remote.complete(); err != nil {
+		return err
 	}
 	if o.leaderElect {
 		ns := wf.electionNS
