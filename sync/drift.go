@@ -1,0 +1,306 @@
+package sync
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	gosync "sync"
+
+	"github.com/kubesnap/kubesnap/canonical"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// DryRunner asks the server what it would store.
+type DryRunner interface {
+	// DryRunApply returns the object the server would store if obj, of
+	// type t, were server-side applied; nothing is changed.
+	DryRunApply(ctx context.Context, t canonical.Type, obj *unstructured.Unstructured) (*unstructured.Unstructured, error)
+}
+
+// DriftOptions configure Drift.
+type DriftOptions struct {
+	Filter  canonical.Filter
+	Workers int // types listed at once; 0 means 4
+	// DryRun, when set, is asked what the server would store for files
+	// that are not in canonical form (edited by hand). When nil, or
+	// when the server refuses, the file is compared as it is.
+	DryRun DryRunner
+	// DryRunWorkers bounds the dry-runs in flight; 0 means 8.
+	DryRunWorkers int
+	Progress      func(Progress)
+}
+
+// Drifted is one object that differs between a revision and the cluster.
+type Drifted struct {
+	ID   canonical.ID
+	Path string
+	// From is the revision's object in canonical form (for a file
+	// edited by hand: what the server would store, if it said), nil when
+	// the revision does not hold it. To is the cluster's, nil when the
+	// cluster does not hold it. (CompareRevisions: the two revisions'
+	// files as they are.)
+	From, To []byte
+	Note     string
+}
+
+// DriftResult is what Drift found.
+type DriftResult struct {
+	// Compared counts the objects in scope, live or stored.
+	Compared int
+	// Objects are the ones that differ, sorted by path.
+	Objects         []Drifted
+	ResourceVersion string
+	ServerVersion   string
+	// DryRuns counts the files compared through a server-side dry-run.
+	DryRuns int
+}
+
+// BadFilesError lists the revision's files that are not objects kubesnap
+// can compare, one line each.
+type BadFilesError struct{ Lines []string }
+
+func (e *BadFilesError) Error() string {
+	return fmt.Sprintf("%d files in the revision are not valid objects:\n%s", len(e.Lines), strings.Join(e.Lines, "\n"))
+}
+
+// Drift compares the objects of revision rd with the live cluster, through
+// the same canonical form on both sides, for every captured type in scope
+// of the filter. Objects whose bytes match are in sync without being read
+// from the revision. A stored file that is not canonical (edited by hand:
+// other formatting, "1000m" for "1", defaults left out) is compared as the
+// server would store it, when DryRun can say; otherwise, or when the server
+// refuses the dry-run (a webhook with side effects), as it is, with a note.
+//
+// Types that could not be listed (forbidden, failed) make an error: a diff
+// that silently left them out would report no drift where it cannot know.
+func Drift(ctx context.Context, src Source, rd Reader, opts DriftOptions) (DriftResult, error) {
+	sc, err := scan(ctx, src, rd, Options{Filter: opts.Filter, Workers: opts.Workers, Progress: opts.Progress})
+	if err != nil {
+		return DriftResult{}, err
+	}
+	var unlisted []string
+	for _, s := range sc.res.Coverage.Skipped {
+		if strings.HasPrefix(s.Reason, "forbidden") || strings.HasPrefix(s.Reason, "list failed") {
+			unlisted = append(unlisted, s.Resource+" ("+s.Reason+")")
+		}
+	}
+	if len(unlisted) > 0 {
+		return DriftResult{}, fmt.Errorf("cannot compare %s: grant list on them, or leave them out with --exclude-resources", list(unlisted, 3))
+	}
+	types := map[string]canonical.Type{}
+	for _, t := range sc.res.Captured {
+		types[t.ResourceDir()] = t
+	}
+	res := DriftResult{ResourceVersion: sc.res.ResourceVersion, ServerVersion: sc.res.ServerVersion, Compared: sc.res.Objects}
+
+	paths := make([]string, 0, len(sc.changes))
+	for p := range sc.changes {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	var bad []string
+	var edited []*handEdited
+	for _, p := range paths {
+		ch := sc.changes[p]
+		d := Drifted{ID: ch.ID, Path: p}
+		if ch.Op == Added {
+			d.To = ch.Data
+			res.Objects = append(res.Objects, d)
+			continue
+		}
+		if ch.Op == Deleted {
+			res.Compared++
+		}
+		data, err := rd.Read(ctx, p)
+		if err != nil {
+			return DriftResult{}, err
+		}
+		obj, canon, err := canonicalFile(ch.ID, data, sc.res.Facts)
+		if err != nil {
+			bad = append(bad, fmt.Sprintf("%s: %v; fix or remove the file", p, err))
+			continue
+		}
+		if ch.Op == Deleted {
+			d.From = canon
+			res.Objects = append(res.Objects, d)
+			continue
+		}
+		switch {
+		case bytes.Equal(canon, ch.Data):
+			// Only the form differed (key order, quoting): in sync.
+		case bytes.Equal(canon, data) || opts.DryRun == nil:
+			d.From, d.To = canon, ch.Data
+			res.Objects = append(res.Objects, d)
+		default:
+			edited = append(edited, &handEdited{d: d, obj: obj, canon: canon, live: ch.Data, t: types[ch.ID.ResourceDir()]})
+		}
+	}
+	if len(bad) > 0 {
+		return DriftResult{}, &BadFilesError{Lines: bad}
+	}
+	if err := dryRun(ctx, opts, edited, sc.res.Facts); err != nil {
+		return DriftResult{}, err
+	}
+	for _, e := range edited {
+		res.DryRuns++
+		if e.d.From != nil {
+			res.Objects = append(res.Objects, e.d)
+		}
+	}
+	sort.Slice(res.Objects, func(i, j int) bool { return res.Objects[i].Path < res.Objects[j].Path })
+	return res, nil
+}
+
+// handEdited is a stored file not in canonical form whose object differs
+// from the live one: a dry-run says whether it would.
+type handEdited struct {
+	d           Drifted // From stays nil when the dry-run shows no drift
+	obj         *unstructured.Unstructured
+	canon, live []byte
+	t           canonical.Type
+}
+
+// dryRun asks the server what it would store for each hand-edited file, a
+// few at a time, and fills in what differs.
+func dryRun(ctx context.Context, opts DriftOptions, edited []*handEdited, facts canonical.Facts) error {
+	workers := opts.DryRunWorkers
+	if workers <= 0 {
+		workers = 8
+	}
+	sem := make(chan struct{}, workers)
+	var wg gosync.WaitGroup
+	for _, e := range edited {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			e.compare(ctx, opts.DryRun, facts)
+		})
+	}
+	wg.Wait()
+	return ctx.Err()
+}
+
+func (e *handEdited) compare(ctx context.Context, dr DryRunner, facts canonical.Facts) {
+	out, err := dr.DryRunApply(ctx, e.t, e.obj)
+	if err != nil {
+		if ctx.Err() != nil {
+			return
+		}
+		e.d.From, e.d.To = e.canon, e.live
+		e.d.Note = fmt.Sprintf("server-side dry-run refused (%v); compared the file as it is", err)
+		return
+	}
+	canonical.Normalize(out, facts)
+	would, err := canonical.Marshal(out)
+	if err != nil {
+		e.d.From, e.d.To = e.canon, e.live
+		e.d.Note = fmt.Sprintf("the dry-run's object cannot be marshalled (%v); compared the file as it is", err)
+		return
+	}
+	if !bytes.Equal(would, e.live) {
+		e.d.From, e.d.To = would, e.live
+		e.d.Note = "edited by hand: compared as the server would store it (server-side dry-run)"
+	}
+}
+
+// canonicalFile parses a stored file, checks that it holds the object its
+// path names, and returns the object (normalized, ready to dry-run) and its
+// canonical bytes.
+func canonicalFile(id canonical.ID, data []byte, facts canonical.Facts) (*unstructured.Unstructured, []byte, error) {
+	obj, err := canonical.Parse(data)
+	if err != nil {
+		return nil, nil, err
+	}
+	switch {
+	case obj.GetKind() == "" || obj.GetAPIVersion() == "":
+		return nil, nil, errors.New("no kind or apiVersion")
+	case obj.GetName() != id.Name || obj.GetNamespace() != id.Namespace:
+		return nil, nil, fmt.Errorf("holds %s, not the object its path names (%s)", objectName(obj), id)
+	}
+	canonical.Normalize(obj, facts)
+	canon, err := canonical.Marshal(obj)
+	if err != nil {
+		return nil, nil, err
+	}
+	return obj, canon, nil
+}
+
+func objectName(obj *unstructured.Unstructured) string {
+	if obj.GetNamespace() == "" {
+		return obj.GetKind() + " " + obj.GetName()
+	}
+	return obj.GetKind() + " " + obj.GetNamespace() + "/" + obj.GetName()
+}
+
+// list joins the first n items and says how many more there are.
+func list(items []string, n int) string {
+	if len(items) <= n {
+		return strings.Join(items, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(items[:n], ", "), len(items)-n)
+}
+
+// CompareRevisions compares the files of two revisions object by object,
+// for the objects in scope of f; no cluster is needed. With a selector, an
+// object is in scope when its labels match on either side.
+func CompareRevisions(ctx context.Context, a, b Reader, f canonical.Filter) (compared int, out []Drifted, err error) {
+	fa, err := a.Files(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	fb, err := b.Files(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	paths := map[string]bool{}
+	for p := range fa {
+		paths[p] = true
+	}
+	for p := range fb {
+		paths[p] = true
+	}
+	for p := range paths {
+		id, err := canonical.ParsePath(p)
+		if err != nil || !f.ID(id) {
+			continue // not an object file, or out of scope
+		}
+		same := fa[p] == fb[p]
+		if same && f.Selector == nil {
+			compared++
+			continue
+		}
+		d := Drifted{ID: id, Path: p}
+		if fa[p] != "" {
+			if d.From, err = a.Read(ctx, p); err != nil {
+				return 0, nil, err
+			}
+		}
+		if fb[p] != "" {
+			if d.To, err = b.Read(ctx, p); err != nil {
+				return 0, nil, err
+			}
+		}
+		if f.Selector != nil && !labelsMatch(f, d.From) && !labelsMatch(f, d.To) {
+			continue
+		}
+		compared++
+		if !same {
+			out = append(out, d)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return compared, out, nil
+}
+
+// labelsMatch reports whether the object in data matches f's selector; a
+// file that does not parse matches nothing.
+func labelsMatch(f canonical.Filter, data []byte) bool {
+	if data == nil {
+		return false
+	}
+	obj, err := canonical.Parse(data)
+	return err == nil && f.Labels(obj.GetLabels())
+}
