@@ -7,6 +7,31 @@
 // beyond the io.Writer a report is rendered to, no clocks, no globals.
 // Secret values never appear in a report unless Options.ShowSecrets: the
 // diff of a Secret shows which keys were added, removed or changed.
+//
+// # Flow
+//
+//	r := diff.Build(pairs, compared, opts)   one Entry per pair whose bytes differ
+//	r.WriteText(w, color) | r.WriteJSON(w) | r.WriteMarkdown(w)
+//
+// # Unified diffs
+//
+// The line diff comes from sergi/go-diff (diffmatchpatch in line mode, with
+// no deadline so the result never depends on the machine's speed); the hunks
+// are built here as GNU diff -u builds them: Context lines around each run
+// of changes, runs at most 2*Context unchanged lines apart sharing one hunk,
+// deletions before insertions, "\ No newline at end of file" after a last line that
+// lacks one, and /dev/null naming a side the object is not on.
+//
+// # Secrets
+//
+// Before a Secret is diffed, both sides are parsed and every value under
+// data and stringData (and kubectl's last-applied annotation, which repeats
+// them) is replaced by a placeholder: SameValue when the key's value is the
+// same on both sides, else OldValue on the From side and NewValue on the To
+// side. Values are compared as the API server stores them (data decoded,
+// stringData winning), so moving a value between the two is no change. A
+// side that cannot be parsed is never shown, since nothing tells its values
+// from the rest; nor is the parser's error, which may quote the document.
 package diff
 
 import (
@@ -49,7 +74,7 @@ type Options struct {
 	// ShowSecrets puts Secret values into the diff.
 	ShowSecrets bool
 	// Context is the number of unchanged lines around each change in a
-	// unified diff; 0 means 3.
+	// unified diff; 0 means 3, and a negative number means none.
 	Context int
 }
 
@@ -69,7 +94,10 @@ type Entry struct {
 	Path      string `json:"path"`
 	Status    Status `json:"status"`
 	// Diff is the unified diff of the canonical YAML, From to To, with
-	// "--- " and "+++ " headers, Secret values redacted unless asked.
+	// "--- " and "+++ " headers, Secret values redacted unless asked. For
+	// a Secret that cannot be shown (a side does not parse) it is one line
+	// starting with "# " that says why. An empty Diff makes a summary-only
+	// entry, which renderers list without a diff.
 	Diff       string      `json:"diff"`
 	SecretKeys *SecretKeys `json:"secretKeys,omitempty"`
 	Note       string      `json:"note,omitempty"`

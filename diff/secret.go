@@ -1,0 +1,215 @@
+package diff
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"reflect"
+	"sort"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/kubesnap/kubesnap/canonical"
+)
+
+// Placeholders stand for Secret values in a redacted diff. A value equal on
+// both sides gets the same placeholder on both, so its line is unchanged;
+// a value that differs (or a key on one side only) gets the placeholder of
+// its side, so the diff shows that the key changed but not to what.
+const (
+	SameValue = "<redacted>"
+	OldValue  = "<redacted: old value>"
+	NewValue  = "<redacted: new value>"
+)
+
+// lastApplied is the annotation kubectl apply leaves on an object: on a
+// Secret it holds every value, so it is redacted too.
+const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
+
+// isSecret reports whether id is a core Secret, whose values are redacted.
+func isSecret(id canonical.ID) bool {
+	return id.Group == "" && id.Resource == "secrets"
+}
+
+// secretSide is one side of a Secret: the parsed object (nil when the
+// object is not on that side) and its values by key.
+type secretSide struct {
+	obj    *unstructured.Unstructured
+	values map[string]string
+}
+
+// parseSecret reads one side. The error never says why parsing failed: the
+// decoder's messages may quote the document, values included.
+func parseSecret(data []byte) (secretSide, bool) {
+	if data == nil {
+		return secretSide{}, true
+	}
+	obj, err := canonical.Parse(data)
+	if err != nil {
+		return secretSide{}, false
+	}
+	return secretSide{obj: obj, values: secretValues(obj)}, true
+}
+
+// secretValues are the values of a Secret by key as the API server would
+// store them: data decoded from base64, and stringData (which the server
+// folds into data on write) winning over data. So a value moved from data
+// to stringData unchanged does not count as changed.
+func secretValues(obj *unstructured.Unstructured) map[string]string {
+	values := map[string]string{}
+	if data, ok := obj.Object["data"].(map[string]any); ok {
+		for k, v := range data {
+			s, isString := v.(string)
+			if !isString {
+				values[k] = "raw:" + jsonOf(v)
+				continue
+			}
+			if dec, err := base64.StdEncoding.DecodeString(s); err == nil {
+				values[k] = "value:" + string(dec)
+			} else {
+				values[k] = "raw:" + jsonOf(v)
+			}
+		}
+	}
+	if sd, ok := obj.Object["stringData"].(map[string]any); ok {
+		for k, v := range sd {
+			if s, isString := v.(string); isString {
+				values[k] = "value:" + s
+			} else {
+				values[k] = "raw:" + jsonOf(v)
+			}
+		}
+	}
+	return values
+}
+
+// jsonOf is v as JSON, to compare values of unexpected types.
+func jsonOf(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "unencodable"
+	}
+	return string(b)
+}
+
+// compareKeys lists the keys added, removed and changed from → to, sorted,
+// or nil when the Secrets hold the same keys and values.
+func compareKeys(from, to map[string]string) *SecretKeys {
+	var keys SecretKeys
+	for k, v := range from {
+		w, ok := to[k]
+		switch {
+		case !ok:
+			keys.Removed = append(keys.Removed, k)
+		case v != w:
+			keys.Changed = append(keys.Changed, k)
+		}
+	}
+	for k := range to {
+		if _, ok := from[k]; !ok {
+			keys.Added = append(keys.Added, k)
+		}
+	}
+	if keys.Added == nil && keys.Removed == nil && keys.Changed == nil {
+		return nil
+	}
+	sort.Strings(keys.Added)
+	sort.Strings(keys.Removed)
+	sort.Strings(keys.Changed)
+	return &keys
+}
+
+// redact returns the canonical YAML of side.obj with every value under
+// data and stringData, and the last-applied annotation, replaced by a
+// placeholder chosen by comparing with other; mine is the placeholder for a
+// value that differs. It works on a copy, so that other still holds its
+// values when its own turn comes. It returns false if the result cannot be
+// marshalled.
+func redact(side, other secretSide, mine string) ([]byte, bool) {
+	obj := side.obj.DeepCopy()
+	for _, field := range []string{"data", "stringData"} {
+		v, ok := obj.Object[field]
+		if !ok {
+			continue
+		}
+		m, isMap := v.(map[string]any)
+		if !isMap {
+			// An unexpected shape is hidden whole.
+			obj.Object[field] = placeholder(other.obj != nil && reflect.DeepEqual(v, other.obj.Object[field]), mine)
+			continue
+		}
+		for k := range m {
+			w, ok := other.values[k]
+			m[k] = placeholder(ok && w == side.values[k], mine)
+		}
+	}
+	if ann := obj.GetAnnotations(); ann != nil {
+		if v, ok := ann[lastApplied]; ok {
+			same := other.obj != nil && other.obj.GetAnnotations()[lastApplied] == v
+			ann[lastApplied] = placeholder(same, mine)
+			obj.SetAnnotations(ann)
+		}
+	}
+	out, err := canonical.Marshal(obj)
+	if err != nil {
+		return nil, false
+	}
+	return out, true
+}
+
+func placeholder(same bool, mine string) string {
+	if same {
+		return SameValue
+	}
+	return mine
+}
+
+// secretDiff is the diff of a Secret with its values redacted, and the keys
+// that differ. When a side cannot be parsed nothing of its bytes is shown:
+// there is no telling which of them are values.
+func secretDiff(p Pair, fromName, toName string, context int, opts Options) (string, *SecretKeys) {
+	from, fromOK := parseSecret(p.From)
+	to, toOK := parseSecret(p.To)
+	if !fromOK || !toOK {
+		return unparsable(fromOK, toOK, opts), nil
+	}
+	keys := compareKeys(from.values, to.values)
+	var fromText, toText []byte
+	if from.obj != nil {
+		var ok bool
+		if fromText, ok = redact(from, to, OldValue); !ok {
+			return hidden("the Secret could not be redacted: its content is hidden"), keys
+		}
+	}
+	if to.obj != nil {
+		var ok bool
+		if toText, ok = redact(to, from, NewValue); !ok {
+			return hidden("the Secret could not be redacted: its content is hidden"), keys
+		}
+	}
+	if string(fromText) == string(toText) {
+		// The files differ only in how they are written (formatting, or
+		// how a value is encoded), which redaction hides.
+		return hidden("the two sides differ only in formatting or in how values are encoded: Secret values are hidden"), keys
+	}
+	return unified(fromName, toName, string(fromText), string(toText), context), keys
+}
+
+// unparsable says which side of a Secret could not be parsed.
+func unparsable(fromOK, toOK bool, opts Options) string {
+	var where string
+	switch {
+	case !fromOK && !toOK:
+		where = sideName(opts.From, "from") + " and " + sideName(opts.To, "to")
+	case !fromOK:
+		where = sideName(opts.From, "from")
+	default:
+		where = sideName(opts.To, "to")
+	}
+	return hidden("the Secret in " + where + " could not be parsed: its content is hidden")
+}
+
+// hidden is the Diff of a Secret whose content is not shown: one line that
+// says why, marked as a comment so that no reader takes it for a diff line.
+func hidden(why string) string {
+	return "# " + why + "\n"
+}
