@@ -23,9 +23,9 @@ const MarkdownLimit = 60000
 func (r Report) WriteMarkdown(w io.Writer) error {
 	var b strings.Builder
 	if r.Drift() {
-		fmt.Fprintf(&b, "### kubesnap drift: %d of %d objects differ\n\n", len(r.Entries), r.Compared)
+		fmt.Fprintf(&b, "### kubesnap drift: %s\n\n", differ(len(r.Entries), r.Compared))
 	} else {
-		fmt.Fprintf(&b, "### kubesnap: in sync (%d objects compared)\n\n", r.Compared)
+		fmt.Fprintf(&b, "### kubesnap: in sync (%s compared)\n\n", objects(r.Compared))
 	}
 	b.WriteString(escapeMarkdown(r.From) + " → " + escapeMarkdown(r.To) + "\n")
 	for _, n := range r.Notes {

@@ -170,7 +170,7 @@ func TestMarkdownSummaryOnly(t *testing.T) {
 	r := Report{From: "HEAD", To: "live", Compared: 5, Entries: []Entry{
 		{Resource: "configmaps", Namespace: "shop", Name: "a", Path: "p/a", Status: Changed},
 	}}
-	want := "### kubesnap drift: 1 of 5 objects differ\n\nHEAD → live\n\n" +
+	want := "### kubesnap drift: 1 of 5 objects differs\n\nHEAD → live\n\n" +
 		"| Status | Object | Path |\n|---|---|---|\n| changed | configmaps/shop/a | p/a |\n"
 	if d := cmp.Diff(want, markdown(t, r)); d != "" {
 		t.Errorf("markdown (-want +got):\n%s", d)

@@ -37,7 +37,7 @@ func (r Report) Counts() map[Status]int {
 // with only the statuses that occur, in a fixed order.
 func (r Report) Total() string {
 	if !r.Drift() {
-		return fmt.Sprintf("in sync: %d objects compared (%s → %s)", r.Compared, r.From, r.To)
+		return fmt.Sprintf("in sync: %s compared (%s → %s)", objects(r.Compared), r.From, r.To)
 	}
 	counts := r.Counts()
 	var parts []string
@@ -46,7 +46,24 @@ func (r Report) Total() string {
 			parts = append(parts, strconv.Itoa(n)+" "+string(s))
 		}
 	}
-	return fmt.Sprintf("drift: %d of %d objects differ (%s)", len(r.Entries), r.Compared, strings.Join(parts, ", "))
+	return fmt.Sprintf("drift: %s (%s)", differ(len(r.Entries), r.Compared), strings.Join(parts, ", "))
+}
+
+// objects is "1 object" or "N objects".
+func objects(n int) string {
+	if n == 1 {
+		return "1 object"
+	}
+	return strconv.Itoa(n) + " objects"
+}
+
+// differ is "K of N objects differ", or "differs" for one.
+func differ(k, n int) string {
+	verb := "differ"
+	if k == 1 {
+		verb = "differs"
+	}
+	return fmt.Sprintf("%d of %s %s", k, objects(n), verb)
 }
 
 // WriteText writes the report for a terminal: per entry a summary line
