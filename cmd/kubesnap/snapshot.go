@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -19,7 +20,9 @@ import (
 
 type snapshotOptions struct {
 	repo, branch, prefix, tag, output string
+	base                              string // --base: commit the drift from this revision
 	bare                              bool
+	remote                            gitstore.Remote // URL "" for none
 	filter                            canonical.Filter
 	cluster                           *genericclioptions.ConfigFlags
 	progress                          io.Writer // nil: no progress line
@@ -28,20 +31,38 @@ type snapshotOptions struct {
 func newSnapshot(stdout, stderr io.Writer) *cobra.Command {
 	var o snapshotOptions
 	var ff filterFlags
+	var rf remoteFlags
 	cmd := &cobra.Command{
-		Use:   "snapshot --repo DIR",
+		Use:   "snapshot --repo DIR [--branch B [--base REV]] [--remote URL]",
 		Short: "Commit the cluster's current state to a git repository",
 		Long: `snapshot reads every listable, watchable, creatable type at one
 resourceVersion, writes each object as canonical YAML and commits what
 changed. It prints the commit id, or says there were no changes. The
-repository is created when DIR is missing or empty.`,
+repository is created when DIR is missing or empty.
+
+With --base REV (a commit, branch, tag or HEAD~N) it commits the drift
+instead: the live state on top of REV, into --branch, which must not be the
+checked-out branch (the worktree is not touched). A pull request from that
+branch into REV's shows exactly the drift; the commit message holds it as
+a Markdown table. The branch only moves forward: a later run adds a commit
+when the drift changed, merging REV in when REV moved on, and makes none
+when nothing differs from REV and the branch does not exist yet.
+
+With --remote it pulls the branch first and pushes it after, never
+forcing.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkRepo(o.repo, o.output); err != nil {
 				return err
 			}
+			if o.base != "" && o.branch == "" {
+				return usageError{errors.New("--base needs --branch, the branch the drift is committed to (drift/<cluster>)")}
+			}
 			var err error
 			if o.filter, err = ff.filter(); err != nil {
+				return err
+			}
+			if o.remote, err = rf.complete(); err != nil {
 				return err
 			}
 			if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
@@ -54,9 +75,11 @@ repository is created when DIR is missing or empty.`,
 	fs.StringVar(&o.repo, "repo", "", "git repository folder (created if missing or empty)")
 	fs.StringVar(&o.branch, "branch", "", "branch to commit to (default: the checked-out branch)")
 	fs.StringVar(&o.prefix, "path", "", "folder in the repository to write under, so one repository can hold many clusters")
+	fs.StringVar(&o.base, "base", "", "commit the drift from this revision (commit, branch, tag, HEAD~N) into --branch, for a pull request")
 	fs.StringVar(&o.tag, "tag", "", "tag the resulting commit")
 	fs.BoolVar(&o.bare, "bare", false, "when the repository is created, make it bare (no checked-out files): for backup hosts and CI")
 	fs.StringVarP(&o.output, "output", "o", "text", "output format: text or json")
+	rf.add(fs)
 	ff.add(fs)
 	o.cluster = clusterFlags(fs)
 	return cmd
@@ -64,8 +87,13 @@ repository is created when DIR is missing or empty.`,
 
 // snapshotReport is what -o json prints.
 type snapshotReport struct {
-	Commit          string   `json:"commit,omitempty"`
-	Changed         bool     `json:"changed"`
+	Commit  string `json:"commit,omitempty"`
+	Changed bool   `json:"changed"`
+	Branch  string `json:"branch"`
+	// Base and BaseCommit are --base and the commit it names; Added,
+	// Modified and Deleted then count the drift from it.
+	Base            string   `json:"base,omitempty"`
+	BaseCommit      string   `json:"baseCommit,omitempty"`
 	Added           int      `json:"added"`
 	Modified        int      `json:"modified"`
 	Deleted         int      `json:"deleted"`
@@ -76,11 +104,26 @@ type snapshotReport struct {
 }
 
 func runSnapshot(ctx context.Context, o snapshotOptions, out io.Writer) error {
-	repo, cluster, err := connect(o.repo, gitstore.Options{Branch: o.branch, Prefix: o.prefix, Bare: o.bare}, o.cluster)
+	repo, cluster, err := connect(o.repo, gitstore.Options{Branch: o.branch, Prefix: o.prefix, Bare: o.bare, Base: o.base}, o.cluster)
 	if err != nil {
 		return err
 	}
+	if o.remote.URL != "" {
+		if err := repo.SetRemote(o.remote); err != nil {
+			return err
+		}
+		// The branch continues from the remote's head, so that the
+		// push is a fast-forward.
+		if _, _, err := repo.Pull(ctx); err != nil {
+			return err
+		}
+	}
 	opts := snapsync.Options{Filter: o.filter, Cluster: cluster.Name()}
+	base := repo.Base()
+	if base != nil {
+		opts.Message = driftMessage(base)
+		opts.CommitUnchanged = true // the branch may have to catch up with the base
+	}
 	if o.progress != nil {
 		opts.Progress = func(p snapsync.Progress) {
 			if p.Committing > 0 {
@@ -102,7 +145,32 @@ func runSnapshot(ctx context.Context, o snapshotOptions, out io.Writer) error {
 			return err
 		}
 	}
-	rep := snapshotReport{Commit: res.Commit, Changed: res.Commit != "", Objects: res.Objects, ResourceVersion: res.ResourceVersion, FreshTypes: res.FreshTypes}
+	rep := snapshotReport{Commit: res.Commit, Changed: res.Commit != "", Branch: repo.Branch(), Objects: res.Objects, ResourceVersion: res.ResourceVersion, FreshTypes: res.FreshTypes}
+	if base != nil {
+		rep.Base, rep.BaseCommit = base.Name, base.Commit()
+	}
+	if o.remote.URL != "" {
+		// Pushed even when this run made no commit: an earlier run's
+		// push may have failed.
+		rebased, _, err := repo.Push(ctx)
+		if err != nil {
+			return err
+		}
+		if rebased && res.Commit != "" {
+			// Another writer pushed meanwhile: our commit was replayed
+			// on top of theirs under a new id.
+			head, err := repo.At("")
+			if err != nil {
+				return err
+			}
+			res.Commit, rep.Commit = head.Commit(), head.Commit()
+		}
+		if o.tag != "" {
+			if err := repo.PushTags(ctx, o.tag); err != nil {
+				return err
+			}
+		}
+	}
 	for _, c := range res.Changes {
 		if c.ID.Name == "" {
 			continue
@@ -128,6 +196,10 @@ func runSnapshot(ctx context.Context, o snapshotOptions, out io.Writer) error {
 	}
 	for _, s := range rep.SkippedTypes {
 		fmt.Fprintf(out, "skipped %s\n", s)
+	}
+	if base != nil {
+		writeDriftResult(out, rep.Branch, base, res)
+		return nil
 	}
 	if res.Commit == "" {
 		fmt.Fprintf(out, "no changes (%d objects, resourceVersion %s)\n", res.Objects, res.ResourceVersion)

@@ -16,9 +16,10 @@ import (
 //
 //	tree := the base's tree with the changes
 //	head := the branch head (none when the branch does not exist)
-//	if no head:              no changes → no commit; else parents := [base]
-//	else if tree == head's:  no commit (nothing new since the last run)
-//	else:                    parents := [head], plus base unless head has it
+//	if no head:  tree == base's → no commit; else parents := [base]
+//	else if head has base (base is an ancestor of head):
+//	             tree == head's → no commit; else parents := [head]
+//	else:        parents := [head, base], even when tree == head's
 //
 // The head is always the first parent, so the branch only moves forward
 // (a push never needs force, and reviewers' comments stay on its
@@ -64,19 +65,24 @@ func (r *Repo) commitOnBase(changes []snapsync.Change, message string) (string, 
 		return "", err
 	}
 	parents := []plumbing.Hash{base.Hash}
-	switch {
-	case head == nil && tree == base.TreeHash, head != nil && tree == head.TreeHash:
-		r.takeStaged() // blobs Stage prepared for a commit that is not made
-		return "", nil
-	case head != nil:
+	same := head == nil && tree == base.TreeHash
+	if head != nil {
 		has, err := r.reaches(head, base.Hash)
 		if err != nil {
 			return "", err
 		}
+		// A head with the same tree that lacks the base still needs the
+		// merge: without it the merge base stays an older base, and the
+		// pull request shows changes the base has taken since.
+		same = has && tree == head.TreeHash
 		parents = []plumbing.Hash{head.Hash}
 		if !has {
 			parents = append(parents, base.Hash)
 		}
+	}
+	if same {
+		r.takeStaged() // blobs Stage prepared for a commit that is not made
+		return "", nil
 	}
 	id, err := r.newCommit(st, tree, parents, message)
 	if err != nil {
@@ -98,7 +104,8 @@ func (r *Repo) commitOnBase(changes []snapsync.Change, message string) (string, 
 // reaches reports whether c is reachable from head. It walks only the
 // commits since the two histories met (see paint); with committer clocks
 // skewed by more than clockSkew it may answer false for a commit head
-// has, which costs a redundant merge parent, never a wrong diff.
+// has, which costs one redundant merge commit (whose parent the base
+// then is), never a wrong diff.
 func (r *Repo) reaches(head *object.Commit, c plumbing.Hash) (bool, error) {
 	if head.Hash == c {
 		return true, nil

@@ -229,3 +229,35 @@ func TestBaseBranchIsPulledAndPushedWithoutForce(t *testing.T) {
 	fsck(t, remote)
 	fsck(t, clone)
 }
+
+func TestBaseThatTookTheDriftIsMergedIn(t *testing.T) {
+	dir := reviewed(t)
+	r := open(t, dir, Options{Prefix: "clusters/a", Branch: "drift/a", Base: "main"})
+	drift := commit(t, r, "drift", modify("a", "a2\n"), add("d", "d1\n"))
+
+	// A reviewer takes the drift into main as it is: main's tree is now
+	// the drift branch's.
+	gitCLI(t, dir, "merge", "--quiet", "--squash", "drift/a")
+	gitCLI(t, dir, "commit", "--quiet", "-m", "take the drift")
+	took := rev(t, dir, "main")
+	if got, want := rev(t, dir, "main^{tree}"), rev(t, dir, "drift/a^{tree}"); got != want {
+		t.Fatalf("setup: main's tree %s is not the drift's %s", got, want)
+	}
+
+	r = open(t, dir, Options{Prefix: "clusters/a", Branch: "drift/a", Base: "main"})
+	caught := commit(t, r, "no drift")
+	if caught == "" {
+		t.Fatal("no commit: the branch keeps an old merge base, and the pull request shows the drift main took")
+	}
+	if got, want := parents(t, dir, caught), []string{drift, took}; !cmp.Equal(got, want) {
+		t.Errorf("parents %v, want the drift commit and main %v", got, want)
+	}
+	if got := prDiff(t, dir, "main", "drift/a"); len(got) != 0 {
+		t.Errorf("PR diff = %v, want none", got)
+	}
+	r = open(t, dir, Options{Prefix: "clusters/a", Branch: "drift/a", Base: "main"})
+	if id, err := r.Commit(t.Context(), nil, "still no drift"); err != nil || id != "" {
+		t.Errorf("a second run without drift made commit %q (%v), want none", id, err)
+	}
+	fsck(t, dir)
+}

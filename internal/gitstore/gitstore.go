@@ -136,6 +136,9 @@ func Open(dir string, opts Options) (*Repo, error) {
 	return r, nil
 }
 
+// Branch is the short name of the branch commits go to.
+func (r *Repo) Branch() string { return r.branch.Short() }
+
 // full is the repository path of a path relative to the prefix.
 func (r *Repo) full(p string) string {
 	if r.prefix == "" {
