@@ -372,6 +372,14 @@ func TestDiffBetweenTwoRevisions(t *testing.T) {
 	if out, _, code := kubesnap(t, "diff", "--repo", repo, "--rev", "HEAD", "--to", "HEAD"); code != 0 || !strings.HasPrefix(out, "in sync") {
 		t.Errorf("diff of a revision with itself = %d %q", code, out)
 	}
+
+	// A cluster kept under --path in a shared repository.
+	shared := t.TempDir()
+	mustSnapshot(t, shared, append(scope, "--path", "clusters/east")...)
+	out, errOut, code = kubesnap(t, append([]string{"diff", "--repo", shared, "--path", "clusters/east", "--kubeconfig", env.Kubeconfig}, scope...)...)
+	if code != 0 || !strings.HasPrefix(out, "in sync: 2 objects compared") {
+		t.Errorf("diff --path of a fresh snapshot = %d %q %s", code, out, errOut)
+	}
 }
 
 func TestDiffBadInput(t *testing.T) {
