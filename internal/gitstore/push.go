@@ -151,7 +151,16 @@ func (r *Repo) pushBranch(ctx context.Context) (plumbing.Hash, error) {
 		if ours == nil || theirs == ours.Hash {
 			return nil, nil, nil
 		}
-		w, err := r.paint(ours, theirs)
+		// The remote's other branches are common ground too: a new
+		// branch made from its main (a drift branch) sends only what
+		// main lacks, not the whole history.
+		var others []plumbing.Hash
+		for name, h := range refs {
+			if name.IsBranch() && name != r.branch {
+				others = append(others, h)
+			}
+		}
+		w, err := r.paint(ours, theirs, others...)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -240,11 +249,27 @@ func (r *Repo) fetch(ctx context.Context) (plumbing.Hash, error) {
 const haveCommits = 64
 
 // haves lists commits the remote likely has: the remote branch as last
-// seen and the newest commits of ours.
+// seen, the heads of the other local and remote-tracking branches (a
+// fresh clone fetching a drift branch made from main has main), and the
+// newest commits of ours.
 func (r *Repo) haves() ([]plumbing.Hash, error) {
 	var out []plumbing.Hash
 	if h := r.trackingHead(); !h.IsZero() && r.repo.Storer.HasEncodedObject(h) == nil {
 		out = append(out, h)
+	}
+	refs, err := r.repo.Storer.IterReferences()
+	if err != nil {
+		return nil, fmt.Errorf("list branches: %w", err)
+	}
+	err = refs.ForEach(func(ref *plumbing.Reference) error {
+		name := ref.Name()
+		if ref.Type() == plumbing.HashReference && name != r.branch && (name.IsBranch() || name.IsRemote()) && len(out) < haveCommits && r.repo.Storer.HasEncodedObject(ref.Hash()) == nil {
+			out = append(out, ref.Hash())
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list branches: %w", err)
 	}
 	head, err := r.head()
 	if err != nil || head == nil {
@@ -253,7 +278,7 @@ func (r *Repo) haves() ([]plumbing.Hash, error) {
 	iter := object.NewCommitPreorderIter(head, nil, nil)
 	defer iter.Close()
 	err = iter.ForEach(func(c *object.Commit) error {
-		if len(out) >= haveCommits {
+		if len(out) >= 2*haveCommits {
 			return storer.ErrStop
 		}
 		out = append(out, c.Hash)

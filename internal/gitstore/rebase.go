@@ -74,7 +74,10 @@ func (q *commitQueue) Pop() any {
 // once no commit reachable only from ours is left to walk. A commit
 // marked ours-only may, with clocks skewed more than clockSkew, be
 // reachable from theirs after all; a commit marked theirs always is.
-func (r *Repo) paint(ours *object.Commit, theirs plumbing.Hash) (*walk, error) {
+//
+// also are more commits the remote has (its other branches); those we do
+// not have are ignored.
+func (r *Repo) paint(ours *object.Commit, theirs plumbing.Hash, also ...plumbing.Hash) (*walk, error) {
 	w := &walk{ours: ours, flags: map[plumbing.Hash]uint8{}, commits: map[plumbing.Hash]*object.Commit{}}
 	q := &commitQueue{}
 	add := func(c *object.Commit, f uint8) {
@@ -86,12 +89,15 @@ func (r *Repo) paint(ours *object.Commit, theirs plumbing.Hash) (*walk, error) {
 		heap.Push(q, c)
 	}
 	add(ours, fromOurs)
-	if !theirs.IsZero() {
-		c, err := r.repo.CommitObject(theirs)
+	for _, h := range append([]plumbing.Hash{theirs}, also...) {
+		if h.IsZero() {
+			continue
+		}
+		c, err := r.repo.CommitObject(h)
 		switch {
 		case errors.Is(err, plumbing.ErrObjectNotFound):
 		case err != nil:
-			return nil, fmt.Errorf("read commit %s: %w", theirs, err)
+			return nil, fmt.Errorf("read commit %s: %w", h, err)
 		default:
 			add(c, fromTheirs)
 		}

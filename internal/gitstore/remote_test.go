@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -831,4 +832,63 @@ func TestPushAndPullOverHTTPWithAToken(t *testing.T) {
 			}
 		})
 	}
+}
+
+// objectsIn counts the objects a repository holds, loose and packed.
+func objectsIn(t *testing.T, dir string) int {
+	t.Helper()
+	n := 0
+	for _, line := range strings.Split(gitCLI(t, dir, "count-objects", "-v"), "\n") {
+		k, v, _ := strings.Cut(line, ": ")
+		if k == "count" || k == "in-pack" {
+			i, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				t.Fatal(err)
+			}
+			n += i
+		}
+	}
+	return n
+}
+
+// A new branch made from the remote's main (a drift branch) sends what
+// main lacks, not main's history; a fresh clone fetches it the same way.
+func TestNewBranchSendsOnlyWhatTheRemoteLacks(t *testing.T) {
+	remote := bareRemote(t)
+	other := cloneRemote(t, remote)
+	for i := range 30 {
+		files := map[string]string{}
+		for j := range 5 {
+			files[fmt.Sprintf("clusters/a/f%d-%d", i, j)] = fmt.Sprintf("%d %d\n", i, j)
+		}
+		other.commit(files, fmt.Sprintf("history %d", i))
+	}
+	before := objectsIn(t, remote)
+
+	clone := filepath.Join(t.TempDir(), "clone")
+	gitCLI(t, filepath.Dir(clone), "clone", "--quiet", remote, clone)
+	r := open(t, clone, Options{Prefix: "clusters/a", Branch: "drift/a", Base: "main"})
+	setRemote(t, r, Remote{URL: remote})
+	commit(t, r, "drift", modify("f0-0", "changed\n"))
+	if _, _, err := r.Push(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	// One commit, its root tree, clusters/, clusters/a/ and one blob.
+	if sent := objectsIn(t, remote) - before; sent > 5 {
+		t.Errorf("pushing a one-file drift commit sent %d objects, want at most 5", sent)
+	}
+
+	fresh := filepath.Join(t.TempDir(), "fresh")
+	gitCLI(t, filepath.Dir(fresh), "clone", "--quiet", "--single-branch", "--branch", "main", remote, fresh)
+	had := objectsIn(t, fresh)
+	r = open(t, fresh, Options{Prefix: "clusters/a", Branch: "drift/a", Base: "main"})
+	setRemote(t, r, Remote{URL: remote})
+	if moved, _, err := r.Pull(t.Context()); err != nil || !moved {
+		t.Fatalf("Pull = %v, %v", moved, err)
+	}
+	if got := objectsIn(t, fresh) - had; got > 5 {
+		t.Errorf("fetching a one-file drift branch received %d objects, want at most 5", got)
+	}
+	fsck(t, remote)
+	fsck(t, fresh)
 }
