@@ -134,7 +134,7 @@ func runDiff(ctx context.Context, o diffOptions) (diff.Report, error) {
 	return diff.Build(pairs(res.Objects), res.Compared, dopts), nil
 }
 
-// revLabel names a revision in headers: "HEAD~1 (1a2b3c4)".
+// revLabel names a revision as people read it: "main (1a2b3c4)".
 func revLabel(v *gitstore.Revision) string {
 	return fmt.Sprintf("%s (%.7s)", v.Name, v.Commit())
 }

@@ -16,11 +16,6 @@ import (
 // Markdown table, the one kubesnap diff -o markdown writes, without the
 // diffs: the pull request shows those.
 
-// baseLabel names a revision as people read it: "main (1a2b3c4)".
-func baseLabel(v *gitstore.Revision) string {
-	return fmt.Sprintf("%s (%.7s)", v.Name, v.Commit())
-}
-
 // objectsDiffer is "no objects differ", "1 object differs", "3 objects
 // differ".
 func objectsDiffer(n int) string {
@@ -40,7 +35,7 @@ func driftMessage(base *gitstore.Revision) func([]snapsync.Change, snapsync.Trai
 	return func(changes []snapsync.Change, tr snapsync.Trailers) string {
 		rep := driftReport(base, changes, tr)
 		var b strings.Builder
-		fmt.Fprintf(&b, "Drift from %s: %s\n\n", baseLabel(base), objectsDiffer(len(rep.Entries)))
+		fmt.Fprintf(&b, "Drift from %s: %s\n\n", revLabel(base), objectsDiffer(len(rep.Entries)))
 		_ = rep.WriteMarkdown(&b) // a strings.Builder does not fail
 		b.WriteString("\n")
 		b.WriteString(tr.String())
@@ -56,7 +51,7 @@ func driftReport(base *gitstore.Revision, changes []snapsync.Change, tr snapsync
 	if tr.Cluster != "" {
 		to = "live (" + tr.Cluster + ")"
 	}
-	rep := diff.Report{From: baseLabel(base), To: to, Compared: tr.Objects, Entries: []diff.Entry{}}
+	rep := diff.Report{From: revLabel(base), To: to, Compared: tr.Objects, Entries: []diff.Entry{}}
 	for _, c := range changes {
 		if c.ID.Name == "" {
 			continue
@@ -102,10 +97,10 @@ func writeDriftResult(out io.Writer, branch string, base *gitstore.Revision, res
 	switch {
 	case res.Commit != "":
 		fmt.Fprintf(out, "%s %s: %s from %s: %d new live, %d changed, %d missing live %s\n",
-			res.Commit, branch, objectsDiffer(total), baseLabel(base), n, c, m, tail)
+			res.Commit, branch, objectsDiffer(total), revLabel(base), n, c, m, tail)
 	case total == 0:
-		fmt.Fprintf(out, "no drift from %s %s\n", baseLabel(base), tail)
+		fmt.Fprintf(out, "no drift from %s %s\n", revLabel(base), tail)
 	default:
-		fmt.Fprintf(out, "%s is up to date: %s from %s %s\n", branch, objectsDiffer(total), baseLabel(base), tail)
+		fmt.Fprintf(out, "%s is up to date: %s from %s %s\n", branch, objectsDiffer(total), revLabel(base), tail)
 	}
 }

@@ -262,15 +262,7 @@ func (r *Repo) Read(ctx context.Context, p string) ([]byte, error) {
 	if c == nil {
 		return nil, fmt.Errorf("read %s: branch %s has no commits", p, r.branch.Short())
 	}
-	f, err := c.File(r.full(p))
-	if err != nil {
-		return nil, fmt.Errorf("read %s at %s: %w", p, c.Hash, err)
-	}
-	s, err := f.Contents()
-	if err != nil {
-		return nil, fmt.Errorf("read %s at %s: %w", p, c.Hash, err)
-	}
-	return []byte(s), nil
+	return (&Revision{repo: r, commit: c, Name: r.branch.Short()}).Read(ctx, p)
 }
 
 // Tag points the lightweight tag name at the branch head. It refuses to
