@@ -1,0 +1,50 @@
+// Package restore applies a revision's objects to a cluster: it plans
+// (reads the revision, filters, transforms, orders the objects in phases,
+// compares each with the live one) and then applies the plan with
+// server-side apply, phase by phase, waiting for CRDs, pruning last.
+//
+// The cluster is reached through Target, implemented by internal/kube.
+package restore
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/kubesnap/kubesnap/canonical"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// FieldManager is the manager a restore applies under.
+const FieldManager = "kubesnap"
+
+// Target is the cluster a restore writes to.
+type Target interface {
+	// Served lists the resource types the server serves, one preferred
+	// version per group, and the server's version ("v1.37.2").
+	Served(ctx context.Context) (types []canonical.Type, serverVersion string, err error)
+	// Each calls fn for every live object of type t, paging; in all
+	// namespaces when namespace is "".
+	Each(ctx context.Context, t canonical.Type, namespace string, fn func(*unstructured.Unstructured) error) error
+	// Apply server-side applies obj (of type t) under FieldManager.
+	// force takes over fields other managers own; dryRun only validates
+	// (the server runs admission, nothing is stored). An immutable field
+	// that differs wraps ErrImmutable.
+	Apply(ctx context.Context, t canonical.Type, obj *unstructured.Unstructured, force, dryRun bool) error
+	// Delete deletes one object (in the background: dependents go with
+	// it) and returns once the server accepted; an absent object is not
+	// an error. dryRun only validates.
+	Delete(ctx context.Context, t canonical.Type, namespace, name string, dryRun bool) error
+	// WaitEstablished waits until the CustomResourceDefinition name is
+	// Established and NamesAccepted, and its types are served.
+	WaitEstablished(ctx context.Context, name string, timeout time.Duration) error
+	// Hold takes the restore mark (the Lease kube-system/kubesnap-restore,
+	// naming holder and revision) and renews it until release is called;
+	// release removes it. It fails when another restore holds a fresh
+	// mark.
+	Hold(ctx context.Context, holder, revision string) (release func(), err error)
+}
+
+// ErrImmutable is wrapped by Target.Apply when the server refuses to
+// change an immutable field: only --recreate (delete, then create) can.
+var ErrImmutable = errors.New("immutable field")
