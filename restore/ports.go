@@ -31,6 +31,9 @@ type Target interface {
 	// (the server runs admission, nothing is stored). An immutable field
 	// that differs wraps ErrImmutable.
 	Apply(ctx context.Context, t canonical.Type, obj *unstructured.Unstructured, force, dryRun bool) error
+	// DryRun returns what the server would store if obj were applied
+	// with force; nothing is changed.
+	DryRun(ctx context.Context, t canonical.Type, obj *unstructured.Unstructured) (*unstructured.Unstructured, error)
 	// Delete deletes one object (in the background: dependents go with
 	// it) and returns once the server accepted; an absent object is not
 	// an error. dryRun only validates.

@@ -1,0 +1,376 @@
+package restore
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/kubesnap/kubesnap/canonical"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// Action is what a restore does to one object.
+type Action string
+
+// Actions.
+const (
+	Create    Action = "create"
+	Update    Action = "update"
+	Unchanged Action = "unchanged"
+	// Differs: the live object differs from the revision and is left
+	// as it is; --force updates it.
+	Differs Action = "differs"
+	Prune   Action = "prune"
+	Skip    Action = "skip"
+)
+
+// Item is one object of a plan.
+type Item struct {
+	Group     string `json:"group,omitempty"`
+	Resource  string `json:"resource"`
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name"`
+	Path      string `json:"path"`
+	Phase     Phase  `json:"phase"`
+	Action    Action `json:"action"`
+	// Reason says why an object is skipped, differs or was not
+	// validated.
+	Reason string `json:"reason,omitempty"`
+
+	t   canonical.Type
+	obj *unstructured.Unstructured // what is applied; nil for Prune
+}
+
+// ID is the object the item is about.
+func (it Item) ID() canonical.ID {
+	return canonical.ID{Group: it.Group, Resource: it.Resource, Namespace: it.Namespace, Name: it.Name}
+}
+
+// Plan is what a restore will do, object by object, in phase order.
+type Plan struct {
+	Items []Item `json:"objects"`
+	// ServerVersion is the target's; RevisionServerVersion the one the
+	// revision was taken from (its Kubesnap-Server-Version trailer).
+	ServerVersion         string `json:"serverVersion"`
+	RevisionServerVersion string `json:"revisionServerVersion,omitempty"`
+	// Warnings are about the restore as a whole: another minor version,
+	// Secrets that cannot be restored, what cloning does not rewrite.
+	Warnings []string `json:"warnings,omitempty"`
+	// Unpruned counts live objects in scope that the revision does not
+	// hold and that stay (no --prune).
+	Unpruned int `json:"unpruned"`
+}
+
+// Counts counts the items per action.
+func (p *Plan) Counts() map[Action]int {
+	out := map[Action]int{}
+	for _, it := range p.Items {
+		out[it.Action]++
+	}
+	return out
+}
+
+// Options shape a plan.
+type Options struct {
+	Filter canonical.Filter
+	// Force updates live objects that differ; Prune deletes live objects
+	// in scope that the revision does not hold.
+	Force, Prune bool
+	// NamespaceMap moves objects from one namespace to another (OLD →
+	// NEW), Namespaces and binding subjects included.
+	NamespaceMap map[string]string
+	// RevisionServerVersion is the revision's Kubesnap-Server-Version.
+	RevisionServerVersion string
+	// Validate dry-runs every create as well (--dry-run); updates are
+	// always dry-run, to tell real differences from a file's form.
+	Validate bool
+	// Workers bounds the dry-runs in flight; 0 means 8.
+	Workers int
+}
+
+// protected namespaces are never pruned (nor are the namespaces
+// themselves).
+var protected = []string{"kube-system", "kube-public", "kube-node-lease", "default"}
+
+// MakePlan compares the revision's objects with the target and decides,
+// per object, what a restore does. It changes nothing. Objects of a type
+// the target does not serve (and no CRD of the revision defines) are
+// skipped with the reason, as are Secrets whose values git does not hold.
+func MakePlan(ctx context.Context, target Target, objs []Object, opts Options) (*Plan, error) {
+	if len(objs) == 0 {
+		return nil, ErrNoObjects
+	}
+	types, version, err := target.Served(ctx)
+	if err != nil {
+		return nil, err
+	}
+	plan := &Plan{ServerVersion: version, RevisionServerVersion: opts.RevisionServerVersion}
+	if w := versionWarning(opts.RevisionServerVersion, version); w != "" {
+		plan.Warnings = append(plan.Warnings, w)
+	}
+	objs, notes := mapNamespaces(objs, opts.NamespaceMap)
+	plan.Warnings = append(plan.Warnings, notes...)
+
+	served := map[string]canonical.Type{}
+	for _, t := range types {
+		served[t.ResourceDir()] = t
+	}
+	pending := map[string]canonical.Type{} // defined by a CRD of the revision
+	for _, o := range objs {
+		if o.ID.ResourceDir() == "customresourcedefinitions.apiextensions.k8s.io" {
+			if t, ok := crdType(o.Obj); ok && served[t.ResourceDir()].Resource == "" {
+				pending[t.ResourceDir()] = t
+			}
+		}
+	}
+
+	desired := map[string]*Item{}
+	var bad []string
+	redacted := 0
+	for _, o := range objs {
+		it := Item{Group: o.ID.Group, Resource: o.ID.Resource, Namespace: o.ID.Namespace, Name: o.ID.Name, Path: o.Path, Phase: PhaseOf(o.ID), obj: applyable(o.Obj)}
+		dir := o.ID.ResourceDir()
+		t, ok := served[dir]
+		if !ok {
+			t, ok = pending[dir]
+		}
+		switch {
+		case !ok:
+			it.Action, it.Reason = Skip, fmt.Sprintf("the target does not serve %s (%s)", dir, o.Obj.GetAPIVersion())
+		case t.Kind != "" && t.Kind != o.Obj.GetKind():
+			bad = append(bad, fmt.Sprintf("%s: holds a %s, but %s are %s; fix or remove the file", o.Path, o.Obj.GetKind(), dir, t.Kind))
+			continue
+		case o.Obj.GetAnnotations()[canonical.RedactedAnnotation] == "true":
+			it.Action, it.Reason = Skip, "its values are redacted in git: restore this Secret from where it came from"
+			redacted++
+		}
+		it.t = t
+		plan.Items = append(plan.Items, it)
+		if it.Action == "" {
+			desired[o.Path] = &plan.Items[len(plan.Items)-1]
+		}
+	}
+	if len(bad) > 0 {
+		return nil, &BadFilesError{Lines: bad}
+	}
+	if redacted > 0 {
+		plan.Warnings = append(plan.Warnings, fmt.Sprintf("%d Secrets are skipped: git holds no values for them (redacted)", redacted))
+	}
+	// plan.Items no longer grows: the pointers in desired stay valid.
+
+	live, err := compareLive(ctx, target, types, desired, opts, plan)
+	if err != nil {
+		return nil, err
+	}
+	if err := settle(ctx, target, desired, live, opts); err != nil {
+		return nil, err
+	}
+	sort.SliceStable(plan.Items, func(i, j int) bool {
+		a, b := plan.Items[i], plan.Items[j]
+		if a.Phase != b.Phase {
+			return a.Phase < b.Phase
+		}
+		return a.Path < b.Path
+	})
+	return plan, nil
+}
+
+// compareLive lists every served type in scope and returns the canonical
+// bytes of each live object the revision holds (by path). Live objects in
+// scope the revision does not hold become Prune items (with opts.Prune) or
+// are counted in plan.Unpruned.
+func compareLive(ctx context.Context, target Target, types []canonical.Type, desired map[string]*Item, opts Options, plan *Plan) (map[string][]byte, error) {
+	live := map[string][]byte{}
+	scope := mappedFilter(opts.Filter, opts.NamespaceMap)
+	for _, t := range types {
+		if _, ok := canonical.Capturable(t); !ok {
+			continue
+		}
+		_, skipType := canonical.SkipType(t)
+		prunable := !skipType || scope.Names(t)
+		err := target.Each(ctx, t, "", func(obj *unstructured.Unstructured) error {
+			id := t.ID(obj.GetNamespace(), obj.GetName())
+			path := canonical.PathOf(id)
+			if it, ok := desired[path]; ok {
+				canonical.Normalize(obj, canonical.Facts{})
+				data, err := canonical.Marshal(obj)
+				if err != nil {
+					return fmt.Errorf("marshal live %s: %w", id, err)
+				}
+				it.t = t
+				live[path] = data
+				return nil
+			}
+			if !prunable || !scope.ID(id) || !scope.Labels(obj.GetLabels()) || !scope.Type(t) {
+				return nil
+			}
+			if _, skip := canonical.SkipObject(obj); skip || slices.Contains(protected, obj.GetNamespace()) ||
+				id.ResourceDir() == "namespaces" && slices.Contains(protected, id.Name) {
+				return nil
+			}
+			if !opts.Prune {
+				plan.Unpruned++
+				return nil
+			}
+			plan.Items = append(plan.Items, Item{Group: id.Group, Resource: id.Resource, Namespace: id.Namespace, Name: id.Name, Path: path, Phase: PhaseOf(id), Action: Prune, t: t})
+			return nil
+		})
+		if err != nil && ctx.Err() == nil {
+			return nil, fmt.Errorf("list %s on the target: %w", t.ResourceDir(), err)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return live, nil
+}
+
+// settle decides each desired object's action: create when it is not
+// live, unchanged when the canonical bytes match, and otherwise what a
+// server-side dry-run says (a file edited by hand may differ only in
+// form): unchanged, or update (--force) / differs.
+func settle(ctx context.Context, target Target, desired map[string]*Item, live map[string][]byte, opts Options) error {
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = 8
+	}
+	sem := make(chan struct{}, workers)
+	var wg sync.WaitGroup
+	for path, it := range desired {
+		want := canonicalBytes(it.obj)
+		have, isLive := live[path]
+		switch {
+		case !isLive:
+			it.Action = Create
+			if !opts.Validate {
+				continue
+			}
+		case bytes.Equal(want, have):
+			it.Action = Unchanged
+			continue
+		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			dryRun(ctx, target, it, have, isLive, opts.Force)
+		})
+	}
+	wg.Wait()
+	return ctx.Err()
+}
+
+// dryRun asks the server what applying it would store: for a create it
+// validates; for a live object it compares with what is there.
+func dryRun(ctx context.Context, target Target, it *Item, have []byte, isLive, force bool) {
+	would, err := target.DryRun(ctx, it.t, it.obj)
+	if !isLive {
+		if err != nil {
+			it.Reason = "the server would refuse it: " + err.Error()
+		}
+		return
+	}
+	it.Action = Differs
+	if force {
+		it.Action = Update
+	}
+	if err != nil {
+		it.Reason = "dry-run refused: " + err.Error()
+		return
+	}
+	if bytes.Equal(canonicalBytes(would), have) {
+		it.Action = Unchanged
+	}
+}
+
+// canonicalBytes is obj in canonical form, for comparing.
+func canonicalBytes(obj *unstructured.Unstructured) []byte {
+	c := obj.DeepCopy()
+	canonical.Normalize(c, canonical.Facts{})
+	data, err := canonical.Marshal(c)
+	if err != nil {
+		return nil // compares unequal to anything live
+	}
+	return data
+}
+
+// applyable is obj without what the server owns: what a restore sends.
+func applyable(obj *unstructured.Unstructured) *unstructured.Unstructured {
+	c := obj.DeepCopy()
+	for _, f := range []string{"resourceVersion", "uid", "generation", "creationTimestamp", "selfLink", "managedFields", "deletionTimestamp", "deletionGracePeriodSeconds", "ownerReferences"} {
+		unstructured.RemoveNestedField(c.Object, "metadata", f)
+	}
+	unstructured.RemoveNestedField(c.Object, "status")
+	return c
+}
+
+// crdType is the resource type a CustomResourceDefinition defines, in its
+// storage version.
+func crdType(crd *unstructured.Unstructured) (canonical.Type, bool) {
+	group, _, _ := unstructured.NestedString(crd.Object, "spec", "group")
+	plural, _, _ := unstructured.NestedString(crd.Object, "spec", "names", "plural")
+	kind, _, _ := unstructured.NestedString(crd.Object, "spec", "names", "kind")
+	scope, _, _ := unstructured.NestedString(crd.Object, "spec", "scope")
+	versions, _, _ := unstructured.NestedSlice(crd.Object, "spec", "versions")
+	var version string
+	for _, v := range versions {
+		m, _ := v.(map[string]any)
+		if s, _ := m["storage"].(bool); s {
+			version, _ = m["name"].(string)
+		}
+	}
+	if group == "" || plural == "" || version == "" {
+		return canonical.Type{}, false
+	}
+	return canonical.Type{Group: group, Version: version, Resource: plural, Kind: kind, Namespaced: scope == "Namespaced"}, true
+}
+
+// versionWarning warns when the target runs another minor version than
+// the revision was taken from.
+func versionWarning(from, to string) string {
+	if from == "" || to == "" {
+		return ""
+	}
+	if minor(from) != minor(to) {
+		return fmt.Sprintf("the revision was taken from Kubernetes %s and the target runs %s: objects of API versions the target does not serve are skipped", from, to)
+	}
+	return ""
+}
+
+// minor is "v1.37" of "v1.37.2".
+func minor(v string) string {
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) < 2 {
+		return v
+	}
+	return parts[0] + "." + parts[1]
+}
+
+// mappedFilter is f with its namespaces moved as the namespace map moves
+// objects, for the target's side.
+func mappedFilter(f canonical.Filter, m map[string]string) canonical.Filter {
+	if len(m) == 0 {
+		return f
+	}
+	mapAll := func(in []string) []string {
+		out := make([]string, len(in))
+		for i, ns := range in {
+			out[i] = ns
+			if to, ok := m[ns]; ok {
+				out[i] = to
+			}
+		}
+		return out
+	}
+	f.IncludeNamespaces = mapAll(f.IncludeNamespaces)
+	f.ExcludeNamespaces = mapAll(f.ExcludeNamespaces)
+	return f
+}
+
+// ErrNoObjects stops a restore of a revision with nothing in scope: with
+// --prune it would delete everything.
+var ErrNoObjects = errors.New("the revision holds no objects in scope: check --rev, --path and the filters")
