@@ -275,11 +275,17 @@ func (r *Repo) Tag(name string) error {
 	if c == nil {
 		return fmt.Errorf("tag %s: branch %s has no commits", name, r.branch.Short())
 	}
+	return r.tagCommit(name, c.Hash)
+}
+
+// tagCommit points the lightweight tag name at commit h, refusing to move
+// an existing tag.
+func (r *Repo) tagCommit(name string, h plumbing.Hash) error {
 	ref := plumbing.NewTagReferenceName(name)
 	if _, err := r.repo.Storer.Reference(ref); err == nil {
 		return fmt.Errorf("tag %s exists already: choose another name", name)
 	}
-	if err := r.repo.Storer.SetReference(plumbing.NewHashReference(ref, c.Hash)); err != nil {
+	if err := r.repo.Storer.SetReference(plumbing.NewHashReference(ref, h)); err != nil {
 		return fmt.Errorf("tag %s: %w", name, err)
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -72,4 +73,34 @@ func (v *Revision) Read(_ context.Context, p string) ([]byte, error) {
 		return nil, fmt.Errorf("read %s at %s: %w", p, v.Name, err)
 	}
 	return []byte(s), nil
+}
+
+// Before returns the newest commit of the branch made at or before t (by
+// its committer time), following first parents: "the backup as it was at
+// 03:00".
+func (r *Repo) Before(t time.Time) (*Revision, error) {
+	c, err := r.head()
+	if err != nil {
+		return nil, err
+	}
+	if c == nil {
+		return nil, fmt.Errorf("repository %s has no commits yet: run kubesnap snapshot first", r.dir)
+	}
+	for {
+		if !c.Committer.When.After(t) {
+			return &Revision{repo: r, commit: c, Name: c.Hash.String()[:7] + " (" + c.Committer.When.UTC().Format(time.RFC3339) + ")"}, nil
+		}
+		if c.NumParents() == 0 {
+			return nil, fmt.Errorf("branch %s has no commit before %s: its first is from %s (see kubesnap log)", r.branch.Short(), t.UTC().Format(time.RFC3339), c.Committer.When.UTC().Format(time.RFC3339))
+		}
+		if c, err = c.Parent(0); err != nil {
+			return nil, fmt.Errorf("read history of %s: %w", r.branch.Short(), err)
+		}
+	}
+}
+
+// Tag points the lightweight tag name at the revision's commit. It
+// refuses to move an existing tag.
+func (v *Revision) Tag(name string) error {
+	return v.repo.tagCommit(name, v.commit.Hash)
 }
