@@ -2,6 +2,7 @@ package sync
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -19,6 +20,11 @@ type DryRunner interface {
 	// type t, were server-side applied; nothing is changed.
 	DryRunApply(ctx context.Context, t canonical.Type, obj *unstructured.Unstructured) (*unstructured.Unstructured, error)
 }
+
+// ErrDryRunRefused is wrapped by DryRunApply when the server refuses the
+// object (a webhook, validation, RBAC): the file is then compared as it
+// is. Any other error (the server unreachable or failing) stops Drift.
+var ErrDryRunRefused = errors.New("dry-run refused")
 
 // DriftOptions configure Drift.
 type DriftOptions struct {
@@ -63,7 +69,11 @@ type DriftResult struct {
 type BadFilesError struct{ Lines []string }
 
 func (e *BadFilesError) Error() string {
-	return fmt.Sprintf("%d files in the revision are not valid objects:\n%s", len(e.Lines), strings.Join(e.Lines, "\n"))
+	what := "files in the revision are not valid objects"
+	if len(e.Lines) == 1 {
+		what = "file in the revision is not a valid object"
+	}
+	return fmt.Sprintf("%d %s:\n%s", len(e.Lines), what, strings.Join(e.Lines, "\n"))
 }
 
 // Drift compares the objects of revision rd with the live cluster, through
@@ -87,8 +97,28 @@ func Drift(ctx context.Context, src Source, rd Reader, opts DriftOptions) (Drift
 			unlisted = append(unlisted, s.Resource+" ("+s.Reason+")")
 		}
 	}
+	// Stored objects of a group whose discovery failed (an unavailable
+	// APIService) can be neither listed nor said to be gone.
+	failed := map[string]string{}
+	for _, g := range sc.res.Coverage.FailedGroups {
+		group, _, _ := strings.Cut(g.GroupVersion, "/")
+		failed[group] = g.GroupVersion + " (" + g.Error + ")"
+	}
+	seen := map[string]bool{}
+	for _, t := range sc.res.Captured {
+		seen[t.ResourceDir()] = true // listed: compared in full
+	}
+	for p := range sc.stored {
+		id, err := canonical.ParsePath(p)
+		if err != nil || failed[id.Group] == "" || seen[id.ResourceDir()] || !opts.Filter.ID(id) {
+			continue
+		}
+		seen[id.ResourceDir()] = true
+		unlisted = append(unlisted, id.ResourceDir()+": discovery of "+failed[id.Group]+" failed")
+	}
+	sort.Strings(unlisted)
 	if len(unlisted) > 0 {
-		return DriftResult{}, fmt.Errorf("cannot compare %s: grant list on them, or leave them out with --exclude-resources", list(unlisted, 3))
+		return DriftResult{}, fmt.Errorf("cannot compare %s: grant list on them, bring their API back, or leave them out with --exclude-resources", list(unlisted, 3))
 	}
 	types := map[string]canonical.Type{}
 	for _, t := range sc.res.Captured {
@@ -172,38 +202,48 @@ func dryRun(ctx context.Context, opts DriftOptions, edited []*handEdited, facts 
 	}
 	sem := make(chan struct{}, workers)
 	var wg gosync.WaitGroup
+	var mu gosync.Mutex
+	var first error
 	for _, e := range edited {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			e.compare(ctx, opts.DryRun, facts)
+			if err := e.compare(ctx, opts.DryRun, facts); err != nil {
+				mu.Lock()
+				first = cmp.Or(first, err)
+				mu.Unlock()
+			}
 		})
 	}
 	wg.Wait()
-	return ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return first
 }
 
-func (e *handEdited) compare(ctx context.Context, dr DryRunner, facts canonical.Facts) {
+func (e *handEdited) compare(ctx context.Context, dr DryRunner, facts canonical.Facts) error {
 	out, err := dr.DryRunApply(ctx, e.t, e.obj)
+	if err != nil && !errors.Is(err, ErrDryRunRefused) {
+		return fmt.Errorf("dry-run of %s: %w", e.d.Path, err)
+	}
 	if err != nil {
-		if ctx.Err() != nil {
-			return
-		}
 		e.d.From, e.d.To = e.canon, e.live
 		e.d.Note = fmt.Sprintf("server-side dry-run refused (%v); compared the file as it is", err)
-		return
+		return nil
 	}
 	canonical.Normalize(out, facts)
 	would, err := canonical.Marshal(out)
 	if err != nil {
 		e.d.From, e.d.To = e.canon, e.live
 		e.d.Note = fmt.Sprintf("the dry-run's object cannot be marshalled (%v); compared the file as it is", err)
-		return
+		return nil
 	}
 	if !bytes.Equal(would, e.live) {
 		e.d.From, e.d.To = would, e.live
 		e.d.Note = "edited by hand: compared as the server would store it (server-side dry-run)"
 	}
+	return nil
 }
 
 // canonicalFile parses a stored file, checks that it holds the object its
@@ -211,6 +251,10 @@ func (e *handEdited) compare(ctx context.Context, dr DryRunner, facts canonical.
 // canonical bytes.
 func canonicalFile(id canonical.ID, data []byte, facts canonical.Facts) (*unstructured.Unstructured, []byte, error) {
 	obj, err := canonical.Parse(data)
+	if err != nil && id.Group == "" && id.Resource == "secrets" {
+		// The parser's message may quote the document, values and all.
+		return nil, nil, errors.New("not a valid Secret object (details hidden: they may quote its values)")
+	}
 	if err != nil {
 		return nil, nil, err
 	}

@@ -46,7 +46,7 @@ Secret values never appear in the output unless --show-secrets: the diff
 shows which keys were added, removed or changed.
 
 Exit status: 0 in sync, 1 drift, 2 error (as kubectl diff).`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.repo == "" {
 				return usageError{errors.New("--repo is required")}
@@ -92,7 +92,7 @@ Exit status: 0 in sync, 1 drift, 2 error (as kubectl diff).`,
 
 // runDiff compares what o asks for and builds the report.
 func runDiff(ctx context.Context, o diffOptions) (diff.Report, error) {
-	repo, err := gitstore.Open(o.repo, gitstore.Options{Prefix: o.prefix})
+	repo, err := gitstore.Open(o.repo, gitstore.Options{Prefix: o.prefix, ReadOnly: true})
 	if err != nil {
 		return diff.Report{}, err
 	}

@@ -184,10 +184,15 @@ func mapsEqual(a, b map[string]string) bool {
 // commitFile replaces path in repo's worktree and commits it with git.
 func commitFile(t *testing.T, repo, path, content string) {
 	t.Helper()
-	if err := os.WriteFile(filepath.Join(repo, path), []byte(content), 0o644); err != nil {
+	file := filepath.Join(repo, filepath.FromSlash(path))
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	git(t, repo, "-c", "user.name=person", "-c", "user.email=person@example.com", "commit", "-qam", "edit "+path+" by hand")
+	if err := os.WriteFile(file, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	git(t, repo, "add", path)
+	git(t, repo, "-c", "user.name=person", "-c", "user.email=person@example.com", "commit", "-qm", "edit "+path+" by hand")
 }
 
 func TestDiffOfHandEditedFilesComparesWhatTheServerWouldStore(t *testing.T) {
@@ -424,5 +429,85 @@ func TestDiffBadInput(t *testing.T) {
 	_, errOut, code = kubesnap(t, append([]string{"diff", "--repo", repo, "--kubeconfig", env.Kubeconfig}, scope...)...)
 	if code != 2 || !strings.Contains(errOut, bad+": ") {
 		t.Errorf("a file that is not YAML: exit %d, stderr %q", code, errOut)
+	}
+}
+
+func TestDiffReviewCases(t *testing.T) {
+	testenv.Require(t, env)
+	ns := env.Namespace(t)
+	env.Kubectl(t, `apiVersion: v1
+kind: Service
+metadata: {name: edge}
+spec:
+  type: NodePort
+  selector: {app: edge}
+  ports: [{port: 80, targetPort: 8080}]
+`, "-n", ns, "apply", "-f", "-")
+	repo := t.TempDir()
+	scope := []string{"--include-namespaces", ns, "--include-resources", "services,secrets"}
+	mustSnapshot(t, repo, scope...)
+	diffArgs := append([]string{"diff", "--repo", repo, "--kubeconfig", env.Kubeconfig}, scope...)
+
+	// A stray argument is bad usage (2), never drift (1).
+	if _, errOut, code := kubesnap(t, append(diffArgs, "HEAD~1")...); code != 2 {
+		t.Errorf("diff with a stray argument exited %d: %s", code, errOut)
+	}
+
+	// A detached HEAD (a CI checkout of a tag or a pull request) is fine.
+	git(t, repo, "checkout", "-q", "--detach")
+	if out, errOut, code := kubesnap(t, diffArgs...); code != 0 {
+		t.Errorf("diff on a detached HEAD = %d %s %s", code, out, errOut)
+	}
+	git(t, repo, "checkout", "-q", "main")
+
+	// A Service saved by hand with the port the server allocated is
+	// what the server stores: no drift.
+	port := env.Kubectl(t, "", "-n", ns, "get", "service", "edge", "-o", "jsonpath={.spec.ports[0].nodePort}")
+	commitFile(t, repo, "namespaces/"+ns+"/services/edge.yaml", fmt.Sprintf(`kind: Service
+apiVersion: v1
+metadata: {namespace: %s, name: edge}
+spec:
+  type: NodePort
+  selector: {app: edge}
+  ports: [{port: 80, targetPort: 8080, nodePort: %s}]
+`, ns, port))
+	if out, errOut, code := kubesnap(t, diffArgs...); code != 0 {
+		t.Errorf("a hand-written Service with its allocated nodePort = %d:\n%s%s", code, out, errOut)
+	}
+
+	// A Secret file that does not parse is named; its values are not
+	// shown.
+	commitFile(t, repo, "namespaces/"+ns+"/secrets/broken.yaml", "kind: [Secret]\napiVersion: v1\nmetadata: {name: broken, namespace: "+ns+"}\nstringData: {password: hunter2-leak}\n")
+	out, errOut, code := kubesnap(t, diffArgs...)
+	if code != 2 || !strings.Contains(errOut, "secrets/broken.yaml") || strings.Contains(out+errOut, "hunter2-leak") {
+		t.Errorf("a broken Secret file = %d %q %q", code, out, errOut)
+	}
+}
+
+func TestDiffRefusesWhatItCannotList(t *testing.T) {
+	testenv.Require(t, env)
+	repo := t.TempDir()
+	ns := env.Namespace(t)
+	env.Kubectl(t, "", "-n", ns, "create", "configmap", "c", "--from-literal=v=1")
+	mustSnapshot(t, repo, "--include-namespaces", ns, "--include-resources", "configmaps")
+
+	// An aggregated API whose server is gone: discovery of its group
+	// fails, so stored objects of it cannot be compared.
+	env.Kubectl(t, `apiVersion: apiregistration.k8s.io/v1
+kind: APIService
+metadata: {name: v1.gone.kubesnap.test}
+spec:
+  group: gone.kubesnap.test
+  version: v1
+  groupPriorityMinimum: 100
+  versionPriority: 100
+  insecureSkipTLSVerify: true
+  service: {name: nobody, namespace: default}
+`, "apply", "-f", "-")
+	t.Cleanup(func() { _, _ = env.KubectlErr("", "delete", "apiservice", "v1.gone.kubesnap.test") })
+	commitFile(t, repo, "cluster/things.gone.kubesnap.test/x.yaml", "apiVersion: gone.kubesnap.test/v1\nkind: Thing\nmetadata: {name: x}\n")
+	out, errOut, code := kubesnap(t, "diff", "--repo", repo, "--kubeconfig", env.Kubeconfig, "--include-namespaces", ns, "--include-resources", "configmaps,things.gone.kubesnap.test")
+	if code != 2 || !strings.Contains(errOut, "things.gone.kubesnap.test: discovery of gone.kubesnap.test/v1") {
+		t.Errorf("diff with a stored object of a failed group = %d %q %q", code, out, errOut)
 	}
 }

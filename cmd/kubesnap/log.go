@@ -21,7 +21,7 @@ func newLog(stdout io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "log --repo DIR",
 		Short: "List the snapshots in a repository: commit, time, objects changed, summary",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkRepo(o.repo, o.output); err != nil {
 				return err

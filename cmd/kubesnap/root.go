@@ -82,3 +82,12 @@ func checkOutput(o string, allowed ...string) error {
 	}
 	return usageError{fmt.Errorf("bad -o %q: use one of %s", o, strings.Join(allowed, ", "))}
 }
+
+// noArgs refuses positional arguments as bad usage (exit 2): for diff, a
+// stray argument must not read as drift.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if err := cobra.NoArgs(cmd, args); err != nil {
+		return usageError{fmt.Errorf("%w: kubesnap %s takes only flags", err, cmd.Name())}
+	}
+	return nil
+}

@@ -50,7 +50,7 @@ when nothing differs from REV and the branch does not exist yet.
 
 With --remote it pulls the branch first and pushes it after, never
 forcing.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkRepo(o.repo, o.output); err != nil {
 				return err

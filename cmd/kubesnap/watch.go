@@ -58,7 +58,7 @@ arrived for --debounce, or --max-delay after the first pending one. With
 (never forcing). With --schedule it also takes a full snapshot at those
 times and tags it snapshot/<UTC time>. SIGTERM commits what is pending,
 pushes, and exits 0.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.complete(&wf, &ff); err != nil {
 				return err

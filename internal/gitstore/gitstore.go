@@ -40,6 +40,11 @@ type Options struct {
 	// AuthorName and AuthorEmail sign the commits; empty means
 	// kubesnap <kubesnap@localhost>.
 	AuthorName, AuthorEmail string
+	// ReadOnly opens a repository only to read revisions (diff,
+	// restore): a detached HEAD is fine (At("") is then HEAD), and an
+	// interrupted commit of a running writer is left for that writer to
+	// finish. Commit must not be called.
+	ReadOnly bool
 	// Bare makes a repository created by kubesnap a bare one: no
 	// worktree and no index, so a commit writes only git objects. An
 	// existing repository stays what it is.
@@ -120,13 +125,17 @@ func Open(dir string, opts Options) (*Repo, error) {
 		if err != nil {
 			return nil, fmt.Errorf("repository %s: read HEAD: %w", dir, err)
 		}
-		if head.Type() != plumbing.SymbolicReference {
+		switch {
+		case head.Type() == plumbing.SymbolicReference:
+			r.branch = head.Target()
+		case !opts.ReadOnly:
 			return nil, fmt.Errorf("repository %s: HEAD is detached: check out a branch or give --branch", dir)
 		}
-		r.branch = head.Target()
 	}
-	if err := r.recover(); err != nil {
-		return nil, err
+	if !opts.ReadOnly {
+		if err := r.recover(); err != nil {
+			return nil, err
+		}
 	}
 	if opts.Base != "" {
 		if err := r.setBase(opts.Base); err != nil {

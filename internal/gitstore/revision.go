@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -30,13 +31,20 @@ func (r *Repo) At(rev string) (*Revision, error) {
 		return nil, fmt.Errorf("repository %s has no commits yet: run kubesnap snapshot first", r.dir)
 	}
 	name := rev
-	if rev == "" {
+	switch {
+	case rev == "" && r.branch == "": // a detached HEAD, read only
+		name, rev = "HEAD", "HEAD"
+	case rev == "":
 		name = r.branch.Short()
 		rev = r.branch.String()
 	}
 	h, err := r.repo.ResolveRevision(plumbing.Revision(rev))
-	if err != nil {
+	// io.EOF: "HEAD~5" walked past the first commit.
+	if errors.Is(err, plumbing.ErrReferenceNotFound) || errors.Is(err, plumbing.ErrObjectNotFound) || errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("revision %q not found in %s: give a commit, branch, tag or HEAD~N (see kubesnap log)", name, r.dir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("revision %q in %s: %w", name, r.dir, err)
 	}
 	c, err := r.repo.CommitObject(*h)
 	if err != nil {

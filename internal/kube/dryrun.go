@@ -2,7 +2,6 @@ package kube
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/kubesnap/kubesnap/canonical"
@@ -11,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 )
 
 var _ snapsync.DryRunner = (*Cluster)(nil)
@@ -28,32 +28,51 @@ func (c *Cluster) DryRunApply(ctx context.Context, t canonical.Type, obj *unstru
 	if gv, err := schema.ParseGroupVersion(obj.GetAPIVersion()); err == nil && gv.Group == t.Group && gv.Version != "" {
 		gvr.Version = gv.Version
 	}
-	ri := c.dynamic.Resource(gvr)
-	var out *unstructured.Unstructured
-	var err error
-	opts := metav1.ApplyOptions{FieldManager: FieldManager, Force: true, DryRun: []string{metav1.DryRunAll}}
+	var r dynamic.ResourceInterface = c.dynamic.Resource(gvr)
 	if t.Namespaced {
-		out, err = ri.Namespace(obj.GetNamespace()).Apply(ctx, obj.GetName(), obj, opts)
-	} else {
-		out, err = ri.Apply(ctx, obj.GetName(), obj, opts)
+		r = c.dynamic.Resource(gvr).Namespace(obj.GetNamespace())
 	}
+	opts := metav1.ApplyOptions{FieldManager: FieldManager, Force: true, DryRun: []string{metav1.DryRunAll}}
+	out, err := r.Apply(ctx, obj.GetName(), obj, opts)
 	if err != nil {
-		return nil, c.dryRunError(err)
+		return nil, c.dryRunError(t, err)
+	}
+	// Which fields a user set (a Service's nodePort) is read from
+	// managedFields when normalizing: give the answer the live object's
+	// owners, not the dry-run's, where kubesnap now owns what the file
+	// holds, so that both sides are normalized alike.
+	live, err := r.Get(ctx, obj.GetName(), metav1.GetOptions{})
+	switch {
+	case err == nil:
+		out.SetManagedFields(live.GetManagedFields())
+	case !apierrors.IsNotFound(err):
+		return nil, c.unreachable(err)
 	}
 	return out, nil
 }
 
-// dryRunError says in one line why the server refused a dry-run.
-func (c *Cluster) dryRunError(err error) error {
+// refusal is a dry-run the server refused for this object; its message
+// says why in one line.
+type refusal struct{ msg string }
+
+func (r refusal) Error() string { return r.msg }
+func (r refusal) Unwrap() error { return snapsync.ErrDryRunRefused }
+
+// dryRunError tells a refusal of the object (a webhook, validation, RBAC,
+// an unserved version) from a server that failed or could not be reached.
+// The server's message is left out for Secrets: it may quote values.
+func (c *Cluster) dryRunError(t canonical.Type, err error) error {
+	msg := firstLine(err.Error())
+	if t.Group == "" && t.Resource == "secrets" {
+		msg = string(apierrors.ReasonForError(err)) + " (details hidden for a Secret)"
+	}
 	switch {
-	case apierrors.IsForbidden(err):
-		return fmt.Errorf("forbidden (a dry-run apply needs patch permission): %s", apierrors.ReasonForError(err))
-	case apierrors.IsInvalid(err), apierrors.IsBadRequest(err):
-		return fmt.Errorf("the server rejects the file: %s", firstLine(err.Error()))
 	case strings.Contains(err.Error(), "webhook"):
-		return fmt.Errorf("an admission webhook refused it: %s", firstLine(err.Error()))
-	case apierrors.IsInternalError(err) || apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err):
-		return fmt.Errorf("the server failed: %s", firstLine(err.Error()))
+		return refusal{"an admission webhook refused it: " + msg}
+	case apierrors.IsForbidden(err):
+		return refusal{"forbidden (a dry-run apply needs patch permission): " + msg}
+	case apierrors.IsInvalid(err), apierrors.IsBadRequest(err), apierrors.IsNotFound(err), apierrors.IsConflict(err), apierrors.IsMethodNotSupported(err):
+		return refusal{"the server rejects the file: " + msg}
 	}
 	return c.unreachable(err)
 }
