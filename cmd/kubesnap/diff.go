@@ -83,7 +83,7 @@ Exit status: 0 in sync, 1 drift, 2 error (as kubectl diff).`,
 	fs.StringVar(&o.to, "to", "", "compare --rev with this revision instead of the live cluster")
 	fs.StringVar(&o.prefix, "path", "", "folder in the repository the cluster's files are under (as given to snapshot --path)")
 	fs.StringVarP(&o.output, "output", "o", "text", "output format: text, json or markdown")
-	fs.BoolVar(&o.showSecrets, "show-secrets", false, "show Secret values in the diff (hidden by default: only changed keys are named)")
+	fs.BoolVar(&o.showSecrets, "show-secrets", false, "show Secret values where a revision's files hold them (git holds none by default: they are redacted)")
 	fs.BoolVar(&o.noColor, "no-color", false, "no colour, even on a terminal (NO_COLOR is honoured too)")
 	ff.add(fs)
 	o.cluster = clusterFlags(fs)
