@@ -151,8 +151,10 @@ func MakePlan(ctx context.Context, target Target, objs []Object, opts Options) (
 		}
 		it.t = t
 		plan.Items = append(plan.Items, it)
-		if it.Action == "" {
-			desired[o.Path] = &plan.Items[len(plan.Items)-1]
+	}
+	for i := range plan.Items {
+		if plan.Items[i].Action == "" {
+			desired[plan.Items[i].Path] = &plan.Items[i]
 		}
 	}
 	if len(bad) > 0 {
@@ -161,15 +163,17 @@ func MakePlan(ctx context.Context, target Target, objs []Object, opts Options) (
 	if redacted > 0 {
 		plan.Warnings = append(plan.Warnings, fmt.Sprintf("%d Secrets are skipped: git holds no values for them (redacted)", redacted))
 	}
-	// plan.Items no longer grows: the pointers in desired stay valid.
+	// plan.Items does not grow until settle is done: the pointers in
+	// desired stay valid.
 
-	live, err := compareLive(ctx, target, types, desired, opts, plan)
+	live, prunes, err := compareLive(ctx, target, types, desired, opts, plan)
 	if err != nil {
 		return nil, err
 	}
 	if err := settle(ctx, target, desired, live, opts); err != nil {
 		return nil, err
 	}
+	plan.Items = append(plan.Items, prunes...)
 	sort.SliceStable(plan.Items, func(i, j int) bool {
 		a, b := plan.Items[i], plan.Items[j]
 		if a.Phase != b.Phase {
@@ -184,15 +188,22 @@ func MakePlan(ctx context.Context, target Target, objs []Object, opts Options) (
 // bytes of each live object the revision holds (by path). Live objects in
 // scope the revision does not hold become Prune items (with opts.Prune) or
 // are counted in plan.Unpruned.
-func compareLive(ctx context.Context, target Target, types []canonical.Type, desired map[string]*Item, opts Options, plan *Plan) (map[string][]byte, error) {
-	live := map[string][]byte{}
+func compareLive(ctx context.Context, target Target, types []canonical.Type, desired map[string]*Item, opts Options, plan *Plan) (live map[string][]byte, prunes []Item, err error) {
+	live = map[string][]byte{}
 	scope := mappedFilter(opts.Filter, opts.NamespaceMap)
+	wanted := map[string]bool{} // resource dirs the revision holds objects of
+	for _, it := range desired {
+		wanted[it.ID().ResourceDir()] = true
+	}
 	for _, t := range types {
 		if _, ok := canonical.Capturable(t); !ok {
 			continue
 		}
 		_, skipType := canonical.SkipType(t)
-		prunable := !skipType || scope.Names(t)
+		prunable := (!skipType || scope.Names(t)) && scope.Type(t)
+		if !prunable && !wanted[t.ResourceDir()] {
+			continue // nothing to compare, nothing to prune
+		}
 		err := target.Each(ctx, t, "", func(obj *unstructured.Unstructured) error {
 			id := t.ID(obj.GetNamespace(), obj.GetName())
 			path := canonical.PathOf(id)
@@ -217,17 +228,17 @@ func compareLive(ctx context.Context, target Target, types []canonical.Type, des
 				plan.Unpruned++
 				return nil
 			}
-			plan.Items = append(plan.Items, Item{Group: id.Group, Resource: id.Resource, Namespace: id.Namespace, Name: id.Name, Path: path, Phase: PhaseOf(id), Action: Prune, t: t})
+			prunes = append(prunes, Item{Group: id.Group, Resource: id.Resource, Namespace: id.Namespace, Name: id.Name, Path: path, Phase: PhaseOf(id), Action: Prune, t: t})
 			return nil
 		})
 		if err != nil && ctx.Err() == nil {
-			return nil, fmt.Errorf("list %s on the target: %w", t.ResourceDir(), err)
+			return nil, nil, fmt.Errorf("list %s on the target: %w", t.ResourceDir(), err)
 		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return live, nil
+	return live, prunes, nil
 }
 
 // settle decides each desired object's action: create when it is not
@@ -241,6 +252,21 @@ func settle(ctx context.Context, target Target, desired map[string]*Item, live m
 	}
 	sem := make(chan struct{}, workers)
 	var wg sync.WaitGroup
+	// A create into a namespace, or of a type, that this restore makes
+	// first cannot be dry-run now.
+	created := map[string]bool{}
+	for path, it := range desired {
+		if _, isLive := live[path]; !isLive {
+			switch it.ID().ResourceDir() {
+			case "namespaces":
+				created["namespace "+it.Name] = true
+			case "customresourcedefinitions.apiextensions.k8s.io":
+				if t, ok := crdType(it.obj); ok {
+					created["type "+t.ResourceDir()] = true
+				}
+			}
+		}
+	}
 	for path, it := range desired {
 		want := canonicalBytes(it.obj)
 		have, isLive := live[path]
@@ -248,6 +274,10 @@ func settle(ctx context.Context, target Target, desired map[string]*Item, live m
 		case !isLive:
 			it.Action = Create
 			if !opts.Validate {
+				continue
+			}
+			if created["namespace "+it.Namespace] || created["type "+it.ID().ResourceDir()] {
+				it.Reason = "validated when applied: this restore makes its namespace or type first"
 				continue
 			}
 		case bytes.Equal(want, have):

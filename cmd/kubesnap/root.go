@@ -22,7 +22,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newSnapshot(stdout, stderr), newWatch(stderr), newLog(stdout), newDiff(stdout, stderr))
+	root.AddCommand(newSnapshot(stdout, stderr), newWatch(stderr), newLog(stdout), newDiff(stdout, stderr), newRestore(stdout, stderr))
 	return root
 }
 

@@ -1,0 +1,318 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/kubesnap/kubesnap/canonical"
+	"github.com/kubesnap/kubesnap/internal/gitstore"
+	"github.com/kubesnap/kubesnap/internal/kube"
+	"github.com/kubesnap/kubesnap/restore"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+)
+
+type restoreOptions struct {
+	repo, prefix, rev, at, output  string
+	dryRun, force, prune, recreate bool
+	namespaceMap                   map[string]string
+	workers                        int
+	filter                         canonical.Filter
+	cluster                        *genericclioptions.ConfigFlags
+	progress                       io.Writer // nil: no progress bar
+}
+
+// restoreTagPrefix names the tags that record restores.
+const restoreTagPrefix = "restore/"
+
+func newRestore(stdout, stderr io.Writer) *cobra.Command {
+	var o restoreOptions
+	var ff filterFlags
+	var nsMap []string
+	cmd := &cobra.Command{
+		Use:   "restore --repo DIR (--rev REV | --at TIME)",
+		Short: "Apply a revision to the cluster: restore it, or clone it into another",
+		Long: `restore reads the objects stored at --rev (a commit, tag, branch or HEAD~N)
+or at --at (the last commit at or before a time), and plans before it
+touches anything: per object create, update, unchanged, differs, prune or
+skip (why), in phases (CRDs, namespaces, cluster policy, namespace setup,
+volumes, services, workloads, the rest, admission webhooks last).
+
+By default it creates what is missing and leaves live objects that differ
+as they are, listing them: --force updates them. --prune deletes live
+objects in scope that the revision does not hold (never in kube-system,
+kube-public, kube-node-lease or default). --dry-run prints the plan and
+validates every create and update with a server-side dry-run.
+
+Objects are applied with server-side apply under the field manager
+kubesnap. While it applies, restore holds the Lease
+kube-system/kubesnap-restore, so that watchers do not commit the
+half-restored cluster. Each restore is recorded as a tag
+restore/<UTC time> on the restored commit.
+
+--context or --kubeconfig choose the target cluster; --namespace-map
+OLD=NEW moves objects (and binding subjects) into another namespace.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkRepo(o.repo, o.output); err != nil {
+				return err
+			}
+			if (o.rev == "") == (o.at == "") {
+				return usageError{errors.New("give the revision to restore: --rev REV or --at TIME")}
+			}
+			var err error
+			if o.filter, err = ff.filter(); err != nil {
+				return err
+			}
+			if o.namespaceMap, err = parseNamespaceMap(nsMap); err != nil {
+				return err
+			}
+			if f, ok := stderr.(*os.File); ok && !o.dryRun && term.IsTerminal(int(f.Fd())) {
+				o.progress = stderr
+			}
+			return runRestore(cmd.Context(), o, stdout, stderr)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&o.repo, "repo", "", "git repository folder")
+	fs.StringVar(&o.rev, "rev", "", "revision to restore: commit, tag, branch, HEAD~N")
+	fs.StringVar(&o.at, "at", "", `restore the last commit at or before this time ("2026-11-20 03:00", UTC unless it has a zone; or RFC 3339)`)
+	fs.StringVar(&o.prefix, "path", "", "folder in the repository the cluster's files are under (as given to snapshot --path)")
+	fs.BoolVar(&o.dryRun, "dry-run", false, "print the plan and validate it with a server-side dry-run; change nothing")
+	fs.BoolVar(&o.force, "force", false, "update live objects that differ from the revision")
+	fs.BoolVar(&o.prune, "prune", false, "delete live objects in scope that the revision does not hold")
+	fs.BoolVar(&o.recreate, "recreate", false, "delete and create again objects whose immutable fields differ")
+	fs.StringArrayVar(&nsMap, "namespace-map", nil, "move objects from namespace OLD to NEW (OLD=NEW, repeatable)")
+	fs.IntVar(&o.workers, "workers", 16, "objects applied at once within a phase")
+	fs.StringVarP(&o.output, "output", "o", "text", "output format: text or json")
+	ff.add(fs)
+	o.cluster = clusterFlags(fs)
+	return cmd
+}
+
+// parseNamespaceMap reads OLD=NEW pairs.
+func parseNamespaceMap(pairs []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, p := range pairs {
+		from, to, ok := strings.Cut(p, "=")
+		if !ok || from == "" || to == "" || strings.ContainsAny(p, " /") {
+			return nil, usageError{fmt.Errorf("bad --namespace-map %q: use OLD=NEW", p)}
+		}
+		if _, dup := out[from]; dup {
+			return nil, usageError{fmt.Errorf("--namespace-map maps %s twice", from)}
+		}
+		out[from] = to
+	}
+	return out, nil
+}
+
+// parseTime reads --at: RFC 3339, or "2006-01-02 15:04[:05]" in UTC.
+func parseTime(s string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339, "2006-01-02 15:04:05", "2006-01-02 15:04", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, usageError{fmt.Errorf(`bad --at %q: use "2026-11-20 03:00" (UTC) or RFC 3339`, s)}
+}
+
+// restoreResult is what -o json prints.
+type restoreResult struct {
+	Revision string          `json:"revision"`
+	Commit   string          `json:"commit"`
+	DryRun   bool            `json:"dryRun"`
+	Plan     *restore.Plan   `json:"plan"`
+	Report   *restore.Report `json:"report,omitempty"`
+	Tag      string          `json:"tag,omitempty"`
+}
+
+func runRestore(ctx context.Context, o restoreOptions, stdout, stderr io.Writer) error {
+	repo, err := gitstore.Open(o.repo, gitstore.Options{Prefix: o.prefix, ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	var rev *gitstore.Revision
+	if o.at != "" {
+		t, err := parseTime(o.at)
+		if err != nil {
+			return err
+		}
+		if rev, err = repo.Before(t); err != nil {
+			return err
+		}
+	} else if rev, err = repo.At(o.rev); err != nil {
+		return err
+	}
+	objs, err := restore.Load(ctx, rev, o.filter)
+	if err != nil {
+		return err
+	}
+	cluster, err := kube.Connect(o.cluster)
+	if err != nil {
+		return err
+	}
+	target := cluster.Target()
+	target.Log = slog.New(slog.NewTextHandler(stderr, nil))
+	plan, err := restore.MakePlan(ctx, target, objs, restore.Options{
+		Filter: o.filter, Force: o.force, Prune: o.prune, NamespaceMap: o.namespaceMap,
+		RevisionServerVersion: trailer(rev.Message(), "Kubesnap-Server-Version"),
+		Validate:              o.dryRun,
+	})
+	if err != nil {
+		return err
+	}
+	res := restoreResult{Revision: revLabel(rev), Commit: rev.Commit(), DryRun: o.dryRun, Plan: plan}
+	for _, w := range plan.Warnings {
+		fmt.Fprintln(stderr, "warning:", w)
+	}
+	if o.dryRun {
+		if o.output == "json" {
+			return writeJSON(stdout, res)
+		}
+		writePlan(stdout, res)
+		return planVerdict(plan)
+	}
+
+	release, err := target.Hold(ctx, holder(), rev.Commit())
+	if err != nil {
+		return err
+	}
+	aopts := restore.ApplyOptions{Workers: o.workers, Recreate: o.recreate}
+	if o.progress != nil {
+		aopts.Progress = func(done, total int) { progressBar(o.progress, done, total) }
+	}
+	rep := restore.Apply(ctx, target, plan, aopts)
+	release()
+	if o.progress != nil {
+		fmt.Fprintln(o.progress)
+	}
+	res.Report = &rep
+	if ctx.Err() == nil {
+		res.Tag = restoreTagPrefix + time.Now().UTC().Format("20060102T150405Z")
+		if err := rev.Tag(res.Tag); err != nil {
+			fmt.Fprintln(stderr, "warning: the restore is not recorded:", err)
+			res.Tag = ""
+		}
+	}
+	if o.output == "json" {
+		if err := writeJSON(stdout, res); err != nil {
+			return err
+		}
+	} else {
+		writePlan(stdout, res)
+		writeRestoreReport(stdout, res)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("restore interrupted: %w (the plan's first phases may be applied; run it again)", err)
+	}
+	if len(rep.Failures) > 0 {
+		return exitError{code: 1, err: fmt.Errorf("%d objects failed (listed above)", len(rep.Failures))}
+	}
+	return planVerdict(plan)
+}
+
+// planVerdict fails when live objects differ and were left as they are.
+func planVerdict(plan *restore.Plan) error {
+	if n := plan.Counts()[restore.Differs]; n > 0 {
+		return exitError{code: 1, err: fmt.Errorf("%d live objects differ from the revision and were left as they are (listed above): --force updates them", n)}
+	}
+	return nil
+}
+
+// holder names this restore in the restore mark.
+func holder() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("kubesnap-restore@%s/%d", host, os.Getpid())
+}
+
+// trailer reads a trailer's value from a commit message.
+func trailer(msg, key string) string {
+	for _, line := range strings.Split(msg, "\n") {
+		if v, ok := strings.CutPrefix(line, key+": "); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// writePlan prints every item but the unchanged ones, phase by phase,
+// then the counts.
+func writePlan(w io.Writer, res restoreResult) {
+	plan := res.Plan
+	fmt.Fprintf(w, "restore of %s to a cluster running %s\n", res.Revision, plan.ServerVersion)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	phase := restore.Phase(0)
+	for _, it := range plan.Items {
+		if it.Action == restore.Unchanged {
+			continue
+		}
+		if it.Phase != phase {
+			phase = it.Phase
+			fmt.Fprintf(tw, "%d. %s\n", phase, phase)
+		}
+		reason := ""
+		if it.Reason != "" {
+			reason = "\t(" + it.Reason + ")"
+		}
+		fmt.Fprintf(tw, "  %s\t%s%s\n", it.Action, it.ID(), reason)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "plan: %s", counts(plan.Counts()))
+	if plan.Unpruned > 0 {
+		fmt.Fprintf(w, "; %d live objects are not in the revision (--prune deletes them)", plan.Unpruned)
+	}
+	fmt.Fprintln(w)
+}
+
+// writeRestoreReport prints what the restore did.
+func writeRestoreReport(w io.Writer, res restoreResult) {
+	rep := res.Report
+	for _, f := range rep.Failures {
+		fmt.Fprintf(w, "failed: %s %s: %s\n", f.Action, f.ID(), f.Error)
+	}
+	fmt.Fprintf(w, "restored: %s; %d failed", counts(rep.Done), len(rep.Failures))
+	if res.Tag != "" {
+		fmt.Fprintf(w, "; recorded as tag %s", res.Tag)
+	}
+	fmt.Fprintln(w)
+}
+
+// counts is "3 create, 1 update, 40 unchanged" in a fixed order.
+func counts(c map[restore.Action]int) string {
+	order := []restore.Action{restore.Create, restore.Update, restore.Unchanged, restore.Differs, restore.Prune, restore.Skip}
+	var parts []string
+	for _, a := range order {
+		if c[a] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", c[a], a))
+		}
+	}
+	if len(parts) == 0 {
+		return "nothing to do"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// progressBar draws "[=====     ] 120/300" on one line.
+func progressBar(w io.Writer, done, total int) {
+	const width = 30
+	n := 0
+	if total > 0 {
+		n = done * width / total
+	}
+	fmt.Fprintf(w, "\r[%s%s] %d/%d objects", strings.Repeat("=", n), strings.Repeat(" ", width-n), done, total)
+}
