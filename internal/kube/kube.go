@@ -46,6 +46,12 @@ type Cluster struct {
 // Connect builds clients from the kubeconfig flags. It does not contact the
 // server; the first call that does says whether it is reachable.
 func Connect(flags *genericclioptions.ConfigFlags) (*Cluster, error) {
+	return ConnectRate(flags, 0, 0)
+}
+
+// ConnectRate is Connect with client-side rate limits: qps requests a
+// second, bursts of burst; 0 keeps the defaults (200 and 400).
+func ConnectRate(flags *genericclioptions.ConfigFlags, qps float32, burst int) (*Cluster, error) {
 	raw, err := flags.ToRawKubeConfigLoader().RawConfig()
 	if err != nil {
 		return nil, fmt.Errorf("read kubeconfig: %w", err)
@@ -63,6 +69,9 @@ func Connect(flags *genericclioptions.ConfigFlags) (*Cluster, error) {
 	}
 	if name == "" {
 		name = hostOf(cfg.Host)
+	}
+	if qps > 0 {
+		cfg.QPS, cfg.Burst = qps, max(burst, int(qps))
 	}
 	return New(cfg, name)
 }
