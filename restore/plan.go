@@ -12,6 +12,7 @@ import (
 
 	"github.com/kubesnap/kubesnap/canonical"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 // Action is what a restore does to one object.
@@ -152,13 +153,16 @@ func MakePlan(ctx context.Context, target Target, objs []Object, opts Options) (
 		it.t = t
 		plan.Items = append(plan.Items, it)
 	}
+	if len(bad) > 0 {
+		return nil, &BadFilesError{Lines: bad}
+	}
+	if err := unservedVersions(ctx, target, plan, pending); err != nil {
+		return nil, err
+	}
 	for i := range plan.Items {
 		if plan.Items[i].Action == "" {
 			desired[plan.Items[i].Path] = &plan.Items[i]
 		}
-	}
-	if len(bad) > 0 {
-		return nil, &BadFilesError{Lines: bad}
 	}
 	if redacted > 0 {
 		plan.Warnings = append(plan.Warnings, fmt.Sprintf("%d Secrets are skipped: git holds no values for them (redacted)", redacted))
@@ -404,3 +408,26 @@ func mappedFilter(f canonical.Filter, m map[string]string) canonical.Filter {
 // ErrNoObjects stops a restore of a revision with nothing in scope: with
 // --prune it would delete everything.
 var ErrNoObjects = errors.New("the revision holds no objects in scope: check --rev, --path and the filters")
+
+// unservedVersions skips objects stored in another version than the one
+// the target prefers, when the target does not serve that version at all
+// (a revision from an older Kubernetes): a dry-run says, so that they are
+// "skip (why)" in the plan and never fail mid-apply.
+func unservedVersions(ctx context.Context, target Target, plan *Plan, pending map[string]canonical.Type) error {
+	for i := range plan.Items {
+		it := &plan.Items[i]
+		if it.Action != "" || pending[it.ID().ResourceDir()].Resource != "" {
+			continue
+		}
+		gv, err := schema.ParseGroupVersion(it.obj.GetAPIVersion())
+		if err != nil || gv.Version == it.t.Version {
+			continue
+		}
+		if _, err := target.DryRun(ctx, it.t, it.obj); errors.Is(err, ErrNotServed) {
+			it.Action, it.Reason = Skip, fmt.Sprintf("the target does not serve %s (it serves %s/%s)", it.obj.GetAPIVersion(), it.t.Group, it.t.Version)
+		} else if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	return nil
+}

@@ -48,6 +48,10 @@ type Target interface {
 	Hold(ctx context.Context, holder, revision string) (release func(), err error)
 }
 
+// ErrNotServed is wrapped by Target.Apply and DryRun when the server does
+// not serve the object's API version (or its type at all).
+var ErrNotServed = errors.New("not served")
+
 // ErrImmutable is wrapped by Target.Apply when the server refuses to
 // change an immutable field: only --recreate (delete, then create) can.
 var ErrImmutable = errors.New("immutable field")

@@ -228,3 +228,24 @@ func TestRestoreBadInput(t *testing.T) {
 		t.Error("--at in the future planned nothing")
 	}
 }
+
+func TestRestoreSkipsAnAPIVersionTheTargetDoesNotServe(t *testing.T) {
+	testenv.Require(t, env)
+	ns := restoreFixture(t)
+	repo := t.TempDir()
+	scope := []string{"--include-namespaces", ns}
+	mustSnapshot(t, repo, scope...)
+	// As an old cluster stored it: apps/v1beta2 is served no more.
+	path := "namespaces/" + ns + "/deployments.apps/old.yaml"
+	commitFile(t, repo, path, "apiVersion: apps/v1beta2\nkind: Deployment\nmetadata: {name: old, namespace: "+ns+"}\nspec:\n  selector: {matchLabels: {app: old}}\n  template:\n    metadata: {labels: {app: old}}\n    spec: {containers: [{name: c, image: nginx}]}\n")
+
+	res := restoreJSON(t, 0, append([]string{"--repo", repo, "--rev", "HEAD"}, scope...)...)
+	for _, o := range res.Plan.Objects {
+		if o.Name == "old" && (o.Action != "skip" || !strings.Contains(o.Reason, "does not serve apps/v1beta2")) {
+			t.Errorf("an object of an unserved version is %s (%s), want skip", o.Action, o.Reason)
+		}
+	}
+	if len(res.Report.Failures) > 0 {
+		t.Errorf("failures: %+v", res.Report.Failures)
+	}
+}

@@ -170,7 +170,7 @@ func (tg *Target) refusal(t canonical.Type, namespace string, err error) error {
 	case apierrors.IsNotFound(err) && isNamespaceNotFound(err):
 		return fmt.Errorf("namespace %s does not exist: restore (or create) it first", namespace)
 	case apierrors.IsNotFound(err):
-		return fmt.Errorf("the server does not serve %s: %s (install its CustomResourceDefinition or API first)", t.ResourceDir(), msg)
+		return fmt.Errorf("%w: the server does not serve %s in this version: %s (install its CustomResourceDefinition or API first)", restore.ErrNotServed, t.ResourceDir(), msg)
 	case apierrors.IsForbidden(err):
 		return fmt.Errorf("forbidden: %s (a restore needs the rights to get, patch, create and delete %s)", msg, t.ResourceDir())
 	case apierrors.IsInvalid(err), apierrors.IsBadRequest(err):
