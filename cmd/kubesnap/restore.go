@@ -25,6 +25,7 @@ type restoreOptions struct {
 	repo, prefix, rev, at, output  string
 	dryRun, force, prune, recreate bool
 	namespaceMap                   map[string]string
+	kustomize                      string // folder of a kustomization run over the revision; "" for none
 	workers                        int
 	filter                         canonical.Filter
 	cluster                        *genericclioptions.ConfigFlags
@@ -60,7 +61,13 @@ half-restored cluster. Each restore is recorded as a tag
 restore/<UTC time> on the restored commit.
 
 --context or --kubeconfig choose the target cluster; --namespace-map
-OLD=NEW moves objects (and binding subjects) into another namespace.`,
+OLD=NEW moves objects (and binding subjects) into another namespace.
+
+--kustomize DIR runs the kustomization in DIR (kustomization.yaml and the
+files it names) over the revision's objects, after the filters and before
+--namespace-map, to change images, labels, replicas or anything a patch
+can: kubesnap adds the objects to its resources in memory, and restores
+what it builds. DIR is only read.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkRepo(o.repo, o.output); err != nil {
@@ -92,6 +99,7 @@ OLD=NEW moves objects (and binding subjects) into another namespace.`,
 	fs.BoolVar(&o.prune, "prune", false, "delete live objects in scope that the revision does not hold")
 	fs.BoolVar(&o.recreate, "recreate", false, "delete and create again objects whose immutable fields differ")
 	fs.StringArrayVar(&nsMap, "namespace-map", nil, "move objects from namespace OLD to NEW (OLD=NEW, repeatable)")
+	fs.StringVar(&o.kustomize, "kustomize", "", "run the kustomization in this folder over the revision's objects before planning")
 	fs.IntVar(&o.workers, "workers", 16, "objects applied at once within a phase")
 	fs.StringVarP(&o.output, "output", "o", "text", "output format: text or json")
 	ff.add(fs)
@@ -162,6 +170,11 @@ func runRestore(ctx context.Context, o restoreOptions, stdout, stderr io.Writer)
 	}
 	target := cluster.Target()
 	target.Log = slog.New(slog.NewTextHandler(stderr, nil))
+	if o.kustomize != "" {
+		if objs, err = restore.Kustomize(ctx, os.DirFS(o.kustomize), objs, target); err != nil {
+			return fmt.Errorf("--kustomize %s: %w", o.kustomize, err)
+		}
+	}
 	plan, err := restore.MakePlan(ctx, target, objs, restore.Options{
 		Filter: o.filter, Force: o.force, Prune: o.prune, NamespaceMap: o.namespaceMap,
 		RevisionServerVersion: trailer(rev.Message(), "Kubesnap-Server-Version"),
