@@ -73,6 +73,11 @@ what it builds. DIR is only read.`,
 			if err := checkRepo(o.repo, o.output); err != nil {
 				return err
 			}
+			if o.prune && o.kustomize != "" {
+				// An overlay can rename or move objects (namePrefix,
+				// namespace:): the originals would be pruned.
+				return usageError{errors.New("--prune with --kustomize is refused: an overlay can rename or move objects, and the originals would be deleted; restore with the overlay, then prune without it")}
+			}
 			if (o.rev == "") == (o.at == "") {
 				return usageError{errors.New("give the revision to restore: --rev REV or --at TIME")}
 			}

@@ -215,6 +215,7 @@ func TestRestoreBadInput(t *testing.T) {
 		{[]string{"restore", "--repo", repo, "--at", "2001-01-01 00:00"}, 1, "has no commit before 2001-01-01T00:00:00Z"},
 		{[]string{"restore", "--repo", repo, "--rev", "nope"}, 1, `revision "nope" not found`},
 		{[]string{"restore", "--repo", repo, "--rev", "HEAD", "--namespace-map", "a"}, 2, `bad --namespace-map "a"`},
+		{[]string{"restore", "--repo", repo, "--rev", "HEAD", "--prune", "--kustomize", repo}, 2, "--prune with --kustomize is refused"},
 		{[]string{"restore", "--repo", repo, "--rev", "HEAD", "--include-namespaces", "no-such-" + ns}, 1, "holds no objects in scope"},
 	} {
 		out, errOut, code := kubesnap(t, append(c.args, "--kubeconfig", env.Kubeconfig)...)
