@@ -27,6 +27,8 @@ type restoreOptions struct {
 	namespaceMap                   map[string]string
 	kustomize                      string // folder of a kustomization run over the revision; "" for none
 	workers                        int
+	qps                            float32
+	burst                          int
 	filter                         canonical.Filter
 	cluster                        *genericclioptions.ConfigFlags
 	progress                       io.Writer // nil: no progress bar
@@ -78,6 +80,9 @@ what it builds. DIR is only read.`,
 				// namespace:): the originals would be pruned.
 				return usageError{errors.New("--prune with --kustomize is refused: an overlay can rename or move objects, and the originals would be deleted; restore with the overlay, then prune without it")}
 			}
+			if o.workers < 1 || o.qps <= 0 || o.burst < 1 {
+				return usageError{errors.New("--workers, --qps and --burst must be positive")}
+			}
 			if (o.rev == "") == (o.at == "") {
 				return usageError{errors.New("give the revision to restore: --rev REV or --at TIME")}
 			}
@@ -106,6 +111,8 @@ what it builds. DIR is only read.`,
 	fs.StringArrayVar(&nsMap, "namespace-map", nil, "move objects from namespace OLD to NEW (OLD=NEW, repeatable)")
 	fs.StringVar(&o.kustomize, "kustomize", "", "run the kustomization in this folder over the revision's objects before planning")
 	fs.IntVar(&o.workers, "workers", 16, "objects applied at once within a phase")
+	fs.Float32Var(&o.qps, "qps", 200, "client-side limit of requests a second to the API server")
+	fs.IntVar(&o.burst, "burst", 400, "client-side burst of requests above --qps")
 	fs.StringVarP(&o.output, "output", "o", "text", "output format: text or json")
 	ff.add(fs)
 	o.cluster = clusterFlags(fs)
@@ -169,7 +176,7 @@ func runRestore(ctx context.Context, o restoreOptions, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	cluster, err := kube.Connect(o.cluster)
+	cluster, err := kube.ConnectRate(o.cluster, o.qps, o.burst)
 	if err != nil {
 		return err
 	}

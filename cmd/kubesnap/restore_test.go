@@ -216,6 +216,7 @@ func TestRestoreBadInput(t *testing.T) {
 		{[]string{"restore", "--repo", repo, "--rev", "nope"}, 1, `revision "nope" not found`},
 		{[]string{"restore", "--repo", repo, "--rev", "HEAD", "--namespace-map", "a"}, 2, `bad --namespace-map "a"`},
 		{[]string{"restore", "--repo", repo, "--rev", "HEAD", "--prune", "--kustomize", repo}, 2, "--prune with --kustomize is refused"},
+		{[]string{"restore", "--repo", repo, "--rev", "HEAD", "--workers", "0"}, 2, "must be positive"},
 		{[]string{"restore", "--repo", repo, "--rev", "HEAD", "--include-namespaces", "no-such-" + ns}, 1, "holds no objects in scope"},
 	} {
 		out, errOut, code := kubesnap(t, append(c.args, "--kubeconfig", env.Kubeconfig)...)
