@@ -40,6 +40,7 @@ var ephemeral = map[string]string{
 	"nodes":                            "nodes register themselves",
 	"csinodes.storage.k8s.io":          "CSI nodes register themselves",
 	"volumeattachments.storage.k8s.io": "volume attachments are made by controllers",
+	"ipaddresses.networking.k8s.io":    "IP addresses are allocated to Services by the API server",
 	"certificatesigningrequests.certificates.k8s.io": "certificate signing requests are one-off requests",
 }
 

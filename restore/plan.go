@@ -402,6 +402,17 @@ func mappedFilter(f canonical.Filter, m map[string]string) canonical.Filter {
 	}
 	f.IncludeNamespaces = mapAll(f.IncludeNamespaces)
 	f.ExcludeNamespaces = mapAll(f.ExcludeNamespaces)
+	// What is moved away from a namespace is not restored there: its
+	// live objects are out of scope (a clone must never prune its source).
+	targets := map[string]bool{}
+	for _, to := range m {
+		targets[to] = true
+	}
+	for from := range m {
+		if !targets[from] {
+			f.ExcludeNamespaces = append(f.ExcludeNamespaces, from)
+		}
+	}
 	return f
 }
 

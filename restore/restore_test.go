@@ -156,3 +156,12 @@ spec:
 		t.Errorf("another minor version: %q", w)
 	}
 }
+
+func TestACloneNeverPrunesItsSource(t *testing.T) {
+	f := mappedFilter(canonical.Filter{}, map[string]string{"shop": "shop-copy", "a": "b", "b": "c"})
+	for ns, inScope := range map[string]bool{"shop": false, "shop-copy": true, "a": false, "b": true, "c": true, "other": true} {
+		if f.Namespace(ns) != inScope {
+			t.Errorf("namespace %s in the target's scope = %v, want %v", ns, f.Namespace(ns), inScope)
+		}
+	}
+}

@@ -222,10 +222,9 @@ func runRestore(ctx context.Context, o restoreOptions, stdout, stderr io.Writer)
 	}
 	res.Report = &rep
 	if ctx.Err() == nil {
-		res.Tag = restoreTagPrefix + time.Now().UTC().Format("20060102T150405Z")
-		if err := rev.Tag(res.Tag); err != nil {
+		res.Tag, err = recordRestore(rev, time.Now())
+		if err != nil {
 			fmt.Fprintln(stderr, "warning: the restore is not recorded:", err)
-			res.Tag = ""
 		}
 	}
 	if o.output == "json" {
@@ -243,6 +242,23 @@ func runRestore(ctx context.Context, o restoreOptions, stdout, stderr io.Writer)
 		return exitError{code: 1, err: fmt.Errorf("%d objects failed (listed above)", len(rep.Failures))}
 	}
 	return planVerdict(plan)
+}
+
+// recordRestore tags the restored commit restore/<UTC time>; restores in
+// the same second (into two clusters at once) get -2, -3, ….
+func recordRestore(rev *gitstore.Revision, now time.Time) (string, error) {
+	base := restoreTagPrefix + now.UTC().Format("20060102T150405Z")
+	var err error
+	for i := 1; i <= 20; i++ {
+		name := base
+		if i > 1 {
+			name = fmt.Sprintf("%s-%d", base, i)
+		}
+		if err = rev.Tag(name); err == nil {
+			return name, nil
+		}
+	}
+	return "", err
 }
 
 // planVerdict fails when live objects differ and were left as they are.
