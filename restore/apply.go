@@ -129,7 +129,10 @@ func Apply(ctx context.Context, target Target, plan *Plan, opts ApplyOptions) Re
 // apply applies one object; with recreate, an immutable-field refusal
 // deletes the object and creates it again.
 func apply(ctx context.Context, target Target, it Item, recreate bool) error {
-	err := target.Apply(ctx, it.t, it.obj, true, false)
+	// Force (taking over what other managers set) is for updates, which
+	// --force asked for; a create has nobody to take over from.
+	force := it.Action == Update
+	err := target.Apply(ctx, it.t, it.obj, force, false)
 	if err == nil || !errors.Is(err, ErrImmutable) {
 		return err
 	}
@@ -142,7 +145,7 @@ func apply(ctx context.Context, target Target, it Item, recreate bool) error {
 	// The object may take a moment to go (finalizers); try until it has.
 	deadline := time.Now().Add(time.Minute)
 	for {
-		err = target.Apply(ctx, it.t, it.obj, true, false)
+		err = target.Apply(ctx, it.t, it.obj, force, false)
 		if err == nil || time.Now().After(deadline) || ctx.Err() != nil {
 			return err
 		}

@@ -24,6 +24,10 @@ type Object struct {
 	ID   canonical.ID
 	Path string
 	Obj  *unstructured.Unstructured
+	// Canonical says the file is in canonical form (kubesnap wrote it):
+	// where it differs from the live object, the difference is real. A
+	// file edited by hand may differ only in form; a dry-run tells.
+	Canonical bool
 }
 
 // BadFilesError lists the revision's files that are not objects a
@@ -79,7 +83,10 @@ func Load(ctx context.Context, rev Revision, f canonical.Filter) ([]Object, erro
 		if !f.Labels(obj.GetLabels()) {
 			continue
 		}
-		out = append(out, Object{ID: id, Path: p, Obj: obj})
+		c := obj.DeepCopy()
+		canonical.Normalize(c, canonical.Facts{})
+		canon, err := canonical.Marshal(c)
+		out = append(out, Object{ID: id, Path: p, Obj: obj, Canonical: err == nil && string(canon) == string(data)})
 	}
 	if len(bad) > 0 {
 		return nil, &BadFilesError{Lines: bad}

@@ -43,8 +43,9 @@ type Item struct {
 	// validated.
 	Reason string `json:"reason,omitempty"`
 
-	t   canonical.Type
-	obj *unstructured.Unstructured // what is applied; nil for Prune
+	t         canonical.Type
+	obj       *unstructured.Unstructured // what is applied; nil for Prune
+	canonical bool                       // the file is in canonical form
 }
 
 // ID is the object the item is about.
@@ -134,7 +135,7 @@ func MakePlan(ctx context.Context, target Target, objs []Object, opts Options) (
 	var bad []string
 	redacted := 0
 	for _, o := range objs {
-		it := Item{Group: o.ID.Group, Resource: o.ID.Resource, Namespace: o.ID.Namespace, Name: o.ID.Name, Path: o.Path, Phase: PhaseOf(o.ID), obj: applyable(o.Obj)}
+		it := Item{Group: o.ID.Group, Resource: o.ID.Resource, Namespace: o.ID.Namespace, Name: o.ID.Name, Path: o.Path, Phase: PhaseOf(o.ID), obj: applyable(o.Obj), canonical: o.Canonical}
 		dir := o.ID.ResourceDir()
 		t, ok := served[dir]
 		if !ok {
@@ -316,7 +317,10 @@ func dryRun(ctx context.Context, target Target, it *Item, have []byte, isLive, f
 		it.Reason = "dry-run refused: " + err.Error()
 		return
 	}
-	if bytes.Equal(canonicalBytes(would), have) {
+	// A file kubesnap wrote differs for real: fields someone added live
+	// are kept by a plain apply, so the dry-run may match the live object
+	// where --force (which takes those fields over) would remove them.
+	if !it.canonical && bytes.Equal(canonicalBytes(would), have) {
 		it.Action = Unchanged
 	}
 }

@@ -117,7 +117,8 @@ func TestRestoreOfADirtyClusterNeedsForceAndPrune(t *testing.T) {
 	scope := []string{"--include-namespaces", ns}
 	mustSnapshot(t, repo, scope...)
 
-	env.Kubectl(t, "", "-n", ns, "patch", "configmap", "settings", "-p", `{"data":{"retries":"9"}}`)
+	env.Kubectl(t, "", "-n", ns, "patch", "configmap", "settings", "-p", `{"data":{"retries":"9","added":"x"}}`)
+	env.Kubectl(t, "", "-n", ns, "label", "service", "web", "added-by=someone")
 	env.Kubectl(t, "", "-n", ns, "scale", "deployment", "web", "--replicas=2")
 	env.Kubectl(t, "", "-n", ns, "create", "configmap", "stray", "--from-literal=a=b")
 
@@ -139,7 +140,7 @@ func TestRestoreOfADirtyClusterNeedsForceAndPrune(t *testing.T) {
 	for _, o := range res.Plan.Objects {
 		actions[o.Resource+"/"+o.Name] = o.Action
 	}
-	if actions["configmaps/settings"] != "update" || actions["deployments/web"] != "update" || actions["configmaps/stray"] != "prune" || actions["services/web"] != "unchanged" {
+	if actions["configmaps/settings"] != "update" || actions["deployments/web"] != "update" || actions["configmaps/stray"] != "prune" || actions["services/web"] != "update" || actions["roles/reader"] != "unchanged" {
 		t.Errorf("dry-run plan: %v", actions)
 	}
 	if res.Report != nil {
@@ -148,11 +149,18 @@ func TestRestoreOfADirtyClusterNeedsForceAndPrune(t *testing.T) {
 	env.Kubectl(t, "", "-n", ns, "get", "configmap", "stray")
 
 	res = restoreJSON(t, 0, append([]string{"--repo", repo, "--rev", "HEAD", "--force", "--prune"}, scope...)...)
-	if len(res.Report.Failures) > 0 || res.Report.Done["update"] != 2 || res.Report.Done["prune"] != 1 {
+	if len(res.Report.Failures) > 0 || res.Report.Done["update"] != 3 || res.Report.Done["prune"] != 1 {
 		t.Errorf("restore --force --prune: %+v", res.Report)
 	}
-	if got := env.Kubectl(t, "", "-n", ns, "get", "configmap", "settings", "-o", "jsonpath={.data.retries}"); got != "3" {
-		t.Errorf("restore --force left the ConfigMap at %q", got)
+	if got := env.Kubectl(t, "", "-n", ns, "get", "configmap", "settings", "-o", "jsonpath={.data}"); got != `{"retries":"3"}` {
+		t.Errorf("restore --force left the ConfigMap's data at %s", got)
+	}
+	if got := env.Kubectl(t, "", "-n", ns, "get", "service", "web", "-o", "jsonpath={.metadata.labels}"); strings.Contains(got, "added-by") {
+		t.Errorf("restore --force kept a label added after the snapshot: %s", got)
+	}
+	// The cluster is the revision again, as diff sees it.
+	if out, errOut, code := kubesnap(t, append([]string{"diff", "--repo", repo, "--kubeconfig", env.Kubeconfig}, scope...)...); code != 0 {
+		t.Errorf("diff after restore --force --prune = %d:\n%s%s", code, out, errOut)
 	}
 	if got := env.Kubectl(t, "", "-n", ns, "get", "deployment", "web", "-o", "jsonpath={.spec.replicas}"); got != "0" {
 		t.Errorf("restore --force left the Deployment at %s replicas", got)

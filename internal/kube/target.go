@@ -1,7 +1,9 @@
 package kube
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,8 +20,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
+	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 )
 
 var _ restore.Target = (*Target)(nil)
@@ -94,7 +98,13 @@ func (tg *Target) apply(ctx context.Context, t canonical.Type, obj *unstructured
 	if dryRun {
 		opts.DryRun = []string{metav1.DryRunAll}
 	}
-	out, err := tg.resource(t, ns, obj.GetAPIVersion()).Apply(ctx, obj.GetName(), obj, opts)
+	r := tg.resource(t, ns, obj.GetAPIVersion())
+	if force && !dryRun {
+		if err := takeOver(ctx, r, obj.GetName()); err != nil {
+			return nil, tg.refusal(t, ns, err)
+		}
+	}
+	out, err := r.Apply(ctx, obj.GetName(), obj, opts)
 	if err != nil {
 		return nil, tg.refusal(t, ns, err)
 	}
@@ -603,4 +613,62 @@ func sameTime(a, b string) bool {
 	ta, errA := time.Parse(time.RFC3339Nano, a)
 	tb, errB := time.Parse(time.RFC3339Nano, b)
 	return errA == nil && errB == nil && ta.Equal(tb)
+}
+
+// takeOver makes FieldManager the one owner of every field other managers
+// set on the live object (as Flux's ssa does before a forced apply), so
+// that the apply that follows removes what the revision does not hold: a
+// label someone added, a key patched in. Entries of subresources (status,
+// scale) stay. Nothing happens for an absent object, or one kubesnap
+// alone manages; the patch checks the resourceVersion it read.
+func takeOver(ctx context.Context, r dynamic.ResourceInterface, name string) error {
+	live, err := r.Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var kept []metav1.ManagedFieldsEntry
+	owned := &fieldpath.Set{}
+	others := false
+	for _, e := range live.GetManagedFields() {
+		if e.Subresource != "" {
+			kept = append(kept, e)
+			continue
+		}
+		if e.Manager != restore.FieldManager || e.Operation != metav1.ManagedFieldsOperationApply {
+			others = true
+		}
+		if e.FieldsV1 == nil {
+			continue
+		}
+		s := &fieldpath.Set{}
+		if err := s.FromJSON(bytes.NewReader(e.FieldsV1.Raw)); err != nil {
+			return fmt.Errorf("read the fields %s owns: %w", e.Manager, err)
+		}
+		owned = owned.Union(s)
+	}
+	if !others {
+		return nil
+	}
+	raw, err := owned.ToJSON()
+	if err != nil {
+		return err
+	}
+	now := metav1.Now()
+	kept = append(kept, metav1.ManagedFieldsEntry{
+		Manager: restore.FieldManager, Operation: metav1.ManagedFieldsOperationApply,
+		APIVersion: live.GetAPIVersion(), Time: &now,
+		FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: raw},
+	})
+	patch, err := json.Marshal([]map[string]any{
+		{"op": "test", "path": "/metadata/resourceVersion", "value": live.GetResourceVersion()},
+		{"op": "replace", "path": "/metadata/managedFields", "value": kept},
+	})
+	if err != nil {
+		return err
+	}
+	_, err = r.Patch(ctx, name, types.JSONPatchType, patch, metav1.PatchOptions{})
+	return err
 }
