@@ -1,7 +1,6 @@
 package kube
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -644,7 +643,7 @@ func takeOver(ctx context.Context, r dynamic.ResourceInterface, name string) err
 			continue
 		}
 		s := &fieldpath.Set{}
-		if err := s.FromJSON(bytes.NewReader(e.FieldsV1.Raw)); err != nil {
+		if err := s.FromJSON(e.FieldsV1.GetRawReader()); err != nil {
 			return fmt.Errorf("read the fields %s owns: %w", e.Manager, err)
 		}
 		owned = owned.Union(s)
@@ -660,7 +659,7 @@ func takeOver(ctx context.Context, r dynamic.ResourceInterface, name string) err
 	kept = append(kept, metav1.ManagedFieldsEntry{
 		Manager: restore.FieldManager, Operation: metav1.ManagedFieldsOperationApply,
 		APIVersion: live.GetAPIVersion(), Time: &now,
-		FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: raw},
+		FieldsType: "FieldsV1", FieldsV1: metav1.NewFieldsV1(string(raw)),
 	})
 	patch, err := json.Marshal([]map[string]any{
 		{"op": "test", "path": "/metadata/resourceVersion", "value": live.GetResourceVersion()},
