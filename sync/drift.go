@@ -60,8 +60,6 @@ type DriftResult struct {
 	Objects         []Drifted
 	ResourceVersion string
 	ServerVersion   string
-	// DryRuns counts the files compared through a server-side dry-run.
-	DryRuns int
 }
 
 // BadFilesError lists the revision's files that are not objects kubesnap
@@ -118,7 +116,7 @@ func Drift(ctx context.Context, src Source, rd Reader, opts DriftOptions) (Drift
 	}
 	sort.Strings(unlisted)
 	if len(unlisted) > 0 {
-		return DriftResult{}, fmt.Errorf("cannot compare %s: grant list on them, bring their API back, or leave them out with --exclude-resources", list(unlisted, 3))
+		return DriftResult{}, fmt.Errorf("cannot compare %s: grant list on them, bring their API back, or leave them out with --exclude-resources", JoinFirst(unlisted, 3))
 	}
 	types := map[string]canonical.Type{}
 	for _, t := range sc.res.Captured {
@@ -175,7 +173,6 @@ func Drift(ctx context.Context, src Source, rd Reader, opts DriftOptions) (Drift
 		return DriftResult{}, err
 	}
 	for _, e := range edited {
-		res.DryRuns++
 		if e.d.From != nil {
 			res.Objects = append(res.Objects, e.d)
 		}
@@ -279,8 +276,9 @@ func objectName(obj *unstructured.Unstructured) string {
 	return obj.GetKind() + " " + obj.GetNamespace() + "/" + obj.GetName()
 }
 
-// list joins the first n items and says how many more there are.
-func list(items []string, n int) string {
+// JoinFirst joins the first n items and says how many more there are:
+// "a, b, c and 4 more".
+func JoinFirst(items []string, n int) string {
 	if len(items) <= n {
 		return strings.Join(items, ", ")
 	}

@@ -210,14 +210,6 @@ func runSnapshot(ctx context.Context, o snapshotOptions, out io.Writer) error {
 	return nil
 }
 
-// list joins the first n items and says how many more there are.
-func list(items []string, n int) string {
-	if len(items) <= n {
-		return strings.Join(items, ", ")
-	}
-	return fmt.Sprintf("%s and %d more", strings.Join(items[:n], ", "), len(items)-n)
-}
-
 // connect opens the repository, refusing one with uncommitted edits in
 // kubesnap's folders, and builds the cluster client.
 func connect(dir string, opts gitstore.Options, flags *genericclioptions.ConfigFlags) (*gitstore.Repo, *kube.Cluster, error) {
@@ -230,7 +222,7 @@ func connect(dir string, opts gitstore.Options, flags *genericclioptions.ConfigF
 		return nil, nil, err
 	}
 	if len(edits) > 0 {
-		return nil, nil, fmt.Errorf("repository %s has uncommitted changes kubesnap will not overwrite: %s (commit or discard them first)", dir, list(edits, 5))
+		return nil, nil, fmt.Errorf("repository %s has uncommitted changes kubesnap will not overwrite: %s (commit or discard them first)", dir, snapsync.JoinFirst(edits, 5))
 	}
 	cluster, err := kube.Connect(flags)
 	if err != nil {
