@@ -15,6 +15,9 @@ type Facts struct {
 	// repository too, so a bound claim may keep its volumeName (judgement:
 	// without the volume, the name points at nothing after a restore).
 	PersistentVolumesCaptured bool
+	// Protection says what becomes of sensitive values; the zero value
+	// redacts them.
+	Protection Protection
 }
 
 // Info is what Normalize read from the object before dropping it.
@@ -23,14 +26,6 @@ type Info struct {
 	// outside its status, or "".
 	Manager string
 }
-
-// Redacted is the value every Secret data entry gets: "kubesnap:redacted",
-// base64-encoded so that the file stays a valid Secret.
-const Redacted = "a3ViZXNuYXA6cmVkYWN0ZWQ="
-
-// RedactedAnnotation marks a Secret whose values were replaced by Redacted;
-// restore must never apply such a Secret.
-const RedactedAnnotation = "kubesnap.io/redacted"
 
 // noiseAnnotations are set by clients and controllers on their own and would
 // make a commit on every rollout or bind.
@@ -58,7 +53,9 @@ var droppedMetadata = []string{
 // 1 that concerns a single object; it is idempotent, and it never fails:
 // fields of an unexpected shape are left as they are.
 //
-// Secret values are replaced by Redacted: no Secret value may reach git.
+// Sensitive values (of Secrets, and of the kinds f.Protection names) are
+// replaced by Redacted unless f.Protection says to keep them: by default no
+// Secret value may reach git.
 func Normalize(obj *unstructured.Unstructured, f Facts) Info {
 	info := Info{Manager: newestManager(obj)}
 	group := obj.GroupVersionKind().Group
@@ -110,6 +107,7 @@ func Normalize(obj *unstructured.Unstructured, f Facts) Info {
 	case group == "batch" && kind == "Job":
 		normalizeJob(obj)
 	}
+	protect(obj, f.Protection)
 	for _, k := range []string{"annotations", "labels"} {
 		dropEmpty(meta, k)
 	}
@@ -283,8 +281,7 @@ func normalizeServiceAccount(obj *unstructured.Unstructured) {
 }
 
 // normalizeSecret folds stringData into data (as the API server does on
-// write), drops what the token controller fills into token Secrets, and
-// redacts every value.
+// write) and drops what the token controller fills into token Secrets.
 func normalizeSecret(obj *unstructured.Unstructured) {
 	data, _ := obj.Object["data"].(map[string]any)
 	if sd, ok := obj.Object["stringData"].(map[string]any); ok {
@@ -311,16 +308,7 @@ func normalizeSecret(obj *unstructured.Unstructured) {
 		delete(obj.Object, "data")
 		return
 	}
-	for k := range data {
-		data[k] = Redacted
-	}
 	obj.Object["data"] = data
-	ann := obj.GetAnnotations()
-	if ann == nil {
-		ann = map[string]string{}
-	}
-	ann[RedactedAnnotation] = "true"
-	obj.SetAnnotations(ann)
 }
 
 // normalizePod drops what the scheduler and the service account admission
