@@ -37,6 +37,10 @@ type DriftOptions struct {
 	// DryRunWorkers bounds the dry-runs in flight; 0 means 8.
 	DryRunWorkers int
 	Progress      func(Progress)
+	// Secrets says how sensitive values were stored (the mode, the digest
+	// key). Its Sealer is never used: encrypted files are compared in
+	// their redacted form, which the digest keeps exact.
+	Secrets Secrets
 }
 
 // Drifted is one object that differs between a revision and the cluster.
@@ -85,7 +89,12 @@ func (e *BadFilesError) Error() string {
 // Types that could not be listed (forbidden, failed) make an error: a diff
 // that silently left them out would report no drift where it cannot know.
 func Drift(ctx context.Context, src Source, rd Reader, opts DriftOptions) (DriftResult, error) {
-	sc, err := scan(ctx, src, rd, Options{Filter: opts.Filter, Workers: opts.Workers, Progress: opts.Progress})
+	secrets := opts.Secrets
+	secrets.Sealer = nil
+	if secrets.mode() == SecretsEncrypt {
+		secrets.Mode = SecretsRedact // compare in the redacted form
+	}
+	sc, err := scan(ctx, src, rd, Options{Filter: opts.Filter, Workers: opts.Workers, Progress: opts.Progress, Secrets: secrets})
 	if err != nil {
 		return DriftResult{}, err
 	}
@@ -146,7 +155,7 @@ func Drift(ctx context.Context, src Source, rd Reader, opts DriftOptions) (Drift
 		if err != nil {
 			return DriftResult{}, err
 		}
-		obj, canon, err := canonicalFile(ch.ID, data, sc.res.Facts)
+		obj, canon, sealed, err := canonicalFile(ch.ID, data, sc.res.Facts, secrets)
 		if err != nil {
 			bad = append(bad, fmt.Sprintf("%s: %v; fix or remove the file", p, err))
 			continue
@@ -159,7 +168,7 @@ func Drift(ctx context.Context, src Source, rd Reader, opts DriftOptions) (Drift
 		switch {
 		case bytes.Equal(canon, ch.Data):
 			// Only the form differed (key order, quoting): in sync.
-		case bytes.Equal(canon, data) || opts.DryRun == nil:
+		case bytes.Equal(canon, data) || sealed || opts.DryRun == nil:
 			d.From, d.To = canon, ch.Data
 			res.Objects = append(res.Objects, d)
 		default:
@@ -169,7 +178,7 @@ func Drift(ctx context.Context, src Source, rd Reader, opts DriftOptions) (Drift
 	if len(bad) > 0 {
 		return DriftResult{}, &BadFilesError{Lines: bad}
 	}
-	if err := dryRun(ctx, opts, edited, sc.res.Facts); err != nil {
+	if err := dryRun(ctx, opts, edited, sc.res.Facts, secrets); err != nil {
 		return DriftResult{}, err
 	}
 	for _, e := range edited {
@@ -192,7 +201,7 @@ type handEdited struct {
 
 // dryRun asks the server what it would store for each hand-edited file, a
 // few at a time, and fills in what differs.
-func dryRun(ctx context.Context, opts DriftOptions, edited []*handEdited, facts canonical.Facts) error {
+func dryRun(ctx context.Context, opts DriftOptions, edited []*handEdited, facts canonical.Facts, secrets Secrets) error {
 	workers := opts.DryRunWorkers
 	if workers <= 0 {
 		workers = 8
@@ -205,7 +214,7 @@ func dryRun(ctx context.Context, opts DriftOptions, edited []*handEdited, facts 
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			if err := e.compare(ctx, opts.DryRun, facts); err != nil {
+			if err := e.compare(ctx, opts.DryRun, facts, secrets); err != nil {
 				mu.Lock()
 				first = cmp.Or(first, err)
 				mu.Unlock()
@@ -219,7 +228,7 @@ func dryRun(ctx context.Context, opts DriftOptions, edited []*handEdited, facts 
 	return first
 }
 
-func (e *handEdited) compare(ctx context.Context, dr DryRunner, facts canonical.Facts) error {
+func (e *handEdited) compare(ctx context.Context, dr DryRunner, facts canonical.Facts, secrets Secrets) error {
 	out, err := dr.DryRunApply(ctx, e.t, e.obj)
 	if err != nil && !errors.Is(err, ErrDryRunRefused) {
 		return fmt.Errorf("dry-run of %s: %w", e.d.Path, err)
@@ -229,6 +238,7 @@ func (e *handEdited) compare(ctx context.Context, dr DryRunner, facts canonical.
 		e.d.Note = fmt.Sprintf("server-side dry-run refused (%v); compared the file as it is", err)
 		return nil
 	}
+	facts.Protection = secrets.protection(e.t)
 	canonical.Normalize(out, facts)
 	would, err := canonical.Marshal(out)
 	if err != nil {
@@ -245,28 +255,40 @@ func (e *handEdited) compare(ctx context.Context, dr DryRunner, facts canonical.
 
 // canonicalFile parses a stored file, checks that it holds the object its
 // path names, and returns the object (normalized, ready to dry-run) and its
-// canonical bytes.
-func canonicalFile(id canonical.ID, data []byte, facts canonical.Facts) (*unstructured.Unstructured, []byte, error) {
-	obj, err := canonical.Parse(data)
-	if err != nil && id.Group == "" && id.Resource == "secrets" {
+// canonical bytes. A file encrypted in the sops format is read in its
+// redacted form (sealed is true): the form the live object is compared in.
+func canonicalFile(id canonical.ID, data []byte, facts canonical.Facts, secrets Secrets) (obj *unstructured.Unstructured, canon []byte, sealed bool, err error) {
+	sensitive := secrets.sensitiveDirs()[id.ResourceDir()]
+	if obj, _, sealed = canonical.Sealed(data); !sealed {
+		obj, err = canonical.Parse(data)
+	}
+	if err != nil && sensitive {
 		// The parser's message may quote the document, values and all.
-		return nil, nil, errors.New("not a valid Secret object (details hidden: they may quote its values)")
+		return nil, nil, false, errors.New("not a valid object (details hidden: they may quote its sensitive values)")
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	switch {
 	case obj.GetKind() == "" || obj.GetAPIVersion() == "":
-		return nil, nil, errors.New("no kind or apiVersion")
+		return nil, nil, false, errors.New("no kind or apiVersion")
 	case obj.GetName() != id.Name || obj.GetNamespace() != id.Namespace:
-		return nil, nil, fmt.Errorf("holds %s, not the object its path names (%s)", objectName(obj), id)
+		return nil, nil, false, fmt.Errorf("holds %s, not the object its path names (%s)", objectName(obj), id)
+	}
+	t := canonical.Type{Group: id.Group, Resource: id.Resource, Kind: obj.GetKind()}
+	facts.Protection = secrets.protection(t)
+	if len(secrets.Key) == 0 && obj.GetAnnotations()[canonical.RedactedAnnotation] == "true" {
+		// Without the key the live side has no digest: compare keys only.
+		ann := obj.GetAnnotations()
+		delete(ann, canonical.DigestAnnotation)
+		obj.SetAnnotations(ann)
 	}
 	canonical.Normalize(obj, facts)
-	canon, err := canonical.Marshal(obj)
+	canon, err = canonical.Marshal(obj)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
-	return obj, canon, nil
+	return obj, canon, sealed, nil
 }
 
 func objectName(obj *unstructured.Unstructured) string {

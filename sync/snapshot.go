@@ -24,6 +24,9 @@ type Options struct {
 	// Message renders the commit message from the changes (sorted by
 	// path) and the trailers; nil means Message.
 	Message func(changes []Change, t Trailers) string
+	// Secrets says how the values of Secrets and other sensitive types
+	// are stored; the zero value redacts them.
+	Secrets Secrets
 	// CommitUnchanged calls Store.Commit even when nothing differs from
 	// the store's Files. It is for a store whose Files are a base
 	// revision rather than its branch head (a drift branch): the branch
@@ -136,6 +139,9 @@ type scanned struct {
 // scan lists every captured type at one resourceVersion and compares each
 // object with the revision rd.
 func scan(ctx context.Context, src Source, rd Reader, opts Options) (scanned, error) {
+	if err := opts.Secrets.check(); err != nil {
+		return scanned{}, err
+	}
 	disc, err := src.Discover(ctx)
 	if err != nil {
 		return scanned{}, err
@@ -144,16 +150,15 @@ func scan(ctx context.Context, src Source, rd Reader, opts Options) (scanned, er
 	if err != nil {
 		return scanned{}, err
 	}
-	stored, err := rd.Files(ctx)
+	var cov Coverage
+	todo, skipped, facts := plan(disc, opts.Filter, opts.Secrets)
+	cov.Skipped = skipped
+	stored, err := storedFiles(ctx, rd, opts.Secrets, opts.Secrets.sensitiveDirs())
 	if err != nil {
 		return scanned{}, err
 	}
 
-	var cov Coverage
-	todo, skipped, facts := plan(disc, opts.Filter)
-	cov.Skipped = skipped
-
-	c := &collector{stored: stored, st: rd, seen: map[string]bool{}, changes: map[string]Change{}}
+	c := &collector{stored: stored, st: rd, seen: map[string]bool{}, changes: map[string]Change{}, secrets: opts.Secrets}
 	results := make([]listed, len(todo))
 	workers := opts.Workers
 	if workers <= 0 {
@@ -191,6 +196,11 @@ func scan(ctx context.Context, src Source, rd Reader, opts Options) (scanned, er
 
 	res := Result{ResourceVersion: rv, ServerVersion: disc.ServerVersion, Facts: facts}
 	complete := map[string]bool{} // resource dirs listed in full
+	for _, sk := range skipped {
+		if sk.Reason == notStoredReason {
+			complete[sk.Resource] = true // none may be stored: all go
+		}
+	}
 	served := map[string]bool{}   // resource dirs the server still serves
 	for _, t := range disc.Types {
 		served[t.ResourceDir()] = true
@@ -257,8 +267,9 @@ func scan(ctx context.Context, src Source, rd Reader, opts Options) (scanned, er
 
 // collector gathers the changes of all types being listed at once.
 type collector struct {
-	stored map[string]string
-	st     Reader
+	stored  map[string]string
+	st      Reader
+	secrets Secrets // its Sealer is nil in a diff: sealed objects show redacted
 
 	mu      gosync.Mutex
 	seen    map[string]bool
@@ -317,30 +328,38 @@ func (c *collector) list(ctx context.Context, src Source, t canonical.Type, rv s
 // object turns one live object into the change it makes, if any. ok is
 // false for objects out of scope or skipped by default.
 func (c *collector) object(t canonical.Type, obj *unstructured.Unstructured, facts canonical.Facts, f canonical.Filter) (path string, ch *Change, ok bool, err error) {
-	r, ok, err := render(t, obj, facts, f)
+	r, ok, err := render(t, obj, facts, f, c.secrets)
 	if err != nil || !ok {
 		return "", nil, false, err
 	}
 	old := c.stored[r.path]
-	if old == c.st.BlobID(r.data) {
+	if old == c.st.BlobID(r.compared()) {
 		return r.path, nil, true, nil
 	}
 	op := Modified
 	if old == "" {
 		op = Added
 	}
-	if s, ok := c.st.(Stager); ok {
-		s.Stage(r.path, r.data)
+	data, err := r.file(c.secrets.Sealer)
+	if err != nil {
+		return "", nil, false, err
 	}
-	return r.path, &Change{Op: op, Path: r.path, Data: r.data, ID: r.id, Manager: r.manager}, true, nil
+	if s, ok := c.st.(Stager); ok {
+		s.Stage(r.path, data)
+	}
+	return r.path, &Change{Op: op, Path: r.path, Data: data, ID: r.id, Manager: r.manager}, true, nil
 }
 
 // plan picks the types to capture from what the server serves: the
 // default skip rules (unless the filter names a skipped type), then the
 // filter. It returns the rest with the reason each was left out, and the
 // facts Normalize needs.
-func plan(disc Discovery, f canonical.Filter) (todo []canonical.Type, skipped []SkippedType, facts canonical.Facts) {
+func plan(disc Discovery, f canonical.Filter, s Secrets) (todo []canonical.Type, skipped []SkippedType, facts canonical.Facts) {
 	for _, t := range disc.Types {
+		if s.mode() == SecretsSkip && s.sensitive(t) {
+			skipped = append(skipped, SkippedType{Resource: t.ResourceDir(), Reason: notStoredReason})
+			continue
+		}
 		if reason, skip := canonical.SkipType(t); skip {
 			if _, ok := canonical.Capturable(t); !ok || !f.Names(t) {
 				skipped = append(skipped, SkippedType{Resource: t.ResourceDir(), Reason: reason})
@@ -359,17 +378,36 @@ func plan(disc Discovery, f canonical.Filter) (todo []canonical.Type, skipped []
 	return todo, skipped, facts
 }
 
+// notStoredReason is the coverage's reason for sensitive types in the
+// skip mode.
+const notStoredReason = "not stored: secrets mode skip"
+
 // rendered is one live object as the repository holds it.
 type rendered struct {
 	id      canonical.ID
 	path    string
 	data    []byte
 	manager string
+	// cmp, when set, is what the repository's file is compared in (the
+	// redacted form of an object whose data must be sealed with the
+	// encrypted_regex seal).
+	cmp  []byte
+	seal string
+}
+
+// compared returns the bytes r is compared with the repository in.
+func (r rendered) compared() []byte {
+	if r.cmp != nil {
+		return r.cmp
+	}
+	return r.data
 }
 
 // render normalizes and marshals obj of type t. ok is false for objects
-// out of scope of f or skipped by default.
-func render(t canonical.Type, obj *unstructured.Unstructured, facts canonical.Facts, f canonical.Filter) (r rendered, ok bool, err error) {
+// out of scope of f or skipped by default. s says what becomes of its
+// sensitive values; in the encrypt mode an object that has some is made
+// ready to seal (see sealable).
+func render(t canonical.Type, obj *unstructured.Unstructured, facts canonical.Facts, f canonical.Filter, s Secrets) (r rendered, ok bool, err error) {
 	if _, skip := canonical.SkipObject(obj); skip {
 		return r, false, nil
 	}
@@ -378,10 +416,16 @@ func render(t canonical.Type, obj *unstructured.Unstructured, facts canonical.Fa
 		return r, false, nil
 	}
 	r.path = canonical.PathOf(r.id)
+	facts.Protection = s.protection(t)
 	r.manager = canonical.Normalize(obj, facts).Manager
 	r.data, err = canonical.Marshal(obj)
 	if err != nil {
 		return r, false, fmt.Errorf("marshal %s: %w", r.path, err)
+	}
+	if s.mode() == SecretsEncrypt {
+		if err := r.sealable(obj, facts.Protection); err != nil {
+			return r, false, err
+		}
 	}
 	return r, true, nil
 }

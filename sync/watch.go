@@ -172,7 +172,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 		w.unpushed = true
 	}
 	w.cov, w.serverVersion, w.lastRV = res.Coverage, res.ServerVersion, res.ResourceVersion
-	stored, err := w.st.Files(ctx)
+	stored, err := w.files(ctx)
 	if err != nil {
 		return fmt.Errorf("read the branch after the first capture: %w", err)
 	}
@@ -350,14 +350,21 @@ func (w *Watcher) transform(t canonical.Type) func(*unstructured.Unstructured) *
 		}
 		name, ns, rv := obj.GetName(), obj.GetNamespace(), obj.GetResourceVersion()
 		kept := map[string]any{"path": canonical.PathOf(t.ID(ns, name))}
-		r, ok, err := render(t, obj, w.facts, f)
+		r, ok, err := render(t, obj, w.facts, f, w.opts.Snapshot.Secrets)
+		var data []byte
+		if err == nil && ok {
+			data, err = r.file(w.opts.Snapshot.Secrets.Sealer)
+		}
 		switch {
 		case err != nil:
 			kept["error"] = err.Error()
 		case !ok:
 			kept["skip"] = true
 		default:
-			kept["data"] = string(r.data)
+			kept["data"] = string(data)
+			if r.cmp != nil {
+				kept["cmp"] = string(r.cmp)
+			}
 			if r.manager != "" {
 				kept["manager"] = r.manager
 			}
@@ -401,7 +408,7 @@ func (w *Watcher) event(dir string, obj *unstructured.Unstructured, deleted bool
 	skip, _ := kept["skip"].(bool)
 	var blob string
 	if !deleted && !skip {
-		blob = w.st.BlobID([]byte(data))
+		blob = w.keptBlob(kept)
 	}
 	manager, _ := kept["manager"].(string)
 	w.mu.Lock()
@@ -425,6 +432,17 @@ func (w *Watcher) event(dir string, obj *unstructured.Unstructured, deleted bool
 		w.counts[dir]++
 	}
 	w.setPending(p, pendingChange{Change: Change{Op: Modified, Path: p, Data: []byte(data), ID: mustID(p), Manager: manager}, blob: blob})
+}
+
+// keptBlob is the blob id a transformed object is compared with the
+// branch in: that of its file, or of its redacted form when its file is
+// encrypted (see storedFiles).
+func (w *Watcher) keptBlob(kept map[string]any) string {
+	if c, ok := kept["cmp"].(string); ok {
+		return w.st.BlobID([]byte(c))
+	}
+	data, _ := kept["data"].(string)
+	return w.st.BlobID([]byte(data))
 }
 
 // mustID parses a path made by PathOf, which always parses.
@@ -485,7 +503,7 @@ func (w *Watcher) rederive(p string) {
 	}
 	if data, has := kept["data"].(string); has {
 		manager, _ := kept["manager"].(string)
-		w.setPending(p, pendingChange{Change: Change{Op: Modified, Path: p, Data: []byte(data), ID: id, Manager: manager}, blob: w.st.BlobID([]byte(data))})
+		w.setPending(p, pendingChange{Change: Change{Op: Modified, Path: p, Data: []byte(data), ID: id, Manager: manager}, blob: w.keptBlob(kept)})
 		return
 	}
 	w.setPending(p, pendingChange{Change: Change{Op: Deleted, Path: p, ID: id}})
@@ -748,10 +766,16 @@ func (w *Watcher) push(ctx context.Context) {
 	}
 }
 
+// files reads the branch's files as storedFiles does.
+func (w *Watcher) files(ctx context.Context) (map[string]string, error) {
+	s := w.opts.Snapshot.Secrets
+	return storedFiles(ctx, w.st, s, s.sensitiveDirs())
+}
+
 // refreshStored reads the branch's files again (after a rebase or a
 // snapshot moved it) and re-derives paths from the live cluster.
 func (w *Watcher) refreshStored(ctx context.Context, paths []string) {
-	files, err := w.st.Files(ctx)
+	files, err := w.files(ctx)
 	if err != nil {
 		w.log.Error("cannot read the branch", "error", err)
 		return
@@ -896,7 +920,7 @@ func (w *Watcher) rediscover(ctx context.Context) {
 		}
 		return
 	}
-	todo, _, _ := plan(disc, w.opts.Snapshot.Filter)
+	todo, _, _ := plan(disc, w.opts.Snapshot.Filter, w.opts.Snapshot.Secrets)
 	want := map[string]canonical.Type{}
 	for _, t := range todo {
 		want[t.ResourceDir()] = t
