@@ -6,6 +6,7 @@ GO           ?= go
 KUBE_VERSION := v1.37.2
 ETCD_VERSION := v3.6.16
 LINT_VERSION := v2.15.0
+SOPS_VERSION := v3.13.3
 
 CACHE   := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)
 BIN_DIR ?= $(CACHE)/kubesnap/bin
@@ -13,6 +14,7 @@ ETCD    := $(BIN_DIR)/etcd-$(ETCD_VERSION)/etcd
 KUBE    := $(BIN_DIR)/kube-$(KUBE_VERSION)
 KUBECTL := $(KUBE)/kubectl
 LINT    := $(BIN_DIR)/golangci-lint-$(LINT_VERSION)/golangci-lint
+SOPS    := $(BIN_DIR)/sops-$(SOPS_VERSION)/sops
 export KUBESNAP_BIN_DIR := $(BIN_DIR)
 
 KUBE_LDFLAGS := -X k8s.io/component-base/version.gitVersion=$(KUBE_VERSION) \
@@ -28,8 +30,8 @@ build:
 	$(GO) build -o bin/kubesnap ./cmd/kubesnap
 	$(GO) build -o bin/controlplane ./internal/testenv/controlplane
 
-## testbin: build etcd, kube-apiserver, kube-controller-manager and kubectl (once)
-testbin: $(ETCD) $(KUBE)/kube-apiserver
+## testbin: build etcd, kube-apiserver, kube-controller-manager, kubectl and sops (once)
+testbin: $(ETCD) $(KUBE)/kube-apiserver $(SOPS)
 
 $(ETCD):
 	@echo ">> building etcd $(ETCD_VERSION) from its Go module into $(@D) (about a minute, once)"
@@ -46,6 +48,12 @@ $(KUBE)/kube-apiserver:
 		k8s.io/kubernetes/cmd/kube-controller-manager \
 		k8s.io/kubernetes/cmd/kubectl
 	@rm -rf $(KUBE) && mv $(KUBE).tmp $(KUBE)
+
+$(SOPS):
+	@echo ">> building sops $(SOPS_VERSION) from its Go module into $(@D) (a minute or two, once)"
+	@rm -rf $(@D).tmp && mkdir -p $(@D).tmp
+	cd internal/tools/sops && $(GO) build -o $(@D).tmp/sops github.com/getsops/sops/v3/cmd/sops
+	@rm -rf $(@D) && mv $(@D).tmp $(@D)
 
 ## test: unit and integration tests against a real control plane (never skipped)
 test: testbin

@@ -37,6 +37,7 @@ import (
 const (
 	KubernetesVersion = "v1.37.2"
 	EtcdVersion       = "v3.6.16"
+	SopsVersion       = "v3.13.3"
 )
 
 // BinDir is the folder holding the binaries: $KUBESNAP_BIN_DIR, or
@@ -53,10 +54,13 @@ func BinDir() string {
 }
 
 // Binary returns the path of one of etcd, kube-apiserver,
-// kube-controller-manager or kubectl.
+// kube-controller-manager, kubectl or sops.
 func Binary(name string) string {
-	if name == "etcd" {
+	switch name {
+	case "etcd":
 		return filepath.Join(BinDir(), "etcd-"+EtcdVersion, name)
+	case "sops":
+		return filepath.Join(BinDir(), "sops-"+SopsVersion, name)
 	}
 	return filepath.Join(BinDir(), "kube-"+KubernetesVersion, name)
 }
