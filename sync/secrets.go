@@ -83,7 +83,7 @@ func (s Secrets) protection(t canonical.Type) canonical.Protection {
 	case SecretsEncrypt, SecretsPlain:
 		p.Keep = true
 	}
-	if s.sensitive(t) && !(t.Group == "" && t.Resource == "secrets") {
+	if s.sensitive(t) && (t.Group != "" || t.Resource != "secrets") {
 		p.Sensitive = map[schema.GroupKind]bool{{Group: t.Group, Kind: t.Kind}: true}
 	}
 	return p

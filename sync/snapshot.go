@@ -201,7 +201,7 @@ func scan(ctx context.Context, src Source, rd Reader, opts Options) (scanned, er
 			complete[sk.Resource] = true // none may be stored: all go
 		}
 	}
-	served := map[string]bool{}   // resource dirs the server still serves
+	served := map[string]bool{} // resource dirs the server still serves
 	for _, t := range disc.Types {
 		served[t.ResourceDir()] = true
 	}

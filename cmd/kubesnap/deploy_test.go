@@ -202,8 +202,13 @@ func checkReadOnlyRBAC(t *testing.T, docs []deployDoc) {
 						t.Errorf("Role grants %q on events, want only create and patch", v)
 					}
 				}
+			case res == "secrets" && slices.Equal(rule.APIGroups, []string{""}):
+				// The digest key's Secret, created once.
+				if !slices.Equal(rule.Verbs, []string{"create"}) {
+					t.Errorf("Role grants %v on secrets, want only create (the digest key)", rule.Verbs)
+				}
 			default:
-				t.Errorf("Role grants %v on %s (groups %v): only leases and events are expected", rule.Verbs, res, rule.APIGroups)
+				t.Errorf("Role grants %v on %s (groups %v): only leases, events and the digest key's Secret are expected", rule.Verbs, res, rule.APIGroups)
 			}
 		}
 	}
@@ -531,7 +536,10 @@ func TestDeployRBACGrantsOnlyReadsAndTheLease(t *testing.T) {
 		{[]string{"create", "leases", "-n", deployNamespace}, true},
 		{[]string{"update", "leases/" + deployLease, "-n", deployNamespace}, true},
 		{[]string{"create", "events", "-n", deployNamespace}, true},
+		{[]string{"create", "secrets", "-n", deployNamespace}, true}, // the digest key, once
 		// Everything else is denied.
+		{[]string{"create", "secrets", "-n", "default"}, false},
+		{[]string{"update", "secrets/kubesnap-digest-key", "-n", deployNamespace}, false},
 		{[]string{"update", "leases/kubesnap-restore", "-n", "kube-system"}, false},
 		{[]string{"create", "leases", "-n", "kube-system"}, false},
 		{[]string{"update", "leases/another-lease", "-n", deployNamespace}, false},

@@ -24,6 +24,8 @@ type snapshotOptions struct {
 	bare                              bool
 	remote                            gitstore.Remote // URL "" for none
 	filter                            canonical.Filter
+	secrets                           snapsync.Secrets
+	secretFlags                       secretFlags
 	cluster                           *genericclioptions.ConfigFlags
 	progress                          io.Writer // nil: no progress line
 }
@@ -65,6 +67,10 @@ forcing.`,
 			if o.remote, err = rf.complete(); err != nil {
 				return err
 			}
+			if o.secrets, err = o.secretFlags.complete(); err != nil {
+				return err
+			}
+			o.secretFlags.warn(stderr, o.secrets)
 			if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 				o.progress = stderr
 			}
@@ -81,6 +87,7 @@ forcing.`,
 	fs.StringVarP(&o.output, "output", "o", "text", "output format: text or json")
 	rf.add(fs)
 	ff.add(fs)
+	o.secretFlags.add(fs, true)
 	o.cluster = clusterFlags(fs)
 	return cmd
 }
@@ -118,7 +125,10 @@ func runSnapshot(ctx context.Context, o snapshotOptions, out io.Writer) error {
 			return err
 		}
 	}
-	opts := snapsync.Options{Filter: o.filter, Cluster: cluster.Name()}
+	if err := o.secretFlags.key(ctx, &o.secrets, cluster, true); err != nil {
+		return err
+	}
+	opts := snapsync.Options{Filter: o.filter, Cluster: cluster.Name(), Secrets: o.secrets}
 	base := repo.Base()
 	if base != nil {
 		opts.Message = driftMessage(base)

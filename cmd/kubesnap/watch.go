@@ -34,6 +34,7 @@ type watchOptions struct {
 	leaderElect          bool
 	election             kube.Election
 	logFormat            string
+	secretFlags          secretFlags
 	cluster              *genericclioptions.ConfigFlags
 }
 
@@ -86,6 +87,7 @@ pushes, and exits 0.`,
 	fs.DurationVar(&o.election.LeaseDuration, "leader-elect-lease-duration", 15*time.Second, "how long a leader's Lease lasts without renewal")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	ff.add(fs)
+	o.secretFlags.add(fs, true)
 	o.cluster = clusterFlags(fs)
 	return cmd
 }
@@ -126,6 +128,9 @@ func (o *watchOptions) complete(wf *watchFlags, ff *filterFlags) error {
 	if o.remote, err = wf.remote.complete(); err != nil {
 		return err
 	}
+	if o.watch.Snapshot.Secrets, err = o.secretFlags.complete(); err != nil {
+		return err
+	}
 	if o.leaderElect {
 		ns := wf.electionNS
 		if ns == "" {
@@ -159,8 +164,14 @@ func runWatch(ctx context.Context, o watchOptions, stderr io.Writer) error {
 	log := slog.New(h)
 	klog.SetSlogLogger(log.With("source", "client-go"))
 
+	if o.watch.Snapshot.Secrets.Mode == snapsync.SecretsPlain {
+		log.Warn("--secrets plain: Secret values are stored in git as the cluster has them; anyone who can read the repository can read them")
+	}
 	repo, cluster, err := connect(o.repo, gitstore.Options{Branch: o.branch, Prefix: o.prefix, Bare: o.bare, AuthorName: o.authorName, AuthorEmail: o.authorEmail}, o.cluster)
 	if err != nil {
+		return err
+	}
+	if err := o.secretFlags.key(ctx, &o.watch.Snapshot.Secrets, cluster, true); err != nil {
 		return err
 	}
 	if o.remote.URL != "" {
