@@ -61,13 +61,14 @@ test: testbin
 
 ## unit: the tests that need no control plane
 unit:
-	$(GO) test -count=1 ./canonical/... ./sync/... ./internal/gitstore/...
+	$(GO) test -count=1 ./canonical/... ./sync/... ./internal/gitstore/... ./internal/sops/...
 
 ## fuzz: run each fuzz target for FUZZTIME (default 20s)
 FUZZTIME ?= 20s
 fuzz:
-	for f in FuzzNormalizeIdempotent FuzzMarshalRoundTrip FuzzPathRoundTrip; do \
+	for f in FuzzNormalizeIdempotent FuzzMarshalRoundTrip FuzzPathRoundTrip FuzzRedaction; do \
 		$(GO) test ./canonical -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 1s || exit 1; done
+	$(GO) test ./internal/sops -run '^$$' -fuzz '^FuzzEncryptDecrypt$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 1s
 
 ## bench: snapshot benchmarks against a local control plane (see BENCHMARKS.md)
 BENCH_OBJECTS ?= 10000
