@@ -307,10 +307,16 @@ func JoinFirst(items []string, n int) string {
 	return fmt.Sprintf("%s and %d more", strings.Join(items[:n], ", "), len(items)-n)
 }
 
+// Unseal decrypts a file in the sops format, returning the plain file.
+type Unseal func(data []byte) ([]byte, error)
+
 // CompareRevisions compares the files of two revisions object by object,
 // for the objects in scope of f; no cluster is needed. With a selector, an
-// object is in scope when its labels match on either side.
-func CompareRevisions(ctx context.Context, a, b Reader, f canonical.Filter) (compared int, out []Drifted, err error) {
+// object is in scope when its labels match on either side. Encrypted files
+// (sops format) are decrypted with unseal when it is given, and compared in
+// their redacted form otherwise: a Secret encrypted again for other
+// recipients is no change, and a changed value shows in the digest.
+func CompareRevisions(ctx context.Context, a, b Reader, f canonical.Filter, unseal Unseal) (compared int, out []Drifted, err error) {
 	fa, err := a.Files(ctx)
 	if err != nil {
 		return 0, nil, err
@@ -351,12 +357,48 @@ func CompareRevisions(ctx context.Context, a, b Reader, f canonical.Filter) (com
 			continue
 		}
 		compared++
-		if !same {
-			out = append(out, d)
+		if same {
+			continue
 		}
+		var sealedFrom, sealedTo bool
+		if d.From, sealedFrom, err = openSealed(p, d.From, unseal); err != nil {
+			return 0, nil, err
+		}
+		if d.To, sealedTo, err = openSealed(p, d.To, unseal); err != nil {
+			return 0, nil, err
+		}
+		if bytes.Equal(d.From, d.To) {
+			continue // encrypted again, same content
+		}
+		if (sealedFrom || sealedTo) && unseal == nil {
+			d.Note = "encrypted in git: compared without its values (a changed value shows in kubesnap.io/digest); give --age-identity to compare them"
+		}
+		out = append(out, d)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return compared, out, nil
+}
+
+// openSealed returns data decrypted with unseal, or in its redacted form
+// without it, when data is a file in the sops format; other files as they
+// are. sealed says whether it was.
+func openSealed(path string, data []byte, unseal Unseal) (out []byte, sealed bool, err error) {
+	if data == nil {
+		return nil, false, nil
+	}
+	red, _, ok := canonical.Sealed(data)
+	switch {
+	case !ok:
+		return data, false, nil
+	case unseal != nil:
+		plain, err := unseal(data)
+		if err != nil {
+			return nil, true, fmt.Errorf("%s: %w", path, err)
+		}
+		return plain, true, nil
+	}
+	out, err = canonical.Marshal(red)
+	return out, true, err
 }
 
 // labelsMatch reports whether the object in data matches f's selector; a

@@ -27,6 +27,7 @@ type diffOptions struct {
 	warn                          io.Writer
 	secretFlags                   secretFlags
 	secrets                       snapsync.Secrets
+	identity                      string
 }
 
 func newDiff(stdout, stderr io.Writer) *cobra.Command {
@@ -97,6 +98,7 @@ Exit status: 0 in sync, 1 drift, 2 error (as kubectl diff).`,
 	fs.BoolVar(&o.noColor, "no-color", false, "no colour, even on a terminal (NO_COLOR is honoured too)")
 	ff.add(fs)
 	o.secretFlags.add(fs, false)
+	identityFlag(fs, &o.identity, "encrypted Secrets when comparing two revisions (--to)")
 	o.cluster = clusterFlags(fs)
 	return cmd
 }
@@ -118,7 +120,14 @@ func runDiff(ctx context.Context, o diffOptions) (diff.Report, error) {
 			return diff.Report{}, err
 		}
 		dopts.To = revLabel(to)
-		compared, objs, err := snapsync.CompareRevisions(ctx, from, to, o.filter)
+		unseal, err := unsealer(o.identity)
+		if err != nil {
+			return diff.Report{}, err
+		}
+		if unseal != nil && !o.showSecrets {
+			unseal = secretsOnly(unseal)
+		}
+		compared, objs, err := snapsync.CompareRevisions(ctx, from, to, o.filter, unseal)
 		if err != nil {
 			return diff.Report{}, err
 		}
@@ -154,6 +163,19 @@ func runDiff(ctx context.Context, o diffOptions) (diff.Report, error) {
 		return diff.Report{}, err
 	}
 	return diff.Build(pairs(res.Objects), res.Compared, dopts), nil
+}
+
+// secretsOnly decrypts core Secrets only, whose values the report redacts
+// key by key; other sensitive objects stay in their redacted form, as the
+// report would show their values.
+func secretsOnly(unseal snapsync.Unseal) snapsync.Unseal {
+	return func(data []byte) ([]byte, error) {
+		red, _, _ := canonical.Sealed(data)
+		if red != nil && (red.GroupVersionKind().Group != "" || red.GetKind() != "Secret") {
+			return canonical.Marshal(red)
+		}
+		return unseal(data)
+	}
 }
 
 // revLabel names a revision as people read it: "main (1a2b3c4)".

@@ -141,3 +141,25 @@ type sealer struct {
 
 func (s sealer) Seal(plain []byte, re string) ([]byte, error) { return s.seal(plain, re) }
 func (s sealer) Recipients() []string                         { return s.names }
+
+// identityFlag is --age-identity, for the commands that decrypt.
+func identityFlag(fs *pflag.FlagSet, p *string, what string) {
+	fs.StringVar(p, "age-identity", "", "age identity file (as age-keygen writes it) to decrypt "+what+" (default: the file SOPS_AGE_KEY_FILE names, as sops reads it)")
+}
+
+// unsealer returns what decrypts encrypted files with the identities of
+// path, or of SOPS_AGE_KEY_FILE when path is ""; nil when neither is given.
+func unsealer(path string) (snapsync.Unseal, error) {
+	from := "--age-identity"
+	if path == "" {
+		path, from = os.Getenv("SOPS_AGE_KEY_FILE"), "SOPS_AGE_KEY_FILE"
+	}
+	if path == "" {
+		return nil, nil
+	}
+	ids, err := sops.ReadIdentities(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", from, path, err)
+	}
+	return func(data []byte) ([]byte, error) { return sops.Decrypt(data, ids) }, nil
+}

@@ -242,3 +242,53 @@ func TestSecretsPlainWarns(t *testing.T) {
 		t.Errorf("plain mode did not store the value:\n%s", f)
 	}
 }
+
+// TestSecretsDiff: diff sees a changed value through the digest, without
+// a private key and without showing it; between two revisions it decrypts
+// with the identity and names the key.
+func TestSecretsDiff(t *testing.T) {
+	testenv.Require(t, env)
+	ns := secretFixture(t, "diff-canary")
+	identity, recipient := ageKey(t)
+	for _, mode := range []string{"redact", "encrypt"} {
+		t.Run(mode, func(t *testing.T) {
+			repo := t.TempDir()
+			args := []string{"--include-namespaces", ns, "--secrets", mode, "--sensitive-resources", "widgets.example.com"}
+			if mode == "encrypt" {
+				args = append(args, "--age-recipient", recipient)
+			}
+			mustSnapshot(t, repo, args...)
+			diffArgs := []string{"diff", "--repo", repo, "--kubeconfig", env.Kubeconfig, "--include-namespaces", ns, "--sensitive-resources", "widgets.example.com"}
+			if out, errOut, code := kubesnap(t, diffArgs...); code != 0 {
+				t.Fatalf("diff right after the snapshot exited %d:\n%s%s", code, out, errOut)
+			}
+			env.Kubectl(t, "", "-n", ns, "patch", "secret", "db", "-p", `{"stringData":{"user":"diff-canary-new"}}`)
+			t.Cleanup(func() {
+				env.Kubectl(t, "", "-n", ns, "patch", "secret", "db", "-p", `{"stringData":{"user":"app"}}`)
+			})
+			out, errOut, code := kubesnap(t, diffArgs...)
+			if code != 1 || !strings.Contains(out, "secrets/db") || !strings.Contains(out, "kubesnap.io/digest") {
+				t.Errorf("diff after a value changed exited %d:\n%s%s", code, out, errOut)
+			}
+			if strings.Contains(out+errOut, "diff-canary") || strings.Contains(out+errOut, b64("diff-canary-new")) {
+				t.Errorf("diff shows a value:\n%s", out)
+			}
+			if mode != "encrypt" {
+				return
+			}
+			mustSnapshot(t, repo, args...)
+			toArgs := []string{"diff", "--repo", repo, "--rev", "HEAD~1", "--to", "HEAD"}
+			out, _, code = kubesnap(t, toArgs...)
+			if code != 1 || !strings.Contains(out, "give --age-identity") {
+				t.Errorf("diff --to without a key exited %d:\n%s", code, out)
+			}
+			out, errOut, code = kubesnap(t, append(toArgs, "--age-identity", identity)...)
+			if code != 1 || !strings.Contains(out, "user") || strings.Contains(out, "give --age-identity") || strings.Contains(out, b64("diff-canary-new")) {
+				t.Errorf("diff --to with the key exited %d:\n%s%s", code, out, errOut)
+			}
+			if _, errOut, code := kubesnap(t, append(toArgs, "--age-identity", "/nonexistent/key")...); code != 2 || !strings.Contains(errOut, "--age-identity /nonexistent/key") {
+				t.Errorf("diff with a missing identity file: exit %d, %q", code, errOut)
+			}
+		})
+	}
+}
