@@ -17,8 +17,12 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// defaultDigestKeySecret is where the key of the Secret digests is kept.
-const defaultDigestKeySecret = "kube-system/kubesnap-digest-key"
+// digestKeySecrets are where the key of the Secret digests is looked for
+// when --digest-key-secret is not given, in this order: the namespace of
+// the in-cluster watcher (deploy/), so that a laptop's snapshot digests as
+// the watcher does, then kube-system. A missing key is created in the first
+// whose namespace exists.
+var digestKeySecrets = []string{"kubesnap-system/kubesnap-digest-key", "kube-system/kubesnap-digest-key"}
 
 // secretFlags say how Secrets and other sensitive types are stored (write:
 // snapshot and watch) or were stored (diff).
@@ -40,8 +44,8 @@ func (f *secretFlags) add(fs *pflag.FlagSet, write bool) {
 		fs.StringVar(&f.mode, "secrets", "redact", `how the revision stores Secret values, as given to snapshot: redact, encrypt, skip or plain`)
 	}
 	fs.StringSliceVar(&f.sensitive, "sensitive-resources", nil, "more types whose values are treated as Secrets' (everything but metadata), <resource>.<group> form, comma-separated")
-	fs.StringVar(&f.digestKeyFile, "digest-key", "", "file holding the key of the Secret digests (default: the cluster's Secret "+defaultDigestKeySecret+")")
-	fs.StringVar(&f.digestKeySecret, "digest-key-secret", defaultDigestKeySecret, "NAMESPACE/NAME of the Secret holding the key of the Secret digests; created when missing")
+	fs.StringVar(&f.digestKeyFile, "digest-key", "", "file holding the key of the Secret digests (default: a Secret in the cluster, see --digest-key-secret)")
+	fs.StringVar(&f.digestKeySecret, "digest-key-secret", "", "NAMESPACE/NAME of the Secret holding the key of the Secret digests, created when missing (default: "+strings.Join(digestKeySecrets, ", then ")+")")
 }
 
 // complete checks the flags and returns what they say, but the key.
@@ -121,16 +125,34 @@ func (f *secretFlags) key(ctx context.Context, s *snapsync.Secrets, cluster *kub
 		s.Key = data
 		return nil
 	}
-	ns, name, ok := strings.Cut(f.digestKeySecret, "/")
-	if !ok || ns == "" || name == "" {
-		return usageError{fmt.Errorf("--digest-key-secret %q: give NAMESPACE/NAME", f.digestKeySecret)}
-	}
-	key, err := cluster.DigestKey(ctx, ns, name, create)
-	if err != nil {
+	if f.digestKeySecret != "" {
+		ns, name, ok := strings.Cut(f.digestKeySecret, "/")
+		if !ok || ns == "" || name == "" {
+			return usageError{fmt.Errorf("--digest-key-secret %q: give NAMESPACE/NAME", f.digestKeySecret)}
+		}
+		key, err := cluster.DigestKey(ctx, ns, name, create)
+		s.Key = key
 		return err
 	}
-	s.Key = key
-	return nil
+	for _, where := range digestKeySecrets {
+		ns, name, _ := strings.Cut(where, "/")
+		key, err := cluster.DigestKey(ctx, ns, name, false)
+		if !errors.Is(err, kube.ErrNoDigestKey) {
+			s.Key = key
+			return err
+		}
+	}
+	if !create {
+		return fmt.Errorf("%w: neither %s; run 'kubesnap snapshot' once with rights to create it, or give the key with --digest-key FILE", kube.ErrNoDigestKey, strings.Join(digestKeySecrets, " nor "))
+	}
+	var err error
+	for _, where := range digestKeySecrets {
+		ns, name, _ := strings.Cut(where, "/")
+		if s.Key, err = cluster.DigestKey(ctx, ns, name, true); !errors.Is(err, kube.ErrNoNamespace) {
+			return err
+		}
+	}
+	return err
 }
 
 // sealer encrypts for age recipients in the sops file format.

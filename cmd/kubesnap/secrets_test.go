@@ -213,7 +213,7 @@ func TestSecretsBadFlagsGetOneClearLine(t *testing.T) {
 		{"short digest key", []string{"--digest-key", keyFile}, 1, "at least 16 bytes"},
 		{"missing digest key", []string{"--digest-key", "/nonexistent/key"}, 1, "--digest-key"},
 		{"bad digest key secret", []string{"--digest-key-secret", "nons"}, 2, "NAMESPACE/NAME"},
-		{"digest key namespace missing", []string{"--digest-key-secret", "no-such-namespace/key"}, 1, "namespace no-such-namespace does not exist"},
+		{"digest key namespace missing", []string{"--digest-key-secret", "no-such-namespace/key"}, 1, "create namespace no-such-namespace"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			repo := t.TempDir()
@@ -290,5 +290,39 @@ func TestSecretsDiff(t *testing.T) {
 				t.Errorf("diff with a missing identity file: exit %d, %q", code, errOut)
 			}
 		})
+	}
+}
+
+// TestSecretsDigestKeyIsSharedWithTheWatcher: without --digest-key-secret
+// a snapshot uses the key the in-cluster watcher keeps in kubesnap-system,
+// so both digest alike; a --digest-key file with the same key agrees.
+func TestSecretsDigestKeyIsSharedWithTheWatcher(t *testing.T) {
+	testenv.Require(t, env)
+	ns := secretFixture(t, "shared-key")
+	if _, err := env.KubectlErr("", "get", "namespace", "kubesnap-system"); err != nil {
+		env.Kubectl(t, "", "create", "namespace", "kubesnap-system")
+		t.Cleanup(func() { _, _ = env.KubectlErr("", "delete", "namespace", "kubesnap-system", "--wait=false") })
+	}
+	const key = "0123456789abcdef0123456789abcdef"
+	env.Kubectl(t, "", "-n", "kubesnap-system", "create", "secret", "generic", "kubesnap-digest-key", "--from-literal=key="+key)
+	t.Cleanup(func() { _, _ = env.KubectlErr("", "-n", "kubesnap-system", "delete", "secret", "kubesnap-digest-key") })
+	keyFile := filepath.Join(t.TempDir(), "digest.key")
+	if err := os.WriteFile(keyFile, []byte(key+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	repo := t.TempDir()
+	mustSnapshot(t, repo, "--include-namespaces", ns)
+	if out := mustSnapshot(t, repo, "--include-namespaces", ns, "--digest-key", keyFile); !strings.HasPrefix(out, "no changes") {
+		t.Errorf("the same key from a file changed the digests: %s", out)
+	}
+	if out := mustSnapshot(t, repo, "--include-namespaces", ns, "--digest-key-secret", "kubesnap-system/kubesnap-digest-key"); !strings.HasPrefix(out, "no changes") {
+		t.Errorf("the same key named explicitly changed the digests: %s", out)
+	}
+	other := filepath.Join(t.TempDir(), "other.key")
+	if err := os.WriteFile(other, []byte("another key of 32 bytes at least"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out := mustSnapshot(t, repo, "--include-namespaces", ns, "--digest-key", other); strings.HasPrefix(out, "no changes") {
+		t.Errorf("another key left the digests as they were: %s", out)
 	}
 }

@@ -18,6 +18,13 @@ const DigestKeyField = "key"
 
 var secretsGVR = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
 
+// ErrNoDigestKey says the digest key's Secret does not exist (and was not
+// to be created); ErrNoNamespace that its namespace does not exist.
+var (
+	ErrNoDigestKey = errors.New("the digest key Secret does not exist")
+	ErrNoNamespace = errors.New("namespace does not exist")
+)
+
 // DigestKey returns the key of the digest of Secret values, kept in the
 // cluster in the Secret namespace/name (field "key"), so that every
 // kubesnap run against the cluster (a laptop's snapshot, the watcher)
@@ -36,7 +43,7 @@ func (c *Cluster) DigestKey(ctx context.Context, namespace, name string, create 
 	case !apierrors.IsNotFound(err):
 		return nil, c.unreachable(fmt.Errorf("read the digest key Secret %s: %w", where, err))
 	case !create:
-		return nil, fmt.Errorf("the digest key Secret %s does not exist: run 'kubesnap snapshot' once with rights to create it, or give the key with --digest-key FILE", where)
+		return nil, fmt.Errorf("%w: %s; run 'kubesnap snapshot' once with rights to create it, or give the key with --digest-key FILE", ErrNoDigestKey, where)
 	}
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
@@ -64,7 +71,7 @@ func (c *Cluster) DigestKey(ctx context.Context, namespace, name string, create 
 	case apierrors.IsForbidden(err):
 		return nil, fmt.Errorf("the digest key Secret %s does not exist and kubesnap may not create it: create it once (kubectl -n %s create secret generic %s --from-literal=%s=$(head -c 32 /dev/urandom | base64)), or give the key with --digest-key FILE", where, namespace, name, DigestKeyField)
 	case apierrors.IsNotFound(err):
-		return nil, fmt.Errorf("cannot create the digest key Secret %s: namespace %s does not exist; create it, or choose another with --digest-key-secret", where, namespace)
+		return nil, fmt.Errorf("cannot create the digest key Secret %s: %w: create namespace %s, or choose another with --digest-key-secret", where, ErrNoNamespace, namespace)
 	default:
 		return nil, c.unreachable(fmt.Errorf("create the digest key Secret %s: %w", where, err))
 	}
