@@ -18,6 +18,9 @@ type Facts struct {
 	// Protection says what becomes of sensitive values; the zero value
 	// redacts them.
 	Protection Protection
+	// Rules are the user's normalization rules, applied first (they may
+	// read managedFields); the zero Rules cost nothing.
+	Rules Rules
 }
 
 // Info is what Normalize read from the object before dropping it.
@@ -58,6 +61,9 @@ var droppedMetadata = []string{
 // Secret value may reach git.
 func Normalize(obj *unstructured.Unstructured, f Facts) Info {
 	info := Info{Manager: newestManager(obj)}
+	if len(f.Rules) > 0 {
+		f.Rules.Apply(obj)
+	}
 	group := obj.GroupVersionKind().Group
 	kind := obj.GetKind()
 	if group == "" && kind == "Service" {
