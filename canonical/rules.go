@@ -117,20 +117,21 @@ func (rs Rules) Apply(obj *unstructured.Unstructured) []Applied {
 	}
 	t := targetOf(obj)
 	var out []Applied
+	var rm remover // one for all rules: its path buffer is reused
 	for i, r := range rs {
 		if !r.Match.matches(t) {
 			continue
 		}
-		rm := remover{}
+		rm.removed = nil
 		for _, p := range r.IgnoreFields {
 			if len(p.steps) == 0 || p.removesIdentity() {
 				continue
 			}
-			rm.field = p
+			rm.field, rm.fieldStr = p, ""
 			rm.removePath(obj.Object, p.steps)
 		}
 		if len(r.IgnoreManagers) > 0 {
-			rm.field = FieldPath{}
+			rm.field, rm.fieldStr = FieldPath{}, ""
 			rm.removeManaged(obj.Object, r.IgnoreManagers)
 		}
 		out = append(out, Applied{Rule: i, Name: r.Name, Removed: rm.removed})
@@ -184,7 +185,14 @@ func (m Match) matches(t target) bool {
 // glob reports whether s matches the path.Match pattern; a pattern without
 // meta characters is compared as it is, which is most of them.
 func glob(pattern, s string) bool {
-	if !strings.ContainsAny(pattern, `*?[\`) {
+	literal := true
+	for i := 0; i < len(pattern) && literal; i++ {
+		switch pattern[i] {
+		case '*', '?', '[', '\\':
+			literal = false
+		}
+	}
+	if literal {
 		return pattern == s
 	}
 	ok, _ := path.Match(pattern, s)

@@ -3,6 +3,7 @@ package canonical
 import (
 	"slices"
 	"sort"
+	"strings"
 
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 	"sigs.k8s.io/structured-merge-diff/v6/value"
@@ -38,8 +39,8 @@ type ownedTree struct {
 func (r *remover) removeManaged(obj map[string]any, patterns []string) {
 	meta, _ := obj["metadata"].(map[string]any)
 	entries, _ := meta["managedFields"].([]any)
-	var mine []ownedTree
-	var others []map[string]any
+	mine := make([]ownedTree, 0, len(entries))
+	others := make([]map[string]any, 0, len(entries))
 	for _, e := range entries {
 		m, _ := e.(map[string]any)
 		fields, _ := m["fieldsV1"].(map[string]any)
@@ -61,67 +62,55 @@ func (r *remover) removeManaged(obj map[string]any, patterns []string) {
 // returns v (a list shrinks) and whether anything went. keys are the key
 // fields of v when v is a list item found by them.
 func (r *remover) removeOwned(v any, mine []ownedTree, others []map[string]any, keys *value.FieldList) (any, bool) {
-	var elems []string
+	// Resolve the elements first, and visit (and report) them in order:
+	// list items as the list holds them, fields by name.
+	n := 0
 	for _, t := range mine {
-		for k := range t.fields {
-			if k != "." {
-				elems = append(elems, k)
-			}
-		}
+		n += len(t.fields)
 	}
-	sort.Strings(elems)
-	elems = slices.Compact(elems)
-
-	// Resolve the elements first, so that list items are visited (and
-	// reported) in the list's order, not in their keys' order.
-	type target struct {
-		elem  string
-		pe    fieldpath.PathElement
-		index int // in a list, or -1 in a map
-	}
-	var targets []target
-	for _, elem := range elems {
-		if len(r.cur) == 0 && elem == "f:status" {
-			continue
-		}
-		pe, err := fieldpath.DeserializePathElement(elem)
-		if err != nil {
-			continue // a form this version does not know
-		}
-		switch c := v.(type) {
-		case map[string]any:
-			if pe.FieldName == nil || keys != nil && isKeyField(*keys, *pe.FieldName) {
+	targets := make([]ownedElem, 0, n)
+	for ti, t := range mine {
+	elems:
+		for elem := range t.fields {
+			if elem == "." || len(r.cur) == 0 && elem == "f:status" {
 				continue
 			}
-			if _, ok := c[*pe.FieldName]; ok {
-				targets = append(targets, target{elem, pe, -1})
+			for _, u := range mine[:ti] {
+				if _, seen := u.fields[elem]; seen {
+					continue elems
+				}
 			}
-		case []any:
-			if i := findItem(c, pe); i >= 0 {
-				targets = append(targets, target{elem, pe, i})
-			}
+			targets = resolveOwned(targets, v, elem, keys)
 		}
 	}
-	sort.SliceStable(targets, func(i, j int) bool { return targets[i].index < targets[j].index })
+	slices.SortFunc(targets, func(a, b ownedElem) int {
+		if a.index != b.index {
+			return a.index - b.index
+		}
+		return strings.Compare(a.field, b.field)
+	})
 
 	removedAny := false
 	var drop []int
+	subMine := make([]ownedTree, 0, len(mine))
+	subOthers := make([]map[string]any, 0, len(others))
+	owners := make([]string, 0, len(mine))
 	for _, tg := range targets {
-		elem, pe, index := tg.elem, tg.pe, tg.index
 		var child any
-		if index >= 0 {
-			child = v.([]any)[index]
-			r.cur = append(r.cur, step{kind: stepIndex, index: index})
+		if tg.index >= 0 {
+			child = v.([]any)[tg.index]
+			r.cur = append(r.cur, step{kind: stepIndex, index: tg.index})
 		} else {
-			child = v.(map[string]any)[*pe.FieldName]
-			r.cur = append(r.cur, step{kind: stepKey, key: *pe.FieldName})
+			child = v.(map[string]any)[tg.field]
+			r.cur = append(r.cur, step{kind: stepKey, key: tg.field})
 		}
 
-		var subMine []ownedTree
-		var owners []string
+		// The buffers serve one target after the other: the recursion
+		// below is done with them before the next.
+		subMine, subOthers, owners = subMine[:0], subOthers[:0], owners[:0]
 		deeper := false
 		for _, t := range mine {
-			sub, ok := t.fields[elem].(map[string]any)
+			sub, ok := t.fields[tg.elem].(map[string]any)
 			if !ok {
 				continue
 			}
@@ -131,10 +120,9 @@ func (r *remover) removeOwned(v any, mine []ownedTree, others []map[string]any, 
 			}
 			deeper = deeper || hasChildren(sub)
 		}
-		var subOthers []map[string]any
 		othersInside := false
 		for _, o := range others {
-			if sub, ok := o[elem].(map[string]any); ok {
+			if sub, ok := o[tg.elem].(map[string]any); ok {
 				subOthers = append(subOthers, sub)
 				othersInside = othersInside || hasChildren(sub)
 			}
@@ -145,29 +133,30 @@ func (r *remover) removeOwned(v any, mine []ownedTree, others []map[string]any, 
 		case len(owners) > 0 && !othersInside:
 			remove = !isIdentity(r.cur)
 			if remove {
-				sort.Strings(owners)
-				r.record(slices.Compact(owners))
+				names := slices.Clone(owners)
+				sort.Strings(names)
+				r.record(slices.Compact(names))
 			}
 		case deeper:
-			newChild, removed := r.removeOwned(child, subMine, subOthers, pe.Key)
+			newChild, removed := r.removeOwned(child, subMine, subOthers, tg.key)
 			if removed {
 				removedAny = true
 				remove = isEmpty(newChild) && !isIdentity(r.cur)
 				if !remove {
-					if index >= 0 {
-						v.([]any)[index] = newChild
+					if tg.index >= 0 {
+						v.([]any)[tg.index] = newChild
 					} else {
-						v.(map[string]any)[*pe.FieldName] = newChild
+						v.(map[string]any)[tg.field] = newChild
 					}
 				}
 			}
 		}
 		if remove {
 			removedAny = true
-			if index >= 0 {
-				drop = append(drop, index)
+			if tg.index >= 0 {
+				drop = append(drop, tg.index)
 			} else {
-				delete(v.(map[string]any), *pe.FieldName)
+				delete(v.(map[string]any), tg.field)
 			}
 		}
 		r.cur = r.cur[:len(r.cur)-1]
@@ -176,6 +165,40 @@ func (r *remover) removeOwned(v any, mine []ownedTree, others []map[string]any, 
 		return deleteIndexes(v.([]any), slices.Compact(drop)), true
 	}
 	return v, removedAny
+}
+
+// ownedElem is one element of a FieldsV1 set found in the object.
+type ownedElem struct {
+	elem  string           // as FieldsV1 writes it
+	field string           // in a map
+	key   *value.FieldList // the key fields of a list item found by them
+	index int              // in a list, or -1 in a map
+}
+
+// resolveOwned appends to targets the element elem of v, if v holds it. keys
+// are the key fields of v when v is a list item: they go only with it.
+func resolveOwned(targets []ownedElem, v any, elem string, keys *value.FieldList) []ownedElem {
+	switch c := v.(type) {
+	case map[string]any:
+		// Fields are most of FieldsV1: read them without the parser,
+		// which allocates.
+		name, ok := strings.CutPrefix(elem, "f:")
+		if !ok || keys != nil && isKeyField(*keys, name) {
+			return targets
+		}
+		if _, ok := c[name]; ok {
+			targets = append(targets, ownedElem{elem: elem, field: name, index: -1})
+		}
+	case []any:
+		pe, err := fieldpath.DeserializePathElement(elem)
+		if err != nil {
+			return targets // a form this version does not know
+		}
+		if i := findItem(c, pe); i >= 0 {
+			targets = append(targets, ownedElem{elem: elem, key: pe.Key, index: i})
+		}
+	}
+	return targets
 }
 
 // hasChildren reports whether a FieldsV1 set owns something below its

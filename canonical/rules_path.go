@@ -206,7 +206,16 @@ func (p FieldPath) String() string {
 		switch st.kind {
 		case stepToken:
 			b.WriteByte('/')
-			b.WriteString(strings.NewReplacer("~", "~0", "/", "~1").Replace(st.key))
+			for j := 0; j < len(st.key); j++ {
+				switch c := st.key[j]; c {
+				case '~':
+					b.WriteString("~0")
+				case '/':
+					b.WriteString("~1")
+				default:
+					b.WriteByte(c)
+				}
+			}
 		case stepIndex:
 			b.WriteByte('[')
 			b.WriteString(strconv.Itoa(st.index))
@@ -222,7 +231,12 @@ func (p FieldPath) String() string {
 				continue
 			}
 			b.WriteString(`["`)
-			b.WriteString(strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(st.key))
+			for j := 0; j < len(st.key); j++ {
+				if c := st.key[j]; c == '\\' || c == '"' {
+					b.WriteByte('\\')
+				}
+				b.WriteByte(st.key[j])
+			}
 			b.WriteString(`"]`)
 		}
 	}
@@ -310,15 +324,19 @@ func pointerIndex(tok string) (int, bool) {
 // remover removes fields from one object for one rule and records what
 // it removed.
 type remover struct {
-	field   FieldPath // the IgnoreFields entry being applied, if any
-	cur     []step    // the concrete path to the value being visited
-	removed []Removal
+	field    FieldPath // the IgnoreFields entry being applied, if any
+	fieldStr string    // field.String(), once needed
+	cur      []step    // the concrete path to the value being visited
+	removed  []Removal
 }
 
 func (r *remover) record(managers []string) {
 	rm := Removal{FieldPath: FieldPath{steps: slices.Clone(r.cur)}, Managers: managers}
 	if managers == nil {
-		rm.Field = r.field.String()
+		if r.fieldStr == "" {
+			r.fieldStr = r.field.String()
+		}
+		rm.Field = r.fieldStr
 	}
 	r.removed = append(r.removed, rm)
 }
@@ -330,78 +348,92 @@ func (r *remover) record(managers []string) {
 // annotation of a pod template that had none).
 func (r *remover) removePath(v any, steps []step) (any, bool) {
 	st, rest := steps[0], steps[1:]
-	removedAny := false
 	switch c := v.(type) {
 	case map[string]any:
-		var keys []string
 		switch st.kind {
 		case stepKey, stepToken:
 			if _, ok := c[st.key]; ok {
-				keys = []string{st.key}
+				return v, r.removeFromMap(c, st.key, rest)
 			}
 		case stepAll:
-			keys = make([]string, 0, len(c))
+			keys := make([]string, 0, len(c))
 			for k := range c {
 				keys = append(keys, k)
 			}
 			sort.Strings(keys)
-		}
-		for _, k := range keys {
-			r.cur = append(r.cur, step{kind: stepKey, key: k})
-			if len(rest) == 0 {
-				if !isIdentity(r.cur) {
-					delete(c, k)
-					r.record(nil)
-					removedAny = true
-				}
-			} else if child, removed := r.removePath(c[k], rest); removed {
-				removedAny = true
-				if isEmpty(child) && !isIdentity(r.cur) {
-					delete(c, k)
-				} else {
-					c[k] = child
-				}
+			removed := false
+			for _, k := range keys {
+				removed = r.removeFromMap(c, k, rest) || removed
 			}
-			r.cur = r.cur[:len(r.cur)-1]
+			return v, removed
 		}
 	case []any:
-		var idx []int
+		var drop []int
 		switch st.kind {
 		case stepIndex:
 			if st.index < len(c) {
-				idx = []int{st.index}
+				drop = r.removeFromList(c, st.index, rest, drop)
 			}
 		case stepToken:
 			if n, ok := pointerIndex(st.key); ok && n < len(c) {
-				idx = []int{n}
+				drop = r.removeFromList(c, n, rest, drop)
 			}
 		case stepAll:
-			idx = make([]int, len(c))
-			for i := range idx {
-				idx[i] = i
+			for i := range c {
+				drop = r.removeFromList(c, i, rest, drop)
 			}
-		}
-		var drop []int
-		for _, i := range idx {
-			r.cur = append(r.cur, step{kind: stepIndex, index: i})
-			if len(rest) == 0 {
-				drop = append(drop, i)
-				r.record(nil)
-			} else if child, removed := r.removePath(c[i], rest); removed {
-				removedAny = true
-				if isEmpty(child) {
-					drop = append(drop, i)
-				} else {
-					c[i] = child
-				}
-			}
-			r.cur = r.cur[:len(r.cur)-1]
 		}
 		if len(drop) > 0 {
 			return deleteIndexes(c, drop), true
 		}
 	}
-	return v, removedAny
+	return v, false
+}
+
+// removeFromMap removes what rest matches below c[k] (or c[k] itself when
+// rest is empty), and c[k] when that leaves it empty.
+func (r *remover) removeFromMap(c map[string]any, k string, rest []step) bool {
+	r.cur = append(r.cur, step{kind: stepKey, key: k})
+	defer func() { r.cur = r.cur[:len(r.cur)-1] }()
+	if len(rest) == 0 {
+		if isIdentity(r.cur) {
+			return false
+		}
+		delete(c, k)
+		r.record(nil)
+		return true
+	}
+	child, removed := r.removePath(c[k], rest)
+	if !removed {
+		return false
+	}
+	if isEmpty(child) && !isIdentity(r.cur) {
+		delete(c, k)
+	} else {
+		c[k] = child
+	}
+	return true
+}
+
+// removeFromList is removeFromMap for c[i]; it returns drop with i
+// appended when the item must go (the caller removes it, so that the
+// indexes of the items after it stay put meanwhile).
+func (r *remover) removeFromList(c []any, i int, rest []step, drop []int) []int {
+	r.cur = append(r.cur, step{kind: stepIndex, index: i})
+	defer func() { r.cur = r.cur[:len(r.cur)-1] }()
+	if len(rest) == 0 {
+		r.record(nil)
+		return append(drop, i)
+	}
+	child, removed := r.removePath(c[i], rest)
+	switch {
+	case !removed:
+	case isEmpty(child):
+		drop = append(drop, i)
+	default:
+		c[i] = child
+	}
+	return drop
 }
 
 // deleteIndexes removes the items at the ascending indexes drop from l.
