@@ -10,7 +10,7 @@
 // # Pipeline
 //
 //	skip?   := SkipType(type) / SkipObject(obj)   the default capture rules
-//	info    := Normalize(obj, facts)              rewrites obj in place
+//	info    := Normalize(obj, facts)              user rules (facts.Rules) first, then the built-in ones; rewrites obj in place
 //	bytes   := Marshal(obj)                       sorted keys, int64 exact, no wrapping
 //	path    := PathOf(IDOf(obj, resource))        the file in the repository
 //
@@ -31,4 +31,63 @@
 // to paths that differ only in case. A '.' in a resource, and a segment that
 // is "." or "..", are escaped too, so that "<resource>.<group>" splits at its
 // first dot and no segment names the current or parent folder.
+//
+// # Normalization rules
+//
+// Controllers keep rewriting parts of objects (an HPA owns spec.replicas, a
+// CA injector writes caBundle, a mesh stamps annotations). The user's
+// rules, under normalize: in the configuration file, remove those fields
+// before anything is stored or compared, so that their writes make no
+// commit and no drift:
+//
+//	normalize:
+//	  - name: hpa-owns-replicas                  # optional; explain shows it
+//	    match: {group: apps, kind: Deployment, namespaces: [shop], names: ["web-*"], labelSelector: "app=web"}
+//	    ignoreFields: [spec.replicas]
+//	  - match: {group: admissionregistration.k8s.io, kind: ValidatingWebhookConfiguration}
+//	    ignoreFields: ['webhooks[*].clientConfig.caBundle']
+//	  - match: {kind: Deployment}
+//	    ignoreManagers: [kube-controller-manager, "hpa-*"]
+//
+// match narrows a rule; every field left out matches everything. group,
+// kind, namespaces and names are globs (path.Match); group "" (or core) is
+// the core group; namespaces never match cluster-scoped objects;
+// labelSelector is what kubectl -l takes.
+//
+// ignoreFields are paths, either JSON pointers (/spec/replicas, ~1 for '/'
+// in a key, ~0 for '~') or in the simple syntax:
+//
+//	spec.replicas                          keys joined by dots (letters, digits, - and _)
+//	metadata.annotations["a.b/c"]          any other key, quoted ("…" or '…', with \" and \\ escaped)
+//	webhooks[*].clientConfig.caBundle      [*]: every list item, or every map value
+//	spec.template.spec.containers[0]       [N]: one list item
+//
+// A path may not remove apiVersion, kind, metadata.name or
+// metadata.namespace. Maps and lists that a removal leaves empty are
+// removed too (a controller made them to hold what it wrote).
+//
+// ignoreManagers are globs over field manager names. Apply reads
+// metadata.managedFields (FieldsV1, parsed with structured-merge-diff's
+// fieldpath) and removes what those managers own:
+//
+//	for each element e the ignored managers own or descend into:
+//	    find e in the object (a field; a list item by its key fields,
+//	    k:{…}; a set item by its value, v:…; an index, i:N)
+//	    if they own e itself and no other manager owns anything inside e:
+//	        remove e whole, with the defaults the server filled into it
+//	    else: descend, and remove e if that leaves it empty
+//
+// A field an ignored manager owns is removed even when another manager
+// owns it too: Argo CD's managedFieldsManagers does the same, and a co-owned
+// field is one whose value every owner asserts. The key fields of a list
+// item go only with the item. Status is not walked (Normalize drops it).
+// Files read back from git have no managedFields, so manager rules act on
+// live objects only.
+//
+// Rules are decoded strictly (DecodeRules, ParseRules): unknown fields, bad
+// paths, globs, selectors and manager patterns are errors, all of them
+// reported, one line each, naming the rule by index and name. Apply
+// returns what each rule removed, for kubesnap rules --explain;
+// DefaultRules describes the built-in rules that Normalize and the skip
+// rules apply, for kubesnap rules.
 package canonical
