@@ -11,7 +11,7 @@ import (
 // ApplyOptions shape how a plan is applied.
 type ApplyOptions struct {
 	// Workers is how many objects of a phase are applied at once; 0
-	// means 16.
+	// means 64.
 	Workers int
 	// Recreate deletes and creates again an object whose immutable
 	// fields differ.
@@ -46,7 +46,7 @@ func Apply(ctx context.Context, target Target, plan *Plan, opts ApplyOptions) Re
 	rep := Report{Done: map[Action]int{}}
 	workers := opts.Workers
 	if workers <= 0 {
-		workers = 16
+		workers = 64
 	}
 	timeout := opts.CRDTimeout
 	if timeout <= 0 {

@@ -1,11 +1,14 @@
 package restore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/kubesnap/kubesnap/canonical"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -38,11 +41,20 @@ func (e *BadFilesError) Error() string {
 	return fmt.Sprintf("%d files in the revision are not valid objects, nothing was applied:\n%s", len(e.Lines), strings.Join(e.Lines, "\n"))
 }
 
+// blobReader is a Revision that reads many files at once by their blob
+// ids, faster than one Read a path (gitstore.Revision).
+type blobReader interface {
+	// ReadBlobs calls fn with the content of each blob of ids, in order,
+	// from one goroutine; an error of fn stops it.
+	ReadBlobs(ctx context.Context, ids []string, fn func(i int, data []byte) error) error
+}
+
 // Load reads every object file of rev in scope of f (files outside
 // cluster/ and namespaces/, such as the coverage report, are not objects).
 // A file that does not parse, holds no kind, apiVersion or name, or holds
 // another object than its path names, makes a *BadFilesError naming every
-// such file.
+// such file. The files are read in one goroutine and parsed in as many as
+// there are CPUs.
 func Load(ctx context.Context, rev Revision, f canonical.Filter) ([]Object, error) {
 	files, err := rev.Files(ctx)
 	if err != nil {
@@ -53,45 +65,108 @@ func Load(ctx context.Context, rev Revision, f canonical.Filter) ([]Object, erro
 		paths = append(paths, p)
 	}
 	sort.Strings(paths)
-	var out []Object
-	var bad []string
+	// One result per object file, in path order: its object, or why it
+	// is bad, or neither (out of scope).
+	type result struct {
+		obj Object
+		bad string
+		ok  bool
+	}
+	var results []result
+	var toRead []int // indexes into results of the files to read
+	var ids []string
 	for _, p := range paths {
 		if !strings.HasPrefix(p, "cluster/") && !strings.HasPrefix(p, "namespaces/") {
 			continue
 		}
 		id, err := canonical.ParsePath(p)
 		if err != nil {
-			bad = append(bad, fmt.Sprintf("%s: %v; rename or remove the file", p, err))
+			results = append(results, result{bad: fmt.Sprintf("%s: %v; rename or remove the file", p, err)})
 			continue
 		}
 		if !f.ID(id) {
 			continue
 		}
-		data, err := rev.Read(ctx, p)
-		if err != nil {
-			return nil, err
+		toRead = append(toRead, len(results))
+		ids = append(ids, files[p])
+		results = append(results, result{obj: Object{ID: id, Path: p}})
+	}
+
+	type file struct {
+		i    int // into results
+		data []byte
+	}
+	work := make(chan file, 64)
+	var wg sync.WaitGroup
+	for range max(runtime.GOMAXPROCS(0), 2) {
+		wg.Go(func() {
+			for fl := range work {
+				r := &results[fl.i]
+				obj, err := check(r.obj.ID, fl.data)
+				if err != nil && r.obj.ID.Group == "" && r.obj.ID.Resource == "secrets" {
+					// The parser's message may quote the document, values and all.
+					err = errors.New("not a valid Secret object (details hidden: they may quote its values)")
+				}
+				if err != nil {
+					r.bad = fmt.Sprintf("%s: %v; fix or remove the file", r.obj.Path, err)
+					continue
+				}
+				if !f.Labels(obj.GetLabels()) {
+					continue
+				}
+				r.obj.Obj, r.obj.Canonical, r.ok = obj, isCanonical(obj, fl.data), true
+			}
+		})
+	}
+	send := func(i int, data []byte) error {
+		select {
+		case work <- file{i: toRead[i], data: data}:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
 		}
-		obj, err := check(id, data)
-		if err != nil && id.Group == "" && id.Resource == "secrets" {
-			// The parser's message may quote the document, values and all.
-			err = errors.New("not a valid Secret object (details hidden: they may quote its values)")
+	}
+	if br, ok := rev.(blobReader); ok {
+		err = br.ReadBlobs(ctx, ids, send)
+	} else {
+		for i := range toRead {
+			var data []byte
+			if data, err = rev.Read(ctx, results[toRead[i]].obj.Path); err != nil {
+				break
+			}
+			if err = send(i, data); err != nil {
+				break
+			}
 		}
-		if err != nil {
-			bad = append(bad, fmt.Sprintf("%s: %v; fix or remove the file", p, err))
-			continue
+	}
+	close(work)
+	wg.Wait()
+	if err != nil {
+		return nil, err
+	}
+
+	var out []Object
+	var bad []string
+	for _, r := range results {
+		switch {
+		case r.bad != "":
+			bad = append(bad, r.bad)
+		case r.ok:
+			out = append(out, r.obj)
 		}
-		if !f.Labels(obj.GetLabels()) {
-			continue
-		}
-		c := obj.DeepCopy()
-		canonical.Normalize(c, canonical.Facts{})
-		canon, err := canonical.Marshal(c)
-		out = append(out, Object{ID: id, Path: p, Obj: obj, Canonical: err == nil && string(canon) == string(data)})
 	}
 	if len(bad) > 0 {
 		return nil, &BadFilesError{Lines: bad}
 	}
 	return out, nil
+}
+
+// isCanonical says data is obj in canonical form, as kubesnap writes it.
+func isCanonical(obj *unstructured.Unstructured, data []byte) bool {
+	c := obj.DeepCopy()
+	canonical.Normalize(c, canonical.Facts{})
+	canon, err := canonical.Marshal(c)
+	return err == nil && bytes.Equal(canon, data)
 }
 
 // check parses a file and checks it holds the object its path names.

@@ -273,7 +273,6 @@ func settle(ctx context.Context, target Target, desired map[string]*Item, live m
 		}
 	}
 	for path, it := range desired {
-		want := canonicalBytes(it.obj)
 		have, isLive := live[path]
 		switch {
 		case !isLive:
@@ -285,7 +284,7 @@ func settle(ctx context.Context, target Target, desired map[string]*Item, live m
 				it.Reason = "validated when applied: this restore makes its namespace or type first"
 				continue
 			}
-		case bytes.Equal(want, have):
+		case bytes.Equal(canonicalBytes(it.obj), have):
 			it.Action = Unchanged
 			continue
 		}
