@@ -31,7 +31,18 @@ type Object struct {
 	// where it differs from the live object, the difference is real. A
 	// file edited by hand may differ only in form; a dry-run tells.
 	Canonical bool
+	// Sealed says the file is encrypted (sops format) and was not
+	// decrypted, for want of a key: Obj is its redacted form, which a
+	// restore skips.
+	Sealed bool
 }
+
+// Unseal decrypts a file in the sops format, returning the plain file.
+type Unseal func(data []byte) ([]byte, error)
+
+// keep is how a restore normalizes: sensitive values stay (a restore
+// compares and applies them); kubesnap's digest annotation goes.
+var keep = canonical.Facts{Protection: canonical.Protection{Keep: true}}
 
 // BadFilesError lists the revision's files that are not objects a
 // restore can apply, one line each; nothing is applied.
@@ -54,8 +65,9 @@ type blobReader interface {
 // A file that does not parse, holds no kind, apiVersion or name, or holds
 // another object than its path names, makes a *BadFilesError naming every
 // such file. The files are read in one goroutine and parsed in as many as
-// there are CPUs.
-func Load(ctx context.Context, rev Revision, f canonical.Filter) ([]Object, error) {
+// there are CPUs. Encrypted files are decrypted with unseal (a file that
+// does not decrypt is a bad file); without it they are Sealed.
+func Load(ctx context.Context, rev Revision, f canonical.Filter, unseal Unseal) ([]Object, error) {
 	files, err := rev.Files(ctx)
 	if err != nil {
 		return nil, err
@@ -102,7 +114,12 @@ func Load(ctx context.Context, rev Revision, f canonical.Filter) ([]Object, erro
 		wg.Go(func() {
 			for fl := range work {
 				r := &results[fl.i]
-				obj, err := check(r.obj.ID, fl.data)
+				data, sealed, err := open(fl.data, unseal)
+				if err != nil {
+					r.bad = fmt.Sprintf("%s: %v", r.obj.Path, err)
+					continue
+				}
+				obj, err := check(r.obj.ID, data)
 				if err != nil && r.obj.ID.Group == "" && r.obj.ID.Resource == "secrets" {
 					// The parser's message may quote the document, values and all.
 					err = errors.New("not a valid Secret object (details hidden: they may quote its values)")
@@ -114,7 +131,7 @@ func Load(ctx context.Context, rev Revision, f canonical.Filter) ([]Object, erro
 				if !f.Labels(obj.GetLabels()) {
 					continue
 				}
-				r.obj.Obj, r.obj.Canonical, r.ok = obj, isCanonical(obj, fl.data), true
+				r.obj.Obj, r.obj.Canonical, r.obj.Sealed, r.ok = obj, isCanonical(obj, data), sealed, true
 			}
 		})
 	}
@@ -161,10 +178,41 @@ func Load(ctx context.Context, rev Revision, f canonical.Filter) ([]Object, erro
 	return out, nil
 }
 
+// open returns a file's content to check: an encrypted file decrypted,
+// without kubesnap's digest annotation (a restore does not apply it), or
+// in its redacted form when there is no key (sealed is then true).
+func open(data []byte, unseal Unseal) (out []byte, sealed bool, err error) {
+	red, _, ok := canonical.Sealed(data)
+	switch {
+	case !ok:
+		return data, false, nil
+	case unseal == nil:
+		out, err = canonical.Marshal(red)
+		return out, true, err
+	}
+	plain, err := unseal(data)
+	if err != nil {
+		return nil, false, fmt.Errorf("cannot decrypt: %v; give the right key with --age-identity or SOPS_AGE_KEY_FILE", err)
+	}
+	obj, err := canonical.Parse(plain)
+	if err != nil {
+		return nil, false, errors.New("decrypted, but not a valid object (details hidden: they may quote its values)")
+	}
+	if ann := obj.GetAnnotations(); ann[canonical.DigestAnnotation] != "" {
+		delete(ann, canonical.DigestAnnotation)
+		obj.SetAnnotations(ann)
+		if len(ann) == 0 {
+			unstructured.RemoveNestedField(obj.Object, "metadata", "annotations")
+		}
+	}
+	out, err = canonical.Marshal(obj)
+	return out, false, err
+}
+
 // isCanonical says data is obj in canonical form, as kubesnap writes it.
 func isCanonical(obj *unstructured.Unstructured, data []byte) bool {
 	c := obj.DeepCopy()
-	canonical.Normalize(c, canonical.Facts{})
+	canonical.Normalize(c, keep)
 	canon, err := canonical.Marshal(c)
 	return err == nil && bytes.Equal(canon, data)
 }

@@ -133,7 +133,7 @@ func MakePlan(ctx context.Context, target Target, objs []Object, opts Options) (
 
 	desired := map[string]*Item{}
 	var bad []string
-	redacted := 0
+	var redacted, sealed []string
 	for _, o := range objs {
 		it := Item{Group: o.ID.Group, Resource: o.ID.Resource, Namespace: o.ID.Namespace, Name: o.ID.Name, Path: o.Path, Phase: PhaseOf(o.ID), obj: applyable(o.Obj), canonical: o.Canonical}
 		dir := o.ID.ResourceDir()
@@ -147,9 +147,12 @@ func MakePlan(ctx context.Context, target Target, objs []Object, opts Options) (
 		case t.Kind != "" && t.Kind != o.Obj.GetKind():
 			bad = append(bad, fmt.Sprintf("%s: holds a %s, but %s are %s; fix or remove the file", o.Path, o.Obj.GetKind(), dir, t.Kind))
 			continue
+		case o.Sealed:
+			it.Action, it.Reason = Skip, "encrypted in git: give its key with --age-identity FILE (or SOPS_AGE_KEY_FILE) to restore it"
+			sealed = append(sealed, it.ID().String())
 		case o.Obj.GetAnnotations()[canonical.RedactedAnnotation] == "true":
-			it.Action, it.Reason = Skip, "its values are redacted in git: restore this Secret from where it came from"
-			redacted++
+			it.Action, it.Reason = Skip, "its values are redacted in git: restore it from where it came from"
+			redacted = append(redacted, it.ID().String())
 		}
 		it.t = t
 		plan.Items = append(plan.Items, it)
@@ -165,8 +168,11 @@ func MakePlan(ctx context.Context, target Target, objs []Object, opts Options) (
 			desired[plan.Items[i].Path] = &plan.Items[i]
 		}
 	}
-	if redacted > 0 {
-		plan.Warnings = append(plan.Warnings, fmt.Sprintf("%d Secrets are skipped: git holds no values for them (redacted)", redacted))
+	if len(redacted) > 0 {
+		plan.Warnings = append(plan.Warnings, fmt.Sprintf("%s skipped, git holds no values for them (redacted): %s", count(len(redacted), "object is", "objects are"), joinFirst(redacted, 10)))
+	}
+	if len(sealed) > 0 {
+		plan.Warnings = append(plan.Warnings, fmt.Sprintf("%s skipped, encrypted in git and no key given (--age-identity or SOPS_AGE_KEY_FILE): %s", count(len(sealed), "object is", "objects are"), joinFirst(sealed, 10)))
 	}
 	// plan.Items does not grow until settle is done: the pointers in
 	// desired stay valid.
@@ -213,7 +219,7 @@ func compareLive(ctx context.Context, target Target, types []canonical.Type, des
 			id := t.ID(obj.GetNamespace(), obj.GetName())
 			path := canonical.PathOf(id)
 			if it, ok := desired[path]; ok {
-				canonical.Normalize(obj, canonical.Facts{})
+				canonical.Normalize(obj, keep)
 				data, err := canonical.Marshal(obj)
 				if err != nil {
 					return fmt.Errorf("marshal live %s: %w", id, err)
@@ -327,7 +333,7 @@ func dryRun(ctx context.Context, target Target, it *Item, have []byte, isLive, f
 // canonicalBytes is obj in canonical form, for comparing.
 func canonicalBytes(obj *unstructured.Unstructured) []byte {
 	c := obj.DeepCopy()
-	canonical.Normalize(c, canonical.Facts{})
+	canonical.Normalize(c, keep)
 	data, err := canonical.Marshal(c)
 	if err != nil {
 		return nil // compares unequal to anything live
@@ -444,4 +450,20 @@ func unservedVersions(ctx context.Context, target Target, plan *Plan, pending ma
 		}
 	}
 	return nil
+}
+
+// count says "1 object is" or "3 objects are".
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// joinFirst joins the first n items and says how many more there are.
+func joinFirst(items []string, n int) string {
+	if len(items) <= n {
+		return strings.Join(items, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(items[:n], ", "), len(items)-n)
 }

@@ -60,7 +60,7 @@ func TestLoadNamesEveryBadFile(t *testing.T) {
 		"README.md":                                     "# hello\n",
 		"namespaces/other/configmaps/out-of-scope.yaml": "{{ broken but out of scope\n",
 	}
-	_, err := Load(t.Context(), rev, canonical.Filter{ExcludeNamespaces: []string{"other"}})
+	_, err := Load(t.Context(), rev, canonical.Filter{ExcludeNamespaces: []string{"other"}}, nil)
 	var bad *BadFilesError
 	if !errors.As(err, &bad) {
 		t.Fatalf("Load = %v, want a BadFilesError", err)
@@ -88,7 +88,7 @@ func TestLoadNamesEveryBadFile(t *testing.T) {
 	delete(rev, "namespaces/shop/configmaps/elsewhere.yaml")
 	delete(rev, "namespaces/shop/deployments.apps/wrong.yaml")
 	delete(rev, "namespaces/shop/secrets/leaky.yaml")
-	objs, err := Load(t.Context(), rev, canonical.Filter{ExcludeNamespaces: []string{"other"}})
+	objs, err := Load(t.Context(), rev, canonical.Filter{ExcludeNamespaces: []string{"other"}}, nil)
 	if err != nil || len(objs) != 2 {
 		t.Fatalf("Load of good files = %d objects, %v; want 2", len(objs), err)
 	}

@@ -32,6 +32,7 @@ type restoreOptions struct {
 	filter                         canonical.Filter
 	cluster                        *genericclioptions.ConfigFlags
 	progress                       io.Writer // nil: no progress bar
+	identity                       string    // --age-identity
 }
 
 // restoreTagPrefix names the tags that record restores.
@@ -110,6 +111,7 @@ what it builds. DIR is only read.`,
 	fs.BoolVar(&o.recreate, "recreate", false, "delete and create again objects whose immutable fields differ")
 	fs.StringArrayVar(&nsMap, "namespace-map", nil, "move objects from namespace OLD to NEW (OLD=NEW, repeatable)")
 	fs.StringVar(&o.kustomize, "kustomize", "", "run the kustomization in this folder over the revision's objects before planning")
+	identityFlag(fs, &o.identity, "encrypted Secrets (without a key they are skipped)")
 	fs.IntVar(&o.workers, "workers", 64, "objects applied at once within a phase (the API server's priority and fairness queues what it cannot take at once)")
 	fs.Float32Var(&o.qps, "qps", 5000, "client-side limit of requests a second to the API server (by default so high that --workers is the limit)")
 	fs.IntVar(&o.burst, "burst", 5000, "client-side burst of requests above --qps")
@@ -172,7 +174,11 @@ func runRestore(ctx context.Context, o restoreOptions, stdout, stderr io.Writer)
 	} else if rev, err = repo.At(o.rev); err != nil {
 		return err
 	}
-	objs, err := restore.Load(ctx, rev, o.filter)
+	unseal, err := unsealer(o.identity)
+	if err != nil {
+		return err
+	}
+	objs, err := restore.Load(ctx, rev, o.filter, restore.Unseal(unseal))
 	if err != nil {
 		return err
 	}
