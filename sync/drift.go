@@ -37,6 +37,9 @@ type DriftOptions struct {
 	// DryRunWorkers bounds the dry-runs in flight; 0 means 8.
 	DryRunWorkers int
 	Progress      func(Progress)
+	// Unseal, when set, decrypts encrypted Secrets that differ, so the
+	// report names the keys whose values changed (values stay hidden).
+	Unseal Unseal
 	// Secrets says how sensitive values were stored (the mode, the digest
 	// key). Its Sealer is never used: encrypted files are compared in
 	// their redacted form, which the digest keeps exact.
@@ -91,10 +94,16 @@ func (e *BadFilesError) Error() string {
 func Drift(ctx context.Context, src Source, rd Reader, opts DriftOptions) (DriftResult, error) {
 	secrets := opts.Secrets
 	secrets.Sealer = nil
-	if secrets.mode() == SecretsEncrypt {
+	keepPlain := false
+	switch {
+	case opts.Unseal != nil && secrets.mode() != SecretsPlain && secrets.mode() != SecretsSkip:
+		// Compared in the redacted form, plain bytes kept for the
+		// decrypted side of what differs.
+		secrets.Mode, keepPlain = SecretsEncrypt, true
+	case secrets.mode() == SecretsEncrypt:
 		secrets.Mode = SecretsRedact // compare in the redacted form
 	}
-	sc, err := scan(ctx, src, rd, Options{Filter: opts.Filter, Workers: opts.Workers, Progress: opts.Progress, Secrets: secrets})
+	sc, err := scan(ctx, src, rd, Options{Filter: opts.Filter, Workers: opts.Workers, Progress: opts.Progress, Secrets: secrets, keepPlain: keepPlain})
 	if err != nil {
 		return DriftResult{}, err
 	}
@@ -168,6 +177,14 @@ func Drift(ctx context.Context, src Source, rd Reader, opts DriftOptions) (Drift
 		switch {
 		case bytes.Equal(canon, ch.Data):
 			// Only the form differed (key order, quoting): in sync.
+		case sealed && ch.plain != nil && ch.ID.Group == "" && ch.ID.Resource == "secrets":
+			from, err := unsealedFile(data, opts.Unseal, sc.res.Facts, secrets, types[ch.ID.ResourceDir()])
+			if err != nil {
+				bad = append(bad, fmt.Sprintf("%s: %v", p, err))
+				continue
+			}
+			d.From, d.To = from, ch.plain
+			res.Objects = append(res.Objects, d)
 		case bytes.Equal(canon, data) || sealed || opts.DryRun == nil:
 			d.From, d.To = canon, ch.Data
 			res.Objects = append(res.Objects, d)
@@ -251,6 +268,22 @@ func (e *handEdited) compare(ctx context.Context, dr DryRunner, facts canonical.
 		e.d.Note = "edited by hand: compared as the server would store it (server-side dry-run)"
 	}
 	return nil
+}
+
+// unsealedFile decrypts a stored file and returns it in canonical form,
+// values kept, as a live object is rendered in the encrypt mode.
+func unsealedFile(data []byte, unseal Unseal, facts canonical.Facts, secrets Secrets, t canonical.Type) ([]byte, error) {
+	plain, err := unseal(data)
+	if err != nil {
+		return nil, fmt.Errorf("cannot decrypt: %v; give the right key with --age-identity or SOPS_AGE_KEY_FILE", err)
+	}
+	obj, err := canonical.Parse(plain)
+	if err != nil {
+		return nil, errors.New("decrypted, but not a valid object (details hidden: they may quote its values)")
+	}
+	facts.Protection = secrets.protection(t)
+	canonical.Normalize(obj, facts)
+	return canonical.Marshal(obj)
 }
 
 // canonicalFile parses a stored file, checks that it holds the object its

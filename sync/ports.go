@@ -60,6 +60,9 @@ type Change struct {
 	// ID is the object the file holds; zero for files that hold none.
 	ID      canonical.ID
 	Manager string // who made the change, when known
+	// plain is a sensitive object's live bytes with its values, kept
+	// only for a diff that decrypts (Drift with Unseal).
+	plain []byte
 }
 
 // Reader is the repository's files at one revision (for a Store, its

@@ -27,6 +27,9 @@ type Options struct {
 	// Secrets says how the values of Secrets and other sensitive types
 	// are stored; the zero value redacts them.
 	Secrets Secrets
+	// keepPlain keeps sensitive objects' plain bytes in the changes, and
+	// needs no Sealer in the encrypt mode (Drift with Unseal).
+	keepPlain bool
 	// CommitUnchanged calls Store.Commit even when nothing differs from
 	// the store's Files. It is for a store whose Files are a base
 	// revision rather than its branch head (a drift branch): the branch
@@ -139,7 +142,7 @@ type scanned struct {
 // scan lists every captured type at one resourceVersion and compares each
 // object with the revision rd.
 func scan(ctx context.Context, src Source, rd Reader, opts Options) (scanned, error) {
-	if err := opts.Secrets.check(); err != nil {
+	if err := opts.Secrets.check(); err != nil && !opts.keepPlain {
 		return scanned{}, err
 	}
 	disc, err := src.Discover(ctx)
@@ -158,7 +161,7 @@ func scan(ctx context.Context, src Source, rd Reader, opts Options) (scanned, er
 		return scanned{}, err
 	}
 
-	c := &collector{stored: stored, st: rd, seen: map[string]bool{}, changes: map[string]Change{}, secrets: opts.Secrets}
+	c := &collector{stored: stored, st: rd, seen: map[string]bool{}, changes: map[string]Change{}, secrets: opts.Secrets, keepPlain: opts.keepPlain}
 	results := make([]listed, len(todo))
 	workers := opts.Workers
 	if workers <= 0 {
@@ -269,7 +272,8 @@ func scan(ctx context.Context, src Source, rd Reader, opts Options) (scanned, er
 type collector struct {
 	stored  map[string]string
 	st      Reader
-	secrets Secrets // its Sealer is nil in a diff: sealed objects show redacted
+	secrets   Secrets // its Sealer is nil in a diff: sealed objects show redacted
+	keepPlain bool
 
 	mu      gosync.Mutex
 	seen    map[string]bool
@@ -347,7 +351,11 @@ func (c *collector) object(t canonical.Type, obj *unstructured.Unstructured, fac
 	if s, ok := c.st.(Stager); ok {
 		s.Stage(r.path, data)
 	}
-	return r.path, &Change{Op: op, Path: r.path, Data: data, ID: r.id, Manager: r.manager}, true, nil
+	ch = &Change{Op: op, Path: r.path, Data: data, ID: r.id, Manager: r.manager}
+	if c.keepPlain && r.seal != "" {
+		ch.plain = r.data
+	}
+	return r.path, ch, true, nil
 }
 
 // plan picks the types to capture from what the server serves: the

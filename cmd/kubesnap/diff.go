@@ -51,6 +51,8 @@ shows which keys were added, removed or changed. Redacted and encrypted
 Secrets are compared through the keyed digest of their values (the key is
 read from the cluster, see --digest-key-secret), so a changed value shows
 as a changed kubesnap.io/digest annotation; no private key is needed.
+With --age-identity (or SOPS_AGE_KEY_FILE) encrypted Secrets that differ
+are decrypted, so the diff names the keys whose values changed.
 
 Exit status: 0 in sync, 1 drift, 2 error (as kubectl diff).`,
 		Args: noArgs,
@@ -98,7 +100,7 @@ Exit status: 0 in sync, 1 drift, 2 error (as kubectl diff).`,
 	fs.BoolVar(&o.noColor, "no-color", false, "no colour, even on a terminal (NO_COLOR is honoured too)")
 	ff.add(fs)
 	o.secretFlags.add(fs, false)
-	identityFlag(fs, &o.identity, "encrypted Secrets when comparing two revisions (--to)")
+	identityFlag(fs, &o.identity, "encrypted Secrets that differ, so the diff names the keys whose values changed")
 	o.cluster = clusterFlags(fs)
 	return cmd
 }
@@ -150,6 +152,9 @@ func runDiff(ctx context.Context, o diffOptions) (diff.Report, error) {
 		}
 	}
 	opts := snapsync.DriftOptions{Filter: o.filter, DryRun: cluster, Secrets: o.secrets}
+	if opts.Unseal, err = unsealer(o.identity); err != nil {
+		return diff.Report{}, err
+	}
 	if o.progress != nil {
 		opts.Progress = func(p snapsync.Progress) {
 			fmt.Fprintf(o.progress, "\rreading %d/%d types, %d objects", p.TypesDone, p.Types, p.Objects)

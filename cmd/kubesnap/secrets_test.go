@@ -276,6 +276,10 @@ func TestSecretsDiff(t *testing.T) {
 			if mode != "encrypt" {
 				return
 			}
+			out, errOut, code = kubesnap(t, append(diffArgs, "--age-identity", identity)...)
+			if code != 1 || !strings.Contains(out, "user: '<redacted: new value>'") || strings.Contains(out+errOut, "diff-canary") || strings.Contains(out, b64("diff-canary-new")) {
+				t.Errorf("live diff with the key exited %d; want the changed key named, no value:\n%s%s", code, out, errOut)
+			}
 			mustSnapshot(t, repo, args...)
 			toArgs := []string{"diff", "--repo", repo, "--rev", "HEAD~1", "--to", "HEAD"}
 			out, _, code = kubesnap(t, toArgs...)
