@@ -270,8 +270,8 @@ func scan(ctx context.Context, src Source, rd Reader, opts Options) (scanned, er
 
 // collector gathers the changes of all types being listed at once.
 type collector struct {
-	stored  map[string]string
-	st      Reader
+	stored    map[string]string
+	st        Reader
 	secrets   Secrets // its Sealer is nil in a diff: sealed objects show redacted
 	keepPlain bool
 
