@@ -118,6 +118,9 @@ func TestSnapshotListsForbiddenTypesAsSkipped(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("snapshot as a user who may read only some types exited %d: %s", code, errOut)
 	}
+	if !strings.Contains(errOut, "cannot read the digest key Secret") || !strings.Contains(errOut, "stored without the digest") {
+		t.Errorf("no warning that the digest key could not be read:\n%s", errOut)
+	}
 	if !strings.Contains(out, "skipped secrets: forbidden") {
 		t.Errorf("output does not name the forbidden type:\n%s", out)
 	}

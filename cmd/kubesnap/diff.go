@@ -140,7 +140,11 @@ func runDiff(ctx context.Context, o diffOptions) (diff.Report, error) {
 		return diff.Report{}, err
 	}
 	dopts.To, dopts.Live = "live ("+cluster.Name()+")", true
-	if err := o.secretFlags.key(ctx, &o.secrets, cluster, false); err != nil {
+	if err := o.secretFlags.key(ctx, &o.secrets, cluster, false, func(msg string) {
+		if o.warn != nil {
+			fmt.Fprintln(o.warn, "warning: "+msg)
+		}
+	}); err != nil {
 		var usage usageError
 		if errors.As(err, &usage) {
 			return diff.Report{}, err

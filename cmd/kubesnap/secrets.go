@@ -109,8 +109,20 @@ func (f *secretFlags) warn(w io.Writer, s snapsync.Secrets) {
 }
 
 // key fills in s.Key where the mode needs one: from --digest-key, or the
-// cluster's Secret (created when missing and create is set).
-func (f *secretFlags) key(ctx context.Context, s *snapsync.Secrets, cluster *kube.Cluster, create bool) error {
+// cluster's Secret (created when missing and create is set). A caller who
+// may not read the key's Secret (who usually may not read Secrets either)
+// goes on without it: warn is told, and no digest is written.
+func (f *secretFlags) key(ctx context.Context, s *snapsync.Secrets, cluster *kube.Cluster, create bool, warn func(string)) error {
+	err := f.readKey(ctx, s, cluster, create)
+	if errors.Is(err, kube.ErrDigestKeyForbidden) {
+		warn(err.Error() + "; Secrets are stored without the digest of their values")
+		s.Key = nil
+		return nil
+	}
+	return err
+}
+
+func (f *secretFlags) readKey(ctx context.Context, s *snapsync.Secrets, cluster *kube.Cluster, create bool) error {
 	if s.Mode != snapsync.SecretsRedact && s.Mode != snapsync.SecretsEncrypt {
 		return nil
 	}

@@ -26,6 +26,7 @@ type snapshotOptions struct {
 	filter                            canonical.Filter
 	secrets                           snapsync.Secrets
 	secretFlags                       secretFlags
+	warn                              io.Writer
 	cluster                           *genericclioptions.ConfigFlags
 	progress                          io.Writer // nil: no progress line
 }
@@ -71,6 +72,7 @@ forcing.`,
 				return err
 			}
 			o.secretFlags.warn(stderr, o.secrets)
+			o.warn = stderr
 			if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 				o.progress = stderr
 			}
@@ -125,7 +127,7 @@ func runSnapshot(ctx context.Context, o snapshotOptions, out io.Writer) error {
 			return err
 		}
 	}
-	if err := o.secretFlags.key(ctx, &o.secrets, cluster, true); err != nil {
+	if err := o.secretFlags.key(ctx, &o.secrets, cluster, true, func(msg string) { fmt.Fprintln(o.warn, "warning: "+msg) }); err != nil {
 		return err
 	}
 	opts := snapsync.Options{Filter: o.filter, Cluster: cluster.Name(), Secrets: o.secrets}

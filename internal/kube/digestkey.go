@@ -23,6 +23,8 @@ var secretsGVR = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
 var (
 	ErrNoDigestKey = errors.New("the digest key Secret does not exist")
 	ErrNoNamespace = errors.New("namespace does not exist")
+	// ErrDigestKeyForbidden says the caller may not read the key.
+	ErrDigestKeyForbidden = errors.New("forbidden")
 )
 
 // DigestKey returns the key of the digest of Secret values, kept in the
@@ -39,7 +41,7 @@ func (c *Cluster) DigestKey(ctx context.Context, namespace, name string, create 
 	case err == nil:
 		return keyOf(obj, where)
 	case apierrors.IsForbidden(err):
-		return nil, fmt.Errorf("cannot read the digest key Secret %s: forbidden; grant get on it, or give the key with --digest-key FILE", where)
+		return nil, fmt.Errorf("cannot read the digest key Secret %s: %w; grant get on it, or give the key with --digest-key FILE", where, ErrDigestKeyForbidden)
 	case !apierrors.IsNotFound(err):
 		return nil, c.unreachable(fmt.Errorf("read the digest key Secret %s: %w", where, err))
 	case !create:
