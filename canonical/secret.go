@@ -201,29 +201,50 @@ func Sealed(data []byte) (redacted *unstructured.Unstructured, recipients []stri
 	}
 	sort.Strings(recipients)
 	delete(obj.Object, "sops")
+	// Every value under a key that encrypted_regex matches is hidden, as
+	// Redact hides it: sops leaves "" and null as they are, and those
+	// must compare equal to a redacted live object too.
+	re, _ := meta["encrypted_regex"].(string)
+	match, err := regexp.Compile(re)
+	if re == "" || err != nil {
+		match = nil
+	}
 	encrypted := false
-	var walk func(v any)
-	walk = func(v any) {
+	hide := func(v any, under bool) (any, bool) {
+		if s, isStr := v.(string); under || isStr && strings.HasPrefix(s, "ENC[") {
+			return Redacted, true
+		}
+		return v, false
+	}
+	var walk func(v any, under bool)
+	walk = func(v any, under bool) {
 		switch t := v.(type) {
 		case map[string]any:
 			for k, c := range t {
-				if s, isStr := c.(string); isStr && strings.HasPrefix(s, "ENC[") {
-					t[k], encrypted = Redacted, true
-				} else {
-					walk(c)
+				in := under || match != nil && match.MatchString(k)
+				switch c.(type) {
+				case map[string]any, []any:
+					walk(c, in)
+				default:
+					if nv, hidden := hide(c, in); hidden {
+						t[k], encrypted = nv, true
+					}
 				}
 			}
 		case []any:
 			for i, c := range t {
-				if s, isStr := c.(string); isStr && strings.HasPrefix(s, "ENC[") {
-					t[i], encrypted = Redacted, true
-				} else {
-					walk(c)
+				switch c.(type) {
+				case map[string]any, []any:
+					walk(c, under)
+				default:
+					if nv, hidden := hide(c, under); hidden {
+						t[i], encrypted = nv, true
+					}
 				}
 			}
 		}
 	}
-	walk(obj.Object)
+	walk(obj.Object, false)
 	if encrypted {
 		setAnnotation(obj, RedactedAnnotation, "true")
 	}

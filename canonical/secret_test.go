@@ -160,11 +160,12 @@ func TestSensitiveKinds(t *testing.T) {
 }
 
 func TestSealed(t *testing.T) {
-	live := secret(map[string]any{"a": b64("value-1")}, nil)
+	live := secret(map[string]any{"a": b64("value-1"), "empty": ""}, nil)
 	want := normalized(t, live, Protection{Key: testKey})
 	file := []byte(`apiVersion: v1
 data:
   a: ENC[AES256_GCM,data:abcd,iv:efgh,tag:ijkl,type:str]
+  empty: ""
 kind: Secret
 metadata:
   annotations:
@@ -179,6 +180,7 @@ sops:
       enc: x
     - recipient: age1aaa
       enc: y
+  encrypted_regex: ^(data|stringData)$
   lastmodified: "2026-11-22T10:00:00Z"
   mac: ENC[AES256_GCM,data:m,iv:i,tag:t,type:str]
   version: 3.11.0

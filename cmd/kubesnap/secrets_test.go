@@ -34,7 +34,7 @@ func secretFixture(t *testing.T, canary string) string {
 	env.Kubectl(t, "", "apply", "-f", "../../examples/workloads/01-crd.yaml")
 	env.Kubectl(t, "", "wait", "--for", "condition=established", "crd/widgets.example.com")
 	ns := env.Namespace(t)
-	env.Kubectl(t, "", "-n", ns, "create", "secret", "generic", "db", "--from-literal=password="+canary+"-data", "--from-literal=user=app")
+	env.Kubectl(t, "", "-n", ns, "create", "secret", "generic", "db", "--from-literal=password="+canary+"-data", "--from-literal=user=app", "--from-literal=empty=")
 	env.Kubectl(t, `apiVersion: v1
 kind: Secret
 metadata:
