@@ -54,22 +54,22 @@ type Match struct {
 // Applied is what one rule did to one object, for explain.
 type Applied struct {
 	// Rule is the rule's index in its Rules, Name its name.
-	Rule int
-	Name string
+	Rule int    `json:"rule"`
+	Name string `json:"name,omitempty"`
 	// Removed lists the fields removed, in the order they went. Each path
 	// is concrete (keys and indexes, no [*]) and names the field as it was
 	// when the rule ran. Empty when the rule matched but found nothing.
-	Removed []Removal
+	Removed []Removal `json:"removed,omitempty"`
 }
 
 // Removal is one field a rule removed, and why.
 type Removal struct {
-	FieldPath FieldPath
+	FieldPath FieldPath `json:"field"`
 	// Field is the IgnoreFields entry that matched, or "".
-	Field string
+	Field string `json:"ignoreFields,omitempty"`
 	// Managers are the ignored managers that owned the field (manager
 	// rules), sorted.
-	Managers []string
+	Managers []string `json:"managers,omitempty"`
 }
 
 // Label names the rule at index i as errors and explain do:

@@ -25,19 +25,19 @@ const (
 type DescribedRule struct {
 	// Name is stable and unique among the built-in rules; a user rule's is
 	// its Label ("normalize[2] (hpa-owns-replicas)").
-	Name  string
-	Stage Stage
+	Name  string `json:"name"`
+	Stage Stage  `json:"stage"`
 	// Match says which types or objects the rule concerns.
-	Match string
+	Match string `json:"match"`
 	// Fields are the fields removed, in the syntax of ignoreFields
 	// (FieldPath); [*] stands for every item or key.
-	Fields []string
+	Fields []string `json:"fields,omitempty"`
 	// Types are the types skipped, in kubectl's form (deployments.apps).
-	Types []string
+	Types []string `json:"types,omitempty"`
 	// When is the condition under which the rule acts, if any.
-	When string
+	When string `json:"when,omitempty"`
 	// Why says why, and where the behaviour is seen.
-	Why string
+	Why string `json:"why,omitempty"`
 }
 
 // String writes d on one line, then an indented line for each of its

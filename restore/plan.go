@@ -93,6 +93,18 @@ type Options struct {
 	Validate bool
 	// Workers bounds the dry-runs in flight; 0 means 8.
 	Workers int
+	// Rules are the user's normalization rules: the fields they ignore
+	// are neither sent nor compared, so a restore leaves them as they are
+	// live (the Target must leave them to their managers on a forced
+	// apply, too).
+	Rules canonical.Rules
+}
+
+// facts are how a restore normalizes with opts.
+func (opts Options) facts() canonical.Facts {
+	f := keep
+	f.Rules = opts.Rules
+	return f
 }
 
 // protected namespaces are never pruned (nor are the namespaces
@@ -136,6 +148,7 @@ func MakePlan(ctx context.Context, target Target, objs []Object, opts Options) (
 	var redacted, sealed []string
 	for _, o := range objs {
 		it := Item{Group: o.ID.Group, Resource: o.ID.Resource, Namespace: o.ID.Namespace, Name: o.ID.Name, Path: o.Path, Phase: PhaseOf(o.ID), obj: applyable(o.Obj), canonical: o.Canonical}
+		opts.Rules.Apply(it.obj) // a revision written before a rule may hold its fields
 		dir := o.ID.ResourceDir()
 		t, ok := served[dir]
 		if !ok {
@@ -219,7 +232,7 @@ func compareLive(ctx context.Context, target Target, types []canonical.Type, des
 			id := t.ID(obj.GetNamespace(), obj.GetName())
 			path := canonical.PathOf(id)
 			if it, ok := desired[path]; ok {
-				canonical.Normalize(obj, keep)
+				canonical.Normalize(obj, opts.facts())
 				data, err := canonical.Marshal(obj)
 				if err != nil {
 					return fmt.Errorf("marshal live %s: %w", id, err)
@@ -290,14 +303,14 @@ func settle(ctx context.Context, target Target, desired map[string]*Item, live m
 				it.Reason = "validated when applied: this restore makes its namespace or type first"
 				continue
 			}
-		case bytes.Equal(canonicalBytes(it.obj), have):
+		case bytes.Equal(canonicalBytes(it.obj, opts.facts()), have):
 			it.Action = Unchanged
 			continue
 		}
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			dryRun(ctx, target, it, have, isLive, opts.Force)
+			dryRun(ctx, target, it, have, isLive, opts.Force, opts.facts())
 		})
 	}
 	wg.Wait()
@@ -306,7 +319,7 @@ func settle(ctx context.Context, target Target, desired map[string]*Item, live m
 
 // dryRun asks the server what applying it would store: for a create it
 // validates; for a live object it compares with what is there.
-func dryRun(ctx context.Context, target Target, it *Item, have []byte, isLive, force bool) {
+func dryRun(ctx context.Context, target Target, it *Item, have []byte, isLive, force bool, facts canonical.Facts) {
 	would, err := target.DryRun(ctx, it.t, it.obj)
 	if !isLive {
 		if err != nil {
@@ -325,15 +338,15 @@ func dryRun(ctx context.Context, target Target, it *Item, have []byte, isLive, f
 	// A file kubesnap wrote differs for real: fields someone added live
 	// are kept by a plain apply, so the dry-run may match the live object
 	// where --force (which takes those fields over) would remove them.
-	if !it.canonical && bytes.Equal(canonicalBytes(would), have) {
+	if !it.canonical && bytes.Equal(canonicalBytes(would, facts), have) {
 		it.Action = Unchanged
 	}
 }
 
 // canonicalBytes is obj in canonical form, for comparing.
-func canonicalBytes(obj *unstructured.Unstructured) []byte {
+func canonicalBytes(obj *unstructured.Unstructured, facts canonical.Facts) []byte {
 	c := obj.DeepCopy()
-	canonical.Normalize(c, keep)
+	canonical.Normalize(c, facts)
 	data, err := canonical.Marshal(c)
 	if err != nil {
 		return nil // compares unequal to anything live

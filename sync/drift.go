@@ -44,6 +44,8 @@ type DriftOptions struct {
 	// key). Its Sealer is never used: encrypted files are compared in
 	// their redacted form, which the digest keeps exact.
 	Secrets Secrets
+	// Rules are the user's normalization rules, applied to both sides.
+	Rules canonical.Rules
 }
 
 // Drifted is one object that differs between a revision and the cluster.
@@ -103,7 +105,7 @@ func Drift(ctx context.Context, src Source, rd Reader, opts DriftOptions) (Drift
 	case secrets.mode() == SecretsEncrypt:
 		secrets.Mode = SecretsRedact // compare in the redacted form
 	}
-	sc, err := scan(ctx, src, rd, Options{Filter: opts.Filter, Workers: opts.Workers, Progress: opts.Progress, Secrets: secrets, keepPlain: keepPlain})
+	sc, err := scan(ctx, src, rd, Options{Filter: opts.Filter, Workers: opts.Workers, Progress: opts.Progress, Secrets: secrets, Rules: opts.Rules, keepPlain: keepPlain})
 	if err != nil {
 		return DriftResult{}, err
 	}

@@ -77,6 +77,9 @@ func (s Secrets) sensitive(t canonical.Type) bool {
 }
 
 // protection is what Normalize is told about objects of type t.
+// Protection says what becomes of the sensitive values of objects of t.
+func (s Secrets) Protection(t canonical.Type) canonical.Protection { return s.protection(t) }
+
 func (s Secrets) protection(t canonical.Type) canonical.Protection {
 	p := canonical.Protection{Key: s.Key}
 	switch s.mode() {

@@ -27,6 +27,9 @@ type Options struct {
 	// Secrets says how the values of Secrets and other sensitive types
 	// are stored; the zero value redacts them.
 	Secrets Secrets
+	// Rules are the user's normalization rules: the fields they remove
+	// are never stored nor compared.
+	Rules canonical.Rules
 	// keepPlain keeps sensitive objects' plain bytes in the changes, and
 	// needs no Sealer in the encrypt mode (Drift with Unseal).
 	keepPlain bool
@@ -155,6 +158,7 @@ func scan(ctx context.Context, src Source, rd Reader, opts Options) (scanned, er
 	}
 	var cov Coverage
 	todo, skipped, facts := plan(disc, opts.Filter, opts.Secrets)
+	facts.Rules = opts.Rules
 	cov.Skipped = skipped
 	stored, err := storedFiles(ctx, rd, opts.Secrets, opts.Secrets.sensitiveDirs())
 	if err != nil {

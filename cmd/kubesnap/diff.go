@@ -155,7 +155,7 @@ func runDiff(ctx context.Context, o diffOptions) (diff.Report, error) {
 			fmt.Fprintf(o.warn, "warning: %v; Secrets are compared without the digest of their values\n", err)
 		}
 	}
-	opts := snapsync.DriftOptions{Filter: o.filter, DryRun: cluster, Secrets: o.secrets}
+	opts := snapsync.DriftOptions{Filter: o.filter, DryRun: cluster, Secrets: o.secrets, Rules: rulesOf(ctx)}
 	if opts.Unseal, err = unsealer(o.identity); err != nil {
 		return diff.Report{}, err
 	}

@@ -25,7 +25,17 @@ func TestMain(m *testing.M) {
 	if os.Getenv(asMainEnv) == "1" {
 		main()
 	}
-	os.Exit(testenv.Main(m, testenv.Options{ControllerManager: true}, &env))
+	// No configuration file of the user's may reach the tests.
+	xdg, err := os.MkdirTemp("", "kubesnap-xdg-")
+	if err != nil {
+		panic(err)
+	}
+	if err := os.Setenv("XDG_CONFIG_HOME", xdg); err != nil {
+		panic(err)
+	}
+	code := testenv.Main(m, testenv.Options{ControllerManager: true}, &env)
+	_ = os.RemoveAll(xdg)
+	os.Exit(code)
 }
 
 // kubesnap runs the command line as a user would and returns stdout,

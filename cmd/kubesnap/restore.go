@@ -188,6 +188,7 @@ func runRestore(ctx context.Context, o restoreOptions, stdout, stderr io.Writer)
 	}
 	target := cluster.Target()
 	target.Log = slog.New(slog.NewTextHandler(stderr, nil))
+	target.Rules = rulesOf(ctx)
 	if o.kustomize != "" {
 		if objs, err = restore.Kustomize(ctx, os.DirFS(o.kustomize), objs, target); err != nil {
 			return fmt.Errorf("--kustomize %s: %w", o.kustomize, err)
@@ -197,6 +198,7 @@ func runRestore(ctx context.Context, o restoreOptions, stdout, stderr io.Writer)
 		Filter: o.filter, Force: o.force, Prune: o.prune, NamespaceMap: o.namespaceMap,
 		RevisionServerVersion: trailer(rev.Message(), "Kubesnap-Server-Version"),
 		Validate:              o.dryRun,
+		Rules:                 target.Rules,
 	})
 	if err != nil {
 		return err

@@ -22,7 +22,15 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newSnapshot(stdout, stderr), newWatch(stderr), newLog(stdout), newDiff(stdout, stderr), newRestore(stdout, stderr))
+	var configPath string
+	root.PersistentFlags().StringVar(&configPath, "config", "", "configuration file (default: "+configName+" beside --repo's folder, else $XDG_CONFIG_HOME/kubesnap/config.yaml); flags override it")
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		if cmd.Name() == "help" || cmd.Name() == "completion" || cmd.Parent() != nil && cmd.Parent().Name() == "completion" {
+			return nil
+		}
+		return loadConfig(cmd, configPath)
+	}
+	root.AddCommand(newSnapshot(stdout, stderr), newWatch(stderr), newLog(stdout), newDiff(stdout, stderr), newRestore(stdout, stderr), newRules(stdout))
 	return root
 }
 

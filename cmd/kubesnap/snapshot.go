@@ -130,7 +130,7 @@ func runSnapshot(ctx context.Context, o snapshotOptions, out io.Writer) error {
 	if err := o.secretFlags.key(ctx, &o.secrets, cluster, true, func(msg string) { fmt.Fprintln(o.warn, "warning: "+msg) }); err != nil {
 		return err
 	}
-	opts := snapsync.Options{Filter: o.filter, Cluster: cluster.Name(), Secrets: o.secrets}
+	opts := snapsync.Options{Filter: o.filter, Cluster: cluster.Name(), Secrets: o.secrets, Rules: rulesOf(ctx)}
 	base := repo.Base()
 	if base != nil {
 		opts.Message = driftMessage(base)

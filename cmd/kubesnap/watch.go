@@ -184,6 +184,7 @@ func runWatch(ctx context.Context, o watchOptions, stderr io.Writer) error {
 	o.watch.Observer = m
 	o.watch.Logger = log
 	o.watch.Snapshot.Cluster = cluster.Name()
+	o.watch.Snapshot.Rules = rulesOf(ctx)
 
 	if o.listen != "" {
 		ln, err := net.Listen("tcp", o.listen)

@@ -250,3 +250,23 @@ func (c *Cluster) pages(ctx context.Context, r dynamic.ResourceInterface, select
 		opts = metav1.ListOptions{Limit: PageSize, LabelSelector: selector, Continue: l.GetContinue()}
 	}
 }
+
+// Get reads one live object of t, managedFields included (rules
+// --explain). A missing object is an error that says so.
+func (c *Cluster) Get(ctx context.Context, t canonical.Type, namespace, name string) (*unstructured.Unstructured, error) {
+	ri := c.dynamic.Resource(schema.GroupVersionResource{Group: t.Group, Version: t.Version, Resource: t.Resource})
+	var r dynamic.ResourceInterface = ri
+	if t.Namespaced {
+		r = ri.Namespace(namespace)
+	}
+	obj, err := r.Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil, fmt.Errorf("%s: not found", t.ID(namespace, name))
+	case apierrors.IsForbidden(err):
+		return nil, fmt.Errorf("%w: get %s: %s", snapsync.ErrForbidden, t.ID(namespace, name), apierrors.ReasonForError(err))
+	case err != nil:
+		return nil, c.unreachable(fmt.Errorf("get %s: %w", t.ID(namespace, name), err))
+	}
+	return obj, nil
+}

@@ -39,6 +39,10 @@ const RestoreRevisionAnnotation = "kubesnap.io/revision"
 // restore.FieldManager, deletes, waits for CustomResourceDefinitions, and
 // the restore mark. It implements restore.Target; Cluster.Target builds it.
 type Target struct {
+	// Rules are the user's normalization rules: a forced apply leaves the
+	// fields they ignore to the managers that own them, so a restore never
+	// clears them.
+	Rules canonical.Rules
 	// Log hears what Hold cannot return: a restore mark it failed to renew
 	// or to remove. Nil discards.
 	Log *slog.Logger
@@ -99,7 +103,7 @@ func (tg *Target) apply(ctx context.Context, t canonical.Type, obj *unstructured
 	}
 	r := tg.resource(t, ns, obj.GetAPIVersion())
 	if force && !dryRun {
-		if err := takeOver(ctx, r, obj.GetName()); err != nil {
+		if err := takeOver(ctx, r, obj.GetName(), tg.Rules); err != nil {
 			return nil, tg.refusal(t, ns, err)
 		}
 	}
@@ -608,6 +612,32 @@ func (m *mark) remove(ctx context.Context) error {
 	return err
 }
 
+// keepIgnored appends to kept, for every manager but kubesnap that owns
+// some of the ignored fields, an entry owning just those: its ownership
+// is what manager rules read, and the next snapshot must still see it.
+func keepIgnored(entries []metav1.ManagedFieldsEntry, ignored *fieldpath.Set, kept []metav1.ManagedFieldsEntry) ([]metav1.ManagedFieldsEntry, error) {
+	for _, e := range entries {
+		if e.Subresource != "" || e.FieldsV1 == nil || e.Manager == restore.FieldManager && e.Operation == metav1.ManagedFieldsOperationApply {
+			continue
+		}
+		s := &fieldpath.Set{}
+		if err := s.FromJSON(e.FieldsV1.GetRawReader()); err != nil {
+			return nil, fmt.Errorf("read the fields %s owns: %w", e.Manager, err)
+		}
+		mine := s.Intersection(ignored)
+		if mine.Empty() {
+			continue
+		}
+		raw, err := mine.ToJSON()
+		if err != nil {
+			return nil, err
+		}
+		e.FieldsV1 = metav1.NewFieldsV1(string(raw))
+		kept = append(kept, e)
+	}
+	return kept, nil
+}
+
 func sameTime(a, b string) bool {
 	ta, errA := time.Parse(time.RFC3339Nano, a)
 	tb, errB := time.Parse(time.RFC3339Nano, b)
@@ -618,9 +648,11 @@ func sameTime(a, b string) bool {
 // set on the live object (as Flux's ssa does before a forced apply), so
 // that the apply that follows removes what the revision does not hold: a
 // label someone added, a key patched in. Entries of subresources (status,
-// scale) stay. Nothing happens for an absent object, or one kubesnap
-// alone manages; the patch checks the resourceVersion it read.
-func takeOver(ctx context.Context, r dynamic.ResourceInterface, name string) error {
+// scale) stay, and so do the fields rules ignore (their managers keep
+// them, and the apply leaves them). Nothing happens for an absent object,
+// or one kubesnap alone manages; the patch checks the resourceVersion it
+// read.
+func takeOver(ctx context.Context, r dynamic.ResourceInterface, name string, rules canonical.Rules) error {
 	live, err := r.Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil
@@ -648,8 +680,15 @@ func takeOver(ctx context.Context, r dynamic.ResourceInterface, name string) err
 		}
 		owned = owned.Union(s)
 	}
-	if !others {
+	ignored := rules.Ignored(live, owned)
+	if !others && ignored.Empty() {
 		return nil
+	}
+	if !ignored.Empty() {
+		owned = owned.Difference(ignored)
+		if kept, err = keepIgnored(live.GetManagedFields(), ignored, kept); err != nil {
+			return err
+		}
 	}
 	raw, err := owned.ToJSON()
 	if err != nil {

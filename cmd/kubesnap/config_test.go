@@ -1,0 +1,146 @@
+package main
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files of testdata/")
+
+// writeFile writes data to p, making its folder.
+func writeFile(t *testing.T, p, data string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// writeConfig writes a configuration file (apiVersion and kind added)
+// and returns its path.
+func writeConfig(t *testing.T, dir, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, "kubesnap.yaml")
+	if err := os.WriteFile(p, []byte("apiVersion: kubesnap.io/v1alpha1\nkind: Config\n"+body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestConfigInvalidFilesGetOneLineEachAndExit2(t *testing.T) {
+	for _, tc := range []struct {
+		name, body string
+		want       []string // one line each, in this order
+	}{
+		{"unknown field", "repository:\n  dir: r\n  colour: blue\n", []string{
+			`kubesnap.yaml:5: repository.colour: unknown field; allowed in repository: dir, branch, path, bare, author`}},
+		{"unknown section", "snapshots: {}\n", []string{
+			`kubesnap.yaml:3: snapshots: unknown field; allowed: apiVersion, kind, cluster, filters, remote, repository, restore, secrets, watch, normalize`}},
+		{"bad path", "normalize:\n  - name: hpa\n    match: {kind: Deployment}\n    ignoreFields: [\"spec..replicas\"]\n", []string{
+			`kubesnap.yaml:6: normalize[0] (hpa).ignoreFields[0] "spec..replicas": empty key at offset 5; use a.b, a["b.c"], a[*], a[0] or a JSON pointer /a/b`}},
+		{"unknown manager syntax", "normalize:\n  - ignoreManagers: [\"kube-[controller\"]\n", []string{
+			`kubesnap.yaml:4: normalize[0].ignoreManagers[0] "kube-[controller": bad glob; use a field manager name (kube-controller-manager) or a glob (hpa-*)`}},
+		{"unknown rule field", "normalize:\n  - match: {kind: Deployment}\n    ignoreFeilds: [spec.replicas]\n", []string{
+			`kubesnap.yaml:5: normalize[0]: unknown field "ignoreFeilds"; allowed: name, match, ignoreFields, ignoreManagers`}},
+		{"every mistake at once", "watch:\n  debounce: 10x\n  logFormat: xml\n  keepSnapshots: -1\nfilters:\n  includeNamespaces: web\nsecrets:\n  mode: hide\nrepository:\n  branch: 12\n", []string{
+			`kubesnap.yaml:4: watch.debounce: want a duration such as 30s, 5m or 1h30m`,
+			`kubesnap.yaml:5: watch.logFormat: "xml" is not allowed; want one of text, json`,
+			`kubesnap.yaml:6: watch.keepSnapshots: want a whole number, 0 or more`,
+			`kubesnap.yaml:8: filters.includeNamespaces: want a list of strings`,
+			`kubesnap.yaml:10: secrets.mode: "hide" is not allowed; want one of redact, encrypt, skip, plain`,
+			`kubesnap.yaml:12: repository.branch: want a string (quote it)`}},
+		{"bad schedule", "watch:\n  schedule: every day\n", []string{
+			`kubesnap.yaml:4: watch.schedule: schedule "every day": expected exactly 5 fields`}},
+		{"bad selector", "filters:\n  selector: \"a in (\"\n", []string{`kubesnap.yaml:4: filters.selector:`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := writeConfig(t, t.TempDir(), tc.body)
+			// A command that does not use the faulty setting still
+			// refuses the file: it is checked whole.
+			_, errOut, code := kubesnap(t, "rules", "--config", cfg)
+			if code != 2 {
+				t.Fatalf("exit %d, want 2: %s", code, errOut)
+			}
+			lines := strings.Split(strings.TrimSpace(errOut), "\n")
+			if !strings.Contains(lines[0], "kubesnap.yaml:") || !strings.Contains(lines[0], "fix the file and run again") {
+				t.Errorf("first line %q does not name the file and what to do", lines[0])
+			}
+			if got := lines[1:]; len(got) != len(tc.want) {
+				t.Fatalf("got %d error lines, want %d:\n%s", len(got), len(tc.want), errOut)
+			}
+			for i, w := range tc.want {
+				if !strings.Contains(lines[1+i], w) {
+					t.Errorf("line %d:\n got %s\nwant %s", i+1, lines[1+i], w)
+				}
+			}
+		})
+	}
+
+	t.Run("not YAML", func(t *testing.T) {
+		p := filepath.Join(t.TempDir(), "kubesnap.yaml")
+		writeFile(t, p, "apiVersion: [\n")
+		_, errOut, code := kubesnap(t, "rules", "--config", p)
+		if code != 2 || !strings.Contains(errOut, "not YAML") {
+			t.Errorf("exit %d: %s", code, errOut)
+		}
+	})
+	t.Run("wrong version", func(t *testing.T) {
+		p := filepath.Join(t.TempDir(), "kubesnap.yaml")
+		writeFile(t, p, "apiVersion: kubesnap.io/v2\nkind: Settings\n")
+		_, errOut, code := kubesnap(t, "rules", "--config", p)
+		if code != 2 || !strings.Contains(errOut, ":1: apiVersion: want kubesnap.io/v1alpha1") || !strings.Contains(errOut, ":2: kind: want Config") {
+			t.Errorf("exit %d: %s", code, errOut)
+		}
+	})
+	t.Run("missing file", func(t *testing.T) {
+		_, errOut, code := kubesnap(t, "rules", "--config", filepath.Join(t.TempDir(), "nope.yaml"))
+		if code != 2 {
+			t.Errorf("exit %d, want 2", code)
+		}
+		oneLine(t, errOut, "--config", "nope.yaml", "no such file")
+	})
+}
+
+func TestConfigFlagsOverrideTheFileWhichOverridesDefaults(t *testing.T) {
+	ns := env.Namespace(t)
+	other := env.Namespace(t)
+	env.Kubectl(t, "", "-n", ns, "create", "configmap", "mine", "--from-literal=a=1")
+	env.Kubectl(t, "", "-n", other, "create", "configmap", "theirs", "--from-literal=a=1")
+	dir := t.TempDir()
+	repo := filepath.Join(dir, "repo")
+	// Found beside the repository without --config; the repository, the
+	// kubeconfig and the filters come from it, relative paths from the
+	// file's folder.
+	if err := os.Symlink(env.Kubeconfig, filepath.Join(dir, "kubeconfig")); err != nil {
+		t.Fatal(err)
+	}
+	writeConfig(t, dir, "cluster:\n  kubeconfig: kubeconfig\nrepository:\n  dir: repo\n  path: clusters/a\nfilters:\n  includeNamespaces: ["+other+"]\n  includeResources: [configmaps]\n")
+	out, errOut, code := kubesnap(t, "snapshot", "--repo", repo, "--include-namespaces", ns, "-o", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, `"objects": 1`) {
+		t.Errorf("want only the flag's namespace's ConfigMap: %s", out)
+	}
+	files := git(t, repo, "ls-files")
+	if !strings.Contains(files, "clusters/a/namespaces/"+ns+"/configmaps/mine.yaml") || strings.Contains(files, other) {
+		t.Errorf("the flag did not win over the file, or --path did not come from it:\n%s", files)
+	}
+
+	// From $XDG_CONFIG_HOME when there is none beside the repository.
+	xdg := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", xdg)
+	writeFile(t, filepath.Join(xdg, "kubesnap", "config.yaml"), "apiVersion: kubesnap.io/v1alpha1\nkind: Config\ncluster:\n  kubeconfig: "+env.Kubeconfig+"\nfilters:\n  includeNamespaces: ["+other+"]\n  includeResources: [configmaps]\n")
+	repo2 := filepath.Join(t.TempDir(), "repo")
+	if _, errOut, code := kubesnap(t, "snapshot", "--repo", repo2); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if files := git(t, repo2, "ls-files"); !strings.Contains(files, "namespaces/"+other+"/configmaps/theirs.yaml") || strings.Contains(files, ns) {
+		t.Errorf("the XDG configuration file was not read:\n%s", files)
+	}
+}

@@ -1,0 +1,250 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/kubesnap/kubesnap/canonical"
+	"github.com/kubesnap/kubesnap/internal/kube"
+	snapsync "github.com/kubesnap/kubesnap/sync"
+	"github.com/spf13/cobra"
+	"go.yaml.in/yaml/v3"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+)
+
+type rulesOptions struct {
+	explain, output string
+	cluster         *genericclioptions.ConfigFlags
+}
+
+func newRules(stdout io.Writer) *cobra.Command {
+	var o rulesOptions
+	cmd := &cobra.Command{
+		Use:   "rules [--explain FILE|-|TYPE/[NAMESPACE/]NAME]",
+		Short: "Print the effective normalization rules, or explain what they do to one object",
+		Long: `rules prints every rule kubesnap applies before it writes or compares an
+object: the built-in ones (what is skipped, what is dropped and why),
+then the normalize: rules of the configuration file (see --config).
+
+With --explain it normalizes one object as a snapshot does and says which
+rules touched it and which fields each removed, then shows what is stored.
+The object is a YAML or JSON file ("-" for standard input; for manager
+rules, save it with kubectl get -o yaml --show-managed-fields), or a live
+object read from the cluster: TYPE/NAMESPACE/NAME, or TYPE/NAME for a
+cluster-scoped one, where TYPE is a resource in kubectl's form
+(deployments.apps, configmaps) or a kind (Deployment).`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkOutput(o.output, "text", "json"); err != nil {
+				return err
+			}
+			return runRules(cmd.Context(), o, stdout)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&o.explain, "explain", "", "explain what the rules do to this object: a file, - for standard input, or TYPE/[NAMESPACE/]NAME live")
+	fs.StringVarP(&o.output, "output", "o", "text", "output format: text or json")
+	o.cluster = clusterFlags(fs)
+	return cmd
+}
+
+// rulesReport is what rules -o json prints.
+type rulesReport struct {
+	BuiltIn []canonical.DescribedRule `json:"builtIn"`
+	User    []canonical.DescribedRule `json:"user"`
+	File    string                    `json:"file,omitempty"`
+}
+
+// explainReport is what rules --explain -o json prints.
+type explainReport struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Namespace  string `json:"namespace,omitempty"`
+	Name       string `json:"name"`
+	Path       string `json:"path,omitempty"`
+	canonical.Explanation
+}
+
+func runRules(ctx context.Context, o rulesOptions, out io.Writer) error {
+	rules := rulesOf(ctx)
+	file := ""
+	if cfg := configOf(ctx); cfg != nil {
+		file = cfg.file
+	}
+	if o.explain != "" {
+		obj, t, err := explainTarget(ctx, o)
+		if err != nil {
+			return err
+		}
+		return writeExplain(out, o.output, obj, t, rules)
+	}
+	rep := rulesReport{BuiltIn: canonical.DefaultRules(), User: rules.Describe(), File: file}
+	if o.output == "json" {
+		return writeJSON(out, rep)
+	}
+	fmt.Fprintln(out, "# built-in rules (RULES.md), in the order they act")
+	for _, d := range rep.BuiltIn {
+		fmt.Fprint(out, d.String())
+	}
+	switch {
+	case file == "":
+		fmt.Fprintln(out, "# no configuration file: no rules of yours (see kubesnap --help for --config)")
+	case len(rep.User) == 0:
+		fmt.Fprintf(out, "# %s has no normalize: rules\n", file)
+	default:
+		fmt.Fprintf(out, "# the normalize: rules of %s, applied first, in order\n", file)
+		for _, d := range rep.User {
+			fmt.Fprint(out, d.String())
+		}
+	}
+	return nil
+}
+
+// explainTarget reads the object --explain names: a file, standard input,
+// or a live object. t is its type when known (a live object, or a file
+// whose path is where kubesnap stores it).
+func explainTarget(ctx context.Context, o rulesOptions) (*unstructured.Unstructured, *canonical.Type, error) {
+	arg := o.explain
+	if arg == "-" {
+		data, err := io.ReadAll(os.Stdin)
+		if err != nil {
+			return nil, nil, err
+		}
+		obj, err := parseExplained("standard input", data)
+		return obj, nil, err
+	}
+	if data, err := os.ReadFile(arg); err == nil {
+		obj, err := parseExplained(arg, data)
+		if err != nil {
+			return nil, nil, err
+		}
+		return obj, storedType(arg, obj), nil
+	} else if !errors.Is(err, os.ErrNotExist) || !strings.Contains(arg, "/") || strings.HasSuffix(arg, ".yaml") || strings.HasSuffix(arg, ".json") {
+		return nil, nil, usageError{fmt.Errorf("--explain %s: %w; give a file, - for standard input, or TYPE/[NAMESPACE/]NAME of a live object", arg, unwrapPathError(err))}
+	}
+	parts := strings.Split(arg, "/")
+	if len(parts) > 3 || slices.Contains(parts, "") {
+		return nil, nil, usageError{fmt.Errorf("--explain %s: want TYPE/NAMESPACE/NAME or TYPE/NAME (deployments.apps/default/web), a file, or -", arg)}
+	}
+	cluster, err := kube.Connect(o.cluster)
+	if err != nil {
+		return nil, nil, err
+	}
+	disc, err := cluster.Discover(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err := findType(disc.Types, parts[0])
+	if err != nil {
+		return nil, nil, usageError{fmt.Errorf("--explain %s: %w", arg, err)}
+	}
+	ns, name := "", parts[len(parts)-1]
+	switch {
+	case t.Namespaced && len(parts) != 3:
+		return nil, nil, usageError{fmt.Errorf("--explain %s: %s are namespaced; write %s/NAMESPACE/%s", arg, t.ResourceDir(), parts[0], name)}
+	case !t.Namespaced && len(parts) != 2:
+		return nil, nil, usageError{fmt.Errorf("--explain %s: %s are cluster-scoped; write %s/%s", arg, t.ResourceDir(), parts[0], name)}
+	case t.Namespaced:
+		ns = parts[1]
+	}
+	obj, err := cluster.Get(ctx, t, ns, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	return obj, &t, nil
+}
+
+// findType finds the type a user named: its resource in kubectl's form
+// (deployments.apps, configmaps), or its kind (Deployment, any case).
+func findType(types []canonical.Type, name string) (canonical.Type, error) {
+	var found []canonical.Type
+	for _, t := range types {
+		if t.ResourceDir() == name || t.Resource == name || strings.EqualFold(t.Kind, name) {
+			found = append(found, t)
+		}
+	}
+	switch {
+	case len(found) == 1:
+		return found[0], nil
+	case len(found) == 0:
+		return canonical.Type{}, fmt.Errorf("the cluster serves no type %q; use a resource such as deployments.apps or a kind such as Deployment", name)
+	}
+	for _, t := range found {
+		if t.ResourceDir() == name {
+			return t, nil
+		}
+	}
+	names := make([]string, len(found))
+	for i, t := range found {
+		names[i] = t.ResourceDir()
+	}
+	return canonical.Type{}, fmt.Errorf("%q names %s; write one of them", name, strings.Join(names, ", "))
+}
+
+func parseExplained(what string, data []byte) (*unstructured.Unstructured, error) {
+	obj, err := canonical.Parse(data)
+	var m map[string]any
+	switch {
+	case err != nil && yaml.Unmarshal(data, &m) != nil:
+		return nil, usageError{fmt.Errorf("--explain %s: not a Kubernetes object: %v", what, firstLine(err.Error()))}
+	case err != nil || obj.GetKind() == "" || obj.GetAPIVersion() == "" || obj.GetName() == "":
+		return nil, usageError{fmt.Errorf("--explain %s: not a Kubernetes object: it needs apiVersion, kind and metadata.name", what)}
+	}
+	return obj, nil
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+// storedType is the type of a file kubesnap stored, read from its path
+// (cluster/…, namespaces/…): the path need not start there.
+func storedType(file string, obj *unstructured.Unstructured) *canonical.Type {
+	parts := strings.Split(filepath.ToSlash(filepath.Clean(file)), "/")
+	for i := range parts {
+		id, err := canonical.ParsePath(strings.Join(parts[i:], "/"))
+		if err != nil || id.Name != obj.GetName() || id.Namespace != obj.GetNamespace() {
+			continue
+		}
+		gv := obj.GroupVersionKind()
+		return &canonical.Type{Group: id.Group, Version: gv.Version, Resource: id.Resource, Kind: gv.Kind, Namespaced: id.Namespace != ""}
+	}
+	return nil
+}
+
+func writeExplain(out io.Writer, output string, obj *unstructured.Unstructured, t *canonical.Type, rules canonical.Rules) error {
+	facts := canonical.Facts{Rules: rules}
+	if t != nil {
+		// Redacted as a snapshot's default stores it.
+		facts.Protection = snapsync.Secrets{}.Protection(*t)
+	}
+	ex, err := canonical.Explain(obj, facts)
+	if err != nil {
+		return err
+	}
+	rep := explainReport{APIVersion: obj.GetAPIVersion(), Kind: obj.GetKind(), Namespace: obj.GetNamespace(), Name: obj.GetName(), Explanation: ex}
+	if t != nil {
+		rep.Path = canonical.PathOf(t.ID(obj.GetNamespace(), obj.GetName()))
+	}
+	if output == "json" {
+		return writeJSON(out, rep)
+	}
+	name := obj.GetName()
+	if ns := obj.GetNamespace(); ns != "" {
+		name = ns + "/" + name
+	}
+	fmt.Fprintf(out, "%s %s (%s)\n", obj.GetKind(), name, obj.GetAPIVersion())
+	if rep.Path != "" {
+		fmt.Fprintf(out, "path: %s\n", rep.Path)
+	}
+	fmt.Fprint(out, ex.String())
+	return nil
+}
