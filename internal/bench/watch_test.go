@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -27,20 +28,26 @@ type watchProc struct {
 	cmd     *exec.Cmd
 	commits chan time.Time
 	done    chan struct{}
+	// startup is the time from the start to watching: the first capture
+	// of the whole cluster, committed, and the informers synced.
+	startup time.Duration
 }
 
 // startWatcher runs `kubesnap watch --debounce 0` over the benchmark
-// cluster and waits until the first capture is committed and informers
-// are synced.
-func startWatcher(b *testing.B) *watchProc {
+// cluster, with a configuration file of that many normalization rules
+// (rulesConfig), and waits until the first capture is committed and
+// informers are synced.
+func startWatcher(b *testing.B, rules int) *watchProc {
 	b.Helper()
 	repo := filepath.Join(b.TempDir(), "repo")
-	cmd := exec.Command(kubesnap, "watch", "--repo", repo, "--kubeconfig", env.Kubeconfig, "--listen", "", "--debounce", "0s", "--max-delay", "0s")
+	cmd := exec.Command(kubesnap, "watch", "--repo", repo, "--kubeconfig", env.Kubeconfig, "--listen", "", "--debounce", "0s", "--max-delay", "0s",
+		"--config", rulesConfig(b, rules))
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		b.Fatal(err)
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	started := time.Now()
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
@@ -66,6 +73,7 @@ func startWatcher(b *testing.B) *watchProc {
 	}()
 	select {
 	case <-watching:
+		p.startup = time.Since(started)
 	case <-p.done:
 		b.Fatal("kubesnap watch exited before watching")
 	case <-time.After(5 * time.Minute):
@@ -86,6 +94,46 @@ func (p *watchProc) stop(b *testing.B) float64 {
 	return float64(ru.Maxrss) / 1024
 }
 
+// rulesConfig writes a configuration file with n normalization rules
+// (n is 0 or 20) and returns its path. Of the 20, as a production file
+// might have them, six select the ConfigMaps the benchmarks change (by
+// kind, namespace glob, name glob, selector; by path and by manager) and
+// remove fields they do not have, so every object is stored as without
+// rules; the other 14 select kinds the benchmark cluster has few of.
+func rulesConfig(b *testing.B, n int) string {
+	b.Helper()
+	var sb strings.Builder
+	sb.WriteString("apiVersion: kubesnap.io/v1alpha1\nkind: Config\nnormalize:\n")
+	if n > 0 {
+		sb.WriteString(`  - {name: cm-path, match: {kind: ConfigMap}, ignoreFields: ["data.injected"]}
+  - {name: cm-ns, match: {kind: ConfigMap, namespaces: ["bench-*"]}, ignoreFields: ['metadata.annotations["mesh.example.com/status"]']}
+  - {name: cm-names, match: {group: core, names: ["obj-*"]}, ignoreFields: ["/metadata/labels/operator.example.com~1stamp"]}
+  - {name: cm-selector, match: {kind: ConfigMap, selector: "!never"}, ignoreFields: ["binaryData[*].x"]}
+  - {name: cm-manager, match: {kind: ConfigMap}, ignoreManagers: [mesh-operator]}
+  - {name: any-manager, ignoreManagers: ["cainjector*"]}
+  - {name: hpa, match: {group: apps, kind: StatefulSet}, ignoreFields: [spec.replicas]}
+  - {name: webhooks, match: {group: admissionregistration.k8s.io, kind: "*WebhookConfiguration"}, ignoreFields: ["webhooks[*].clientConfig.caBundle"]}
+  - {name: crds, match: {group: apiextensions.k8s.io}, ignoreManagers: [cainjector]}
+  - {name: apiservices, match: {kind: APIService}, ignoreFields: [spec.caBundle]}
+  - {name: istio, match: {group: networking.istio.io}, ignoreFields: ['metadata.annotations["sidecar.istio.io/status"]']}
+  - {name: jobs, match: {group: batch, kind: Job}, ignoreFields: [spec.suspend]}
+  - {name: ds, match: {group: apps, kind: DaemonSet}, ignoreFields: ['spec.template.metadata.annotations["kubectl.kubernetes.io/restartedAt"]']}
+  - {name: pdb, match: {kind: PodDisruptionBudget}, ignoreManagers: [pdb-operator]}
+  - {name: ingress, match: {group: networking.k8s.io, kind: Ingress}, ignoreFields: ['metadata.annotations["ingress.kubernetes.io/backends"]']}
+  - {name: svc-team, match: {kind: Service, namespaces: ["team-*"]}, ignoreFields: [spec.externalIPs]}
+  - {name: secrets-op, match: {kind: Secret, names: ["*-tls"]}, ignoreManagers: [cert-manager*]}
+  - {name: nodes, match: {kind: Node}, ignoreFields: [spec.podCIDR]}
+  - {name: pv, match: {kind: PersistentVolume}, ignoreFields: [spec.claimRef]}
+  - {name: sa, match: {kind: ServiceAccount, namespaces: ["team-*"]}, ignoreFields: [imagePullSecrets]}
+`)
+	}
+	p := filepath.Join(b.TempDir(), "kubesnap.yaml")
+	if err := os.WriteFile(p, []byte(sb.String()), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	return p
+}
+
 // drain forgets commits logged so far.
 func (p *watchProc) drain() {
 	for {
@@ -97,26 +145,35 @@ func (p *watchProc) drain() {
 	}
 }
 
+// changeSeq numbers the changes the watch benchmarks make, across their
+// sub-benchmarks, so that no change writes a value the object has.
+var changeSeq int
+
 // BenchmarkWatchLatency changes one object at a time in a cluster of 10k
 // captured objects and measures until the watcher logs its commit
 // (debounce 0). It reports p50 and p99 over all changes, and the
 // watcher's peak RSS.
 func BenchmarkWatchLatency(b *testing.B) {
 	fill(b)
+	for _, rules := range []int{0, 20} {
+		b.Run(fmt.Sprintf("rules=%d", rules), func(b *testing.B) { watchLatency(b, rules) })
+	}
+}
+
+func watchLatency(b *testing.B, rules int) {
 	cs, err := kubernetes.NewForConfig(env.Config)
 	if err != nil {
 		b.Fatal(err)
 	}
-	p := startWatcher(b)
+	p := startWatcher(b, rules)
 	time.Sleep(2 * time.Second) // let late controller writes settle
 	p.drain()
 	ctx := context.Background()
 	var lat []time.Duration
-	rev := 0
 	for b.Loop() {
 		for range 200 {
-			rev++
-			patch := fmt.Appendf(nil, `{"data":{"rev":"%d"}}`, rev)
+			changeSeq++
+			patch := fmt.Appendf(nil, `{"data":{"rev":"%d"}}`, changeSeq)
 			start := time.Now()
 			if _, err := cs.CoreV1().ConfigMaps(nsName(0)).Patch(ctx, "obj-00000", types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
 				b.Fatal(err)
@@ -131,6 +188,9 @@ func BenchmarkWatchLatency(b *testing.B) {
 	}
 	b.StopTimer()
 	rss := p.stop(b)
+	cpu := p.cmd.ProcessState.UserTime() + p.cmd.ProcessState.SystemTime()
+	b.ReportMetric(cpu.Seconds(), "watcher-cpu-s")
+	b.ReportMetric(p.startup.Seconds(), "startup-s")
 	slices.Sort(lat)
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
@@ -141,17 +201,25 @@ func BenchmarkWatchLatency(b *testing.B) {
 // the API server takes them and measures until the last one is committed.
 func BenchmarkWatchThroughput(b *testing.B) {
 	fill(b)
+	for _, rules := range []int{0, 20} {
+		b.Run(fmt.Sprintf("rules=%d", rules), func(b *testing.B) { watchThroughput(b, rules) })
+	}
+}
+
+func watchThroughput(b *testing.B, rules int) {
 	cs, err := kubernetes.NewForConfig(env.Config)
 	if err != nil {
 		b.Fatal(err)
 	}
-	p := startWatcher(b)
+	p := startWatcher(b, rules)
 	ctx := context.Background()
 	const changes = 2000
-	round := 0
+	rounds := 0
 	var total time.Duration
 	for b.Loop() {
-		round++
+		rounds++
+		changeSeq++ // every round writes new values, in every sub-benchmark
+		round := changeSeq
 		start := time.Now()
 		jobs := make(chan int)
 		var wg sync.WaitGroup
@@ -195,5 +263,5 @@ func BenchmarkWatchThroughput(b *testing.B) {
 	}
 	b.StopTimer()
 	p.stop(b)
-	b.ReportMetric(float64(changes*round)/total.Seconds(), "changes/s")
+	b.ReportMetric(float64(changes*rounds)/total.Seconds(), "changes/s")
 }
