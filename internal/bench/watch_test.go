@@ -53,6 +53,7 @@ func startWatcher(b *testing.B, rules int) *watchProc {
 	}
 	p := &watchProc{repo: repo, cmd: cmd, commits: make(chan time.Time, 100000), done: make(chan struct{})}
 	watching := make(chan struct{})
+	var last []string // the log's last lines, read once done is closed
 	go func() {
 		defer close(p.done)
 		sc := bufio.NewScanner(stderr)
@@ -60,6 +61,7 @@ func startWatcher(b *testing.B, rules int) *watchProc {
 		once := sync.Once{}
 		for sc.Scan() {
 			line := sc.Text()
+			last = append(last[max(0, len(last)-19):], line)
 			switch {
 			case strings.Contains(line, "msg=committed"):
 				p.commits <- time.Now()
@@ -75,7 +77,7 @@ func startWatcher(b *testing.B, rules int) *watchProc {
 	case <-watching:
 		p.startup = time.Since(started)
 	case <-p.done:
-		b.Fatal("kubesnap watch exited before watching")
+		b.Fatalf("kubesnap watch exited before watching:\n%s", strings.Join(last, "\n"))
 	case <-time.After(5 * time.Minute):
 		b.Fatal("kubesnap watch did not start within 5 minutes")
 	}
@@ -108,7 +110,7 @@ func rulesConfig(b *testing.B, n int) string {
 		sb.WriteString(`  - {name: cm-path, match: {kind: ConfigMap}, ignoreFields: ["data.injected"]}
   - {name: cm-ns, match: {kind: ConfigMap, namespaces: ["bench-*"]}, ignoreFields: ['metadata.annotations["mesh.example.com/status"]']}
   - {name: cm-names, match: {group: core, names: ["obj-*"]}, ignoreFields: ["/metadata/labels/operator.example.com~1stamp"]}
-  - {name: cm-selector, match: {kind: ConfigMap, selector: "!never"}, ignoreFields: ["binaryData[*].x"]}
+  - {name: cm-selector, match: {kind: ConfigMap, labelSelector: "!never"}, ignoreFields: ["binaryData[*].x"]}
   - {name: cm-manager, match: {kind: ConfigMap}, ignoreManagers: [mesh-operator]}
   - {name: any-manager, ignoreManagers: ["cainjector*"]}
   - {name: hpa, match: {group: apps, kind: StatefulSet}, ignoreFields: [spec.replicas]}
