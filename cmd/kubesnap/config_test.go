@@ -144,3 +144,24 @@ func TestConfigFlagsOverrideTheFileWhichOverridesDefaults(t *testing.T) {
 		t.Errorf("the XDG configuration file was not read:\n%s", files)
 	}
 }
+
+// TestConfigExampleIsValid reads examples/kubesnap.yaml, the commented
+// production configuration the README points to.
+func TestConfigExampleIsValid(t *testing.T) {
+	p := filepath.Join("..", "..", "examples", "kubesnap.yaml")
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := parseConfig(p, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.rules) < 5 {
+		t.Errorf("the example has %d rules; it should show HPA, cert-manager and mesh rules", len(cfg.rules))
+	}
+	out, errOut, code := kubesnap(t, "rules", "--config", p)
+	if code != 0 || !strings.Contains(out, "hpa-owns-replicas") {
+		t.Errorf("rules --config %s: exit %d: %s", p, code, errOut)
+	}
+}

@@ -113,6 +113,7 @@ func TestDeployManifestsBuildReadOnlyHighlyAvailableWatcher(t *testing.T) {
 				"Role/kubesnap-leader-election":        true,
 				"RoleBinding/kubesnap-leader-election": true,
 				"ConfigMap/kubesnap-config-*":          true,
+				"ConfigMap/kubesnap-file-*":            true,
 				"Deployment/kubesnap":                  true,
 				"Service/kubesnap-metrics":             true,
 				"PodDisruptionBudget/kubesnap":         true,
@@ -370,6 +371,22 @@ func checkWatcherDeployment(t *testing.T, dir string, docs []deployDoc) {
 	}
 	if !repoMounted || flags["--repo"] != "/var/lib/kubesnap/repo" {
 		t.Errorf("the clone is not --repo=/var/lib/kubesnap/repo on an emptyDir (--repo=%q, mounts %+v)", flags["--repo"], c.VolumeMounts)
+	}
+	// The configuration file: --config names a key of the mounted
+	// ConfigMap kubesnap-file, and it is a valid file.
+	cfgDir, cfgKey := filepath.Split(flags["--config"])
+	cfgMounted := false
+	for name, m := range mounts {
+		if filepath.Clean(m.MountPath) == filepath.Clean(cfgDir) && volumes[name].ConfigMap != nil {
+			cm := decodeDoc[corev1.ConfigMap](t, docs, "ConfigMap", "kubesnap-file")
+			cfgMounted = m.ReadOnly && volumes[name].ConfigMap.Name == cm.Name
+			if _, err := parseConfig(cfgKey, []byte(cm.Data[cfgKey])); err != nil {
+				t.Errorf("the mounted configuration file is invalid: %v", err)
+			}
+		}
+	}
+	if !cfgMounted {
+		t.Errorf("--config=%q is not a key of the ConfigMap kubesnap-file mounted read-only (mounts %+v)", flags["--config"], c.VolumeMounts)
 	}
 	var secretVol *corev1.SecretVolumeSource
 	var secretMount corev1.VolumeMount
