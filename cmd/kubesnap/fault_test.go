@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/kubesnap/kubesnap/canonical"
+	"github.com/kubesnap/kubesnap/internal/testenv"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -242,7 +243,16 @@ func TestWatchLeaderElectionFailsOver(t *testing.T) {
 	}
 }
 
+// TestWatchPushesOverAnotherWriterWithoutForce pushes to a bare
+// repository over file://, and over git http-backend on 127.0.0.1 with a
+// token, while another writer pushes 20 times.
 func TestWatchPushesOverAnotherWriterWithoutForce(t *testing.T) {
+	for _, transport := range []string{"file", "http"} {
+		t.Run(transport, func(t *testing.T) { pushesOverAnotherWriter(t, transport) })
+	}
+}
+
+func pushesOverAnotherWriter(t *testing.T, transport string) {
 	ns := env.Namespace(t)
 	dir := t.TempDir()
 	remote := filepath.Join(dir, "remote.git")
@@ -252,7 +262,21 @@ func TestWatchPushesOverAnotherWriterWithoutForce(t *testing.T) {
 	git(t, remote, "config", "receive.denyNonFastForwards", "true")
 	git(t, remote, "config", "receive.denyDeletes", "true")
 	repo := filepath.Join(dir, "repo")
-	startWatch(t, repo, "--remote", "file://"+remote, "--path", "clusters/test", "--include-namespaces", ns, "--debounce", "50ms")
+	url := "file://" + remote
+	var extra []string
+	const token = "glpat-watch-Zq7-secret"
+	if transport == "http" {
+		git(t, remote, "config", "http.receivepack", "true")
+		url = testenv.GitHTTP(t, dir, "kubesnap", token).URL + "/remote.git"
+		t.Setenv("KUBESNAP_TEST_GIT_TOKEN", token)
+		extra = []string{"--git-token-env", "KUBESNAP_TEST_GIT_TOKEN", "--git-username", "kubesnap"}
+	}
+	w := startWatch(t, repo, append([]string{"--remote", url, "--path", "clusters/test", "--include-namespaces", ns, "--debounce", "50ms"}, extra...)...)
+	defer func() {
+		if strings.Contains(w.log.String(), token) {
+			t.Errorf("the token is in the watcher's log")
+		}
+	}()
 
 	other := filepath.Join(dir, "other")
 	git(t, dir, "clone", "-q", remote, other)

@@ -2,8 +2,6 @@ package gitstore
 
 import (
 	"fmt"
-	"net/http"
-	"net/http/cgi"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -14,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/kubesnap/kubesnap/internal/testenv"
 	snapsync "github.com/kubesnap/kubesnap/sync"
 )
 
@@ -739,26 +738,7 @@ func TestCredentialsNeverShowInErrors(t *testing.T) {
 // http-backend, for user "kubesnap" with password token.
 func gitHTTP(t *testing.T, root, token string) *httptest.Server {
 	t.Helper()
-	git, err := exec.LookPath("git")
-	if err != nil {
-		t.Fatal(err)
-	}
-	backend := &cgi.Handler{
-		Path: git,
-		Args: []string{"http-backend"},
-		Env:  []string{"GIT_PROJECT_ROOT=" + root, "GIT_HTTP_EXPORT_ALL=1"},
-	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		user, pass, ok := req.BasicAuth()
-		if !ok || user != "kubesnap" || pass != token {
-			w.Header().Set("WWW-Authenticate", `Basic realm="git"`)
-			http.Error(w, "who are you?", http.StatusUnauthorized)
-			return
-		}
-		backend.ServeHTTP(w, req)
-	}))
-	t.Cleanup(srv.Close)
-	return srv
+	return testenv.GitHTTP(t, root, "kubesnap", token)
 }
 
 func TestPushAndPullOverHTTPWithAToken(t *testing.T) {
