@@ -3,7 +3,7 @@ package kube
 import (
 	"context"
 	"fmt"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	snapsync "github.com/kubesnap/kubesnap/sync"
@@ -48,10 +48,18 @@ func (c *Cluster) LeaderElect(ctx context.Context, e Election, lead func(context
 	// The election outlives ctx until lead has finished.
 	ectx, ecancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer ecancel()
-	var started atomic.Bool
+	// client-go calls OnStartedLeading in a goroutine of its own, which may
+	// run after ctx ended, or after Run returned when the Lease was won
+	// just as ctx ended: under mu, lead starts only while ctx lasts and
+	// LeaderElect has not returned, and LeaderElect waits for a lead that
+	// started.
+	var mu sync.Mutex
+	var started, returned bool
 	done := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
-		if !started.Load() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !started {
 			ecancel()
 		}
 	})
@@ -65,7 +73,13 @@ func (c *Cluster) LeaderElect(ctx context.Context, e Election, lead func(context
 		Name:            e.Name,
 		Callbacks: leaderelection.LeaderCallbacks{
 			OnStartedLeading: func(lctx context.Context) {
-				started.Store(true)
+				mu.Lock()
+				if returned || ctx.Err() != nil {
+					mu.Unlock()
+					return // too late to lead
+				}
+				started = true
+				mu.Unlock()
 				defer close(done)
 				defer ecancel()
 				// ctx ending is a graceful stop (commit, push); the Lease
@@ -88,8 +102,12 @@ func (c *Cluster) LeaderElect(ctx context.Context, e Election, lead func(context
 		return false, fmt.Errorf("leader election on lease %s/%s: %w", e.Namespace, e.Name, err)
 	}
 	le.Run(ectx)
-	if started.Load() {
+	mu.Lock()
+	returned = true
+	led := started
+	mu.Unlock()
+	if led {
 		<-done
 	}
-	return started.Load() && ctx.Err() == nil, nil
+	return led && ctx.Err() == nil, nil
 }
