@@ -108,6 +108,9 @@ type Watcher struct {
 	last    time.Time // when the newest did
 	lastRV  string
 	touched map[string]bool // paths changed while a snapshot runs; nil otherwise
+	// switches counts the goroutines waiting for a type's informers
+	// started at a new version (deleteUnseenOnceSynced).
+	switches gosync.WaitGroup
 	// covDirty says the coverage file must be written although no object
 	// changed (a type came or went).
 	covDirty bool
@@ -307,13 +310,8 @@ func (w *Watcher) startType(ctx context.Context, t canonical.Type) error {
 	return nil
 }
 
-// stopType stops a type's informers and forgets its live objects.
-func (w *Watcher) stopType(dir string) {
-	for _, inf := range w.informers[dir] {
-		inf.Stop()
-	}
-	delete(w.informers, dir)
-	delete(w.types, dir)
+// forgetLive forgets which objects of a type are live.
+func (w *Watcher) forgetLive(dir string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for p, d := range w.live {
@@ -322,6 +320,47 @@ func (w *Watcher) stopType(dir string) {
 		}
 	}
 	delete(w.counts, dir)
+}
+
+// deleteUnseenOnceSynced waits until the informers of one type (started
+// anew at another version) delivered their lists, then marks as deleted
+// its stored objects they did not report.
+func (w *Watcher) deleteUnseenOnceSynced(ctx context.Context, dir string, infs map[string]Informer) {
+	defer w.switches.Done()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	deadline := w.now().Add(2 * time.Minute)
+	for {
+		synced := true
+		for _, inf := range infs {
+			synced = synced && inf.HasSynced()
+		}
+		if synced {
+			w.deleteUnseen(ctx, map[string]bool{dir: true})
+			return
+		}
+		if w.now().After(deadline) {
+			w.log.Warn("informers not synced after 2m at the new version; deletions wait for the next snapshot", "resource", dir)
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// stopType stops a type's informers and forgets its live objects.
+func (w *Watcher) stopType(dir string) {
+	for _, inf := range w.informers[dir] {
+		inf.Stop()
+	}
+	delete(w.informers, dir)
+	delete(w.types, dir)
+	w.forgetLive(dir)
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	for p := range w.pending {
 		if id, err := canonical.ParsePath(p); err == nil && id.ResourceDir() == dir && w.stored[p] == "" {
 			delete(w.pending, p)
@@ -942,18 +981,23 @@ func (w *Watcher) rediscover(ctx context.Context) {
 	}
 	changed := false
 	for dir, t := range want {
+		switched := false
 		if old, ok := w.types[dir]; ok {
 			if old.Version == t.Version && old.Kind == t.Kind && old.Namespaced == t.Namespaced {
 				continue
 			}
 			// A new preferred version: follow it instead, keeping the
-			// objects (their files change with their apiVersion).
+			// objects (their files change with their apiVersion). The
+			// new informers' lists say which are live: objects deleted
+			// while no informer watched leave once they synced.
 			w.log.Info("type served at a new version", "resource", dir, "version", t.Version)
 			for _, inf := range w.informers[dir] {
 				inf.Stop()
 			}
 			delete(w.informers, dir)
 			delete(w.types, dir)
+			w.forgetLive(dir)
+			switched = true
 		} else if listFailed[dir] {
 			continue // the next scheduled snapshot tries its list again
 		}
@@ -962,6 +1006,10 @@ func (w *Watcher) rediscover(ctx context.Context) {
 			continue
 		}
 		w.log.Info("watching type", "resource", dir, "version", t.Version)
+		if switched {
+			w.switches.Add(1)
+			go w.deleteUnseenOnceSynced(ctx, dir, w.informers[dir])
+		}
 		if i, ok := captured[dir]; ok {
 			w.cov.Captured[i].Version, w.cov.Captured[i].Kind = t.Version, t.Kind
 		} else {
@@ -1011,6 +1059,7 @@ var ErrAbandon = errors.New("stop without committing: no longer the leader")
 // shutdown commits what is pending (unless a restore holds the mark) and
 // pushes, with a bounded time of its own since ctx has ended.
 func (w *Watcher) shutdown(ctx context.Context) error {
+	w.switches.Wait() // they end with ctx
 	if errors.Is(context.Cause(ctx), ErrAbandon) {
 		w.stopInformers()
 		w.log.Warn("stopped without committing", "reason", ErrAbandon)

@@ -431,3 +431,72 @@ func TestWatchBadFlagsGetOneClearLine(t *testing.T) {
 		})
 	}
 }
+
+// TestWatchFollowsATypeToItsNewVersion serves a CRD's objects at v2
+// instead of v1 while the watcher runs: it follows them to v2, and an
+// object deleted around the switch leaves git. The window the switch
+// itself leaves, between stopping the v1 informers and the v2 list (what
+// Watcher.deleteUnseenOnceSynced covers), is milliseconds, and the test
+// cannot aim a deletion into it: with that check removed, it still
+// passes. It shows the switch, not the window.
+func TestWatchFollowsATypeToItsNewVersion(t *testing.T) {
+	ns := env.Namespace(t)
+	repo := filepath.Join(t.TempDir(), "repo")
+	group := ns + ".example.com"
+	crd := func(v1Served bool, v2 bool) string {
+		out := fmt.Sprintf(`apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: gizmos.%[1]s}
+spec:
+  group: %[1]s
+  scope: Namespaced
+  names: {plural: gizmos, singular: gizmo, kind: Gizmo}
+  versions:
+  - name: v1
+    served: %[2]t
+    storage: true
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+`, group, v1Served)
+		if v2 {
+			out += `  - name: v2
+    served: true
+    storage: false
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+`
+		}
+		return out
+	}
+	t.Cleanup(func() { env.Kubectl(t, "", "delete", "crd", "gizmos."+group, "--ignore-not-found") })
+	env.Kubectl(t, crd(true, false), "apply", "-f", "-")
+	env.Kubectl(t, "", "wait", "--for=condition=Established", "crd/gizmos."+group)
+	for _, name := range []string{"g1", "g2"} {
+		eventually(t, 30*time.Second, func() bool {
+			_, err := env.KubectlErr(fmt.Sprintf("apiVersion: %s/v1\nkind: Gizmo\nmetadata: {name: %s, namespace: %s}\nspec: {size: 3}\n", group, name, ns), "apply", "-f", "-")
+			return err == nil
+		}, "the Gizmo "+name)
+	}
+	w := startWatch(t, repo, "--include-namespaces", ns, "--debounce", "100ms")
+	g1 := "namespaces/" + ns + "/gizmos." + group + "/g1.yaml"
+	g2 := "namespaces/" + ns + "/gizmos." + group + "/g2.yaml"
+	for _, p := range []string{g1, g2} {
+		if s, ok := headFile(repo, p); !ok || !strings.Contains(s, "apiVersion: "+group+"/v1\n") {
+			t.Fatalf("%s not in git at v1 after the first capture:\n%s", p, s)
+		}
+	}
+
+	// v1 stops being served, and g2 goes.
+	env.Kubectl(t, crd(false, true), "apply", "-f", "-")
+	eventually(t, 30*time.Second, func() bool {
+		_, err := env.KubectlErr("", "get", "gizmos.v1."+group, "-n", ns)
+		return err != nil
+	}, "v1 to be no longer served")
+	env.Kubectl(t, "", "-n", ns, "delete", "gizmos.v2."+group, "g2")
+	eventually(t, time.Minute, func() bool {
+		s, _ := headFile(repo, g1)
+		_, has2 := headFile(repo, g2)
+		return strings.Contains(s, "apiVersion: "+group+"/v2\n") && !has2
+	}, "g1 at v2 and g2 gone in git")
+	if code := w.stop(t); code != 0 {
+		t.Fatalf("watch exited %d:\n%s", code, w.log)
+	}
+}
