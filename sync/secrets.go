@@ -76,8 +76,8 @@ func (s Secrets) sensitive(t canonical.Type) bool {
 	return t.Group == "" && t.Resource == "secrets" || slices.Contains(s.Sensitive, t.ResourceDir())
 }
 
-// protection is what Normalize is told about objects of type t.
-// Protection says what becomes of the sensitive values of objects of t.
+// Protection says what becomes of the sensitive values of objects of t:
+// what Normalize is told about them.
 func (s Secrets) Protection(t canonical.Type) canonical.Protection { return s.protection(t) }
 
 func (s Secrets) protection(t canonical.Type) canonical.Protection {

@@ -21,6 +21,7 @@ import (
 
 type rulesOptions struct {
 	explain, output string
+	sensitive       []string
 	cluster         *genericclioptions.ConfigFlags
 }
 
@@ -51,6 +52,7 @@ cluster-scoped one, where TYPE is a resource in kubectl's form
 	fs := cmd.Flags()
 	fs.StringVar(&o.explain, "explain", "", "explain what the rules do to this object: a file, - for standard input, or TYPE/[NAMESPACE/]NAME live")
 	fs.StringVarP(&o.output, "output", "o", "text", "output format: text or json")
+	fs.StringSliceVar(&o.sensitive, "sensitive-resources", nil, "more types whose values --explain hides as Secrets' (as snapshot's flag; the configuration file's secrets.sensitiveResources by default)")
 	o.cluster = clusterFlags(fs)
 	return cmd
 }
@@ -83,7 +85,7 @@ func runRules(ctx context.Context, o rulesOptions, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		return writeExplain(out, o.output, obj, t, rules)
+		return writeExplain(out, o.output, obj, t, rules, snapsync.Secrets{Sensitive: o.sensitive})
 	}
 	rep := rulesReport{BuiltIn: canonical.DefaultRules(), User: rules.Describe(), File: file}
 	if o.output == "json" {
@@ -220,11 +222,11 @@ func storedType(file string, obj *unstructured.Unstructured) *canonical.Type {
 	return nil
 }
 
-func writeExplain(out io.Writer, output string, obj *unstructured.Unstructured, t *canonical.Type, rules canonical.Rules) error {
+func writeExplain(out io.Writer, output string, obj *unstructured.Unstructured, t *canonical.Type, rules canonical.Rules, secrets snapsync.Secrets) error {
 	facts := canonical.Facts{Rules: rules}
 	if t != nil {
-		// Redacted as a snapshot's default stores it.
-		facts.Protection = snapsync.Secrets{}.Protection(*t)
+		// Redacted as a snapshot's default mode stores it.
+		facts.Protection = secrets.Protection(*t)
 	}
 	ex, err := canonical.Explain(obj, facts)
 	if err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/base64"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -280,5 +281,29 @@ spec:
 	out, errOut, code = kubesnap(t, "restore", "--config", cfg, "--repo", repo, "--rev", "HEAD", "--dry-run", "-o", "json")
 	if code != 0 || strings.Contains(out, `"action": "update"`) || strings.Contains(out, `"action": "differs"`) {
 		t.Errorf("second restore: exit %d:\n%s%s", code, out, errOut)
+	}
+}
+
+// TestRulesExplainHidesSecretValues explains a Secret, live and from a
+// file: what is shown as stored is redacted, as git would hold it.
+func TestRulesExplainHidesSecretValues(t *testing.T) {
+	ns := env.Namespace(t)
+	const canary = "explain-canary-4f1c"
+	env.Kubectl(t, "", "-n", ns, "create", "secret", "generic", "db", "--from-literal=password="+canary)
+	live := env.Kubectl(t, "", "-n", ns, "get", "secret", "db", "-o", "yaml")
+	file := filepath.Join(t.TempDir(), "db.yaml")
+	writeFile(t, file, live)
+	encoded := base64.StdEncoding.EncodeToString([]byte(canary))
+	for _, arg := range []string{"secrets/" + ns + "/db", file} {
+		out, errOut, code := kubesnap(t, "rules", "--kubeconfig", env.Kubeconfig, "--explain", arg, "-o", "json")
+		if code != 0 {
+			t.Fatalf("--explain %s: exit %d: %s", arg, code, errOut)
+		}
+		if strings.Contains(out, canary) || strings.Contains(out, encoded) {
+			t.Errorf("--explain %s shows the Secret's value:\n%s", arg, out)
+		}
+		if !strings.Contains(out, "kubesnap.io/redacted") {
+			t.Errorf("--explain %s does not show the Secret as stored (redacted):\n%s", arg, out)
+		}
 	}
 }
