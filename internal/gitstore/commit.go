@@ -327,8 +327,7 @@ func (r *Repo) updateWorktree(changes []snapsync.Change, ids map[string]*plumbin
 		return err
 	}
 
-	mergeIndex(idx, written, removed)
-	return r.saveIndex(idx)
+	return r.saveIndex(idx, mergeIndex(idx, written, removed))
 }
 
 // undoEarly puts back files Stage wrote that the commit does not hold (a

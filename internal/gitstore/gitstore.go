@@ -76,6 +76,12 @@ type Repo struct {
 	index     *index.Index
 	indexSize int64
 	indexTime time.Time
+	// indexFile is the index file's bytes as last written by writeIndex,
+	// and indexAt the offset of each entry in it, so that a commit that
+	// only changes entries in place rewrites their bytes alone; nil when
+	// go-git wrote the index.
+	indexFile []byte
+	indexAt   []int
 }
 
 // Open opens the repository at dir, creating it (with branch main) when dir

@@ -2,6 +2,7 @@ package gitstore
 
 import (
 	"errors"
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -455,4 +456,62 @@ func TestIndexWithLongNamesIsReadByGit(t *testing.T) {
 	if edits, err := open(t, dir, Options{}).LocalEdits(); err != nil || len(edits) != 0 {
 		t.Errorf("go-git reads the index as %v, %v", edits, err)
 	}
+}
+
+// TestIndexPatchedInPlaceEqualsAFullWrite commits changes of files in
+// place (the index entries' bytes patched), then adds and removes files
+// (the index encoded whole): after each commit the index file is exactly
+// what encoding the whole index gives, and git finds the worktree clean.
+func TestIndexPatchedInPlaceEqualsAFullWrite(t *testing.T) {
+	dir := t.TempDir()
+	r := open(t, dir, Options{})
+	var changes []snapsync.Change
+	for i := range 50 {
+		changes = append(changes, add(fmt.Sprintf("namespaces/ns-%d/configmaps/obj-%02d.yaml", i%3, i), fmt.Sprintf("n: %d\n", i)))
+	}
+	commit(t, r, "fill\n", changes...)
+	check := func(what string, gitStatus bool) {
+		t.Helper()
+		data, err := os.ReadFile(filepath.Join(dir, ".git", "index"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		idx, err := r.loadIndex()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _, err := encodeIndex(idx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(data, want) {
+			t.Fatalf("%s: the index file differs from a full encoding", what)
+		}
+		if gitStatus {
+			clean(t, dir) // git may refresh the index: the next commit rereads it
+		}
+	}
+	var kept *byte
+	for i := range 5 {
+		ch := changes[i*7]
+		ch.Op, ch.Data = snapsync.Modified, fmt.Appendf(nil, "changed: %d\n", i)
+		commit(t, r, "one\n", ch)
+		if i > 0 && &r.indexFile[0] != kept {
+			t.Errorf("change %d: the index was encoded whole, not patched", i)
+		}
+		kept = &r.indexFile[0]
+		check(fmt.Sprintf("change %d", i), false)
+	}
+	clean(t, dir)
+	two := []snapsync.Change{changes[1], changes[2]}
+	two[0].Op, two[0].Data = snapsync.Modified, []byte("a\n")
+	two[1].Op, two[1].Data = snapsync.Modified, []byte("b\n")
+	commit(t, r, "two\n", two...)
+	check("two changes", true)
+	commit(t, r, "new\n", add("namespaces/ns-0/configmaps/aaa.yaml", "new\n"))
+	check("an added file", true)
+	del := changes[3]
+	del.Op, del.Data = snapsync.Deleted, nil
+	commit(t, r, "gone\n", del)
+	check("a deleted file", true)
 }

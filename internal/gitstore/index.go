@@ -34,14 +34,29 @@ func (r *Repo) loadIndex() (*index.Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read index: %w", err)
 	}
-	r.index = idx
+	r.index, r.indexFile, r.indexAt = idx, nil, nil
 	return idx, nil
 }
 
-// saveIndex writes idx (its entries sorted by name) and remembers it.
-func (r *Repo) saveIndex(idx *index.Index) error {
-	r.index = nil
-	if err := writeIndex(r.indexPath(), idx); errors.Is(err, errIndexFormat) {
+// saveIndex writes idx (its entries sorted by name) and remembers it. m
+// says what mergeIndex changed: when it only replaced entries in place and
+// idx is the index last written here, the bytes of those entries are
+// patched in the file's last content instead of encoding all of them.
+func (r *Repo) saveIndex(idx *index.Index, m merged) error {
+	file, at := r.indexFile, r.indexAt
+	r.index, r.indexFile, r.indexAt = nil, nil, nil
+	var err error
+	if m.inPlace && file != nil && len(at) == len(idx.Entries) {
+		file, err = patchIndex(file, at, idx, m.replaced)
+	} else {
+		file, at, err = encodeIndex(idx)
+	}
+	if err == nil {
+		err = replaceFile(r.indexPath(), file)
+	} else {
+		file, at = nil, nil
+	}
+	if errors.Is(err, errIndexFormat) {
 		if err := r.repo.Storer.SetIndex(idx); err != nil {
 			return fmt.Errorf("write index: %w", err)
 		}
@@ -53,6 +68,7 @@ func (r *Repo) saveIndex(idx *index.Index) error {
 		return fmt.Errorf("write index: %w", err)
 	}
 	r.index, r.indexSize, r.indexTime = idx, fi.Size(), fi.ModTime()
+	r.indexFile, r.indexAt = file, at
 	return nil
 }
 
@@ -70,39 +86,38 @@ var errIndexFormat = errors.New("index needs go-git's encoder")
 // invalidates anyway) are left out; git rebuilds them when it needs them.
 // It writes to a temporary file and renames it, as git does.
 func writeIndex(path string, idx *index.Index) error {
+	buf, _, err := encodeIndex(idx)
+	if err != nil {
+		return err
+	}
+	return replaceFile(path, buf)
+}
+
+// encodeIndex encodes idx as writeIndex writes it, and returns the offset
+// of each entry in the result too.
+func encodeIndex(idx *index.Index) (buf []byte, at []int, err error) {
 	if idx.Version < 2 || idx.Version > 4 {
-		return errIndexFormat
+		return nil, nil, errIndexFormat
 	}
 	for _, e := range idx.Entries {
-		if e.Stage != 0 || e.SkipWorktree || e.IntentToAdd || len(e.Name) >= 0xFFF {
-			return errIndexFormat
+		if !patchable(e) {
+			return nil, nil, errIndexFormat
 		}
 	}
 	size := 12 + sha1.Size
 	for _, e := range idx.Entries {
 		size += 62 + 4 + len(e.Name)
 	}
-	buf := make([]byte, 12, size)
+	buf = make([]byte, 12, size)
+	at = make([]int, len(idx.Entries))
 	copy(buf, "DIRC")
 	be := binary.BigEndian
 	be.PutUint32(buf[4:], 4)
 	be.PutUint32(buf[8:], uint32(len(idx.Entries)))
 	prev := ""
-	for _, e := range idx.Entries {
-		csec, cnsec := stamp(e.CreatedAt)
-		msec, mnsec := stamp(e.ModifiedAt)
-		buf = be.AppendUint32(buf, csec)
-		buf = be.AppendUint32(buf, cnsec)
-		buf = be.AppendUint32(buf, msec)
-		buf = be.AppendUint32(buf, mnsec)
-		buf = be.AppendUint32(buf, e.Dev)
-		buf = be.AppendUint32(buf, e.Inode)
-		buf = be.AppendUint32(buf, uint32(e.Mode))
-		buf = be.AppendUint32(buf, e.UID)
-		buf = be.AppendUint32(buf, e.GID)
-		buf = be.AppendUint32(buf, e.Size)
-		buf = append(buf, e.Hash[:]...)
-		buf = be.AppendUint16(buf, uint16(len(e.Name)))
+	for i, e := range idx.Entries {
+		at[i] = len(buf)
+		buf = appendStat(buf, e)
 		common := 0
 		for common < len(prev) && common < len(e.Name) && prev[common] == e.Name[common] {
 			common++
@@ -114,7 +129,55 @@ func writeIndex(path string, idx *index.Index) error {
 	}
 	sum := sha1.Sum(buf)
 	buf = append(buf, sum[:]...)
+	return buf, at, nil
+}
 
+// patchable says writeIndex can write e.
+func patchable(e *index.Entry) bool {
+	return e.Stage == 0 && !e.SkipWorktree && !e.IntentToAdd && len(e.Name) < 0xFFF
+}
+
+// appendStat appends the 62 bytes of an entry before its name: stat data,
+// blob id and flags (the name's length).
+func appendStat(buf []byte, e *index.Entry) []byte {
+	be := binary.BigEndian
+	csec, cnsec := stamp(e.CreatedAt)
+	msec, mnsec := stamp(e.ModifiedAt)
+	buf = be.AppendUint32(buf, csec)
+	buf = be.AppendUint32(buf, cnsec)
+	buf = be.AppendUint32(buf, msec)
+	buf = be.AppendUint32(buf, mnsec)
+	buf = be.AppendUint32(buf, e.Dev)
+	buf = be.AppendUint32(buf, e.Inode)
+	buf = be.AppendUint32(buf, uint32(e.Mode))
+	buf = be.AppendUint32(buf, e.UID)
+	buf = be.AppendUint32(buf, e.GID)
+	buf = be.AppendUint32(buf, e.Size)
+	buf = append(buf, e.Hash[:]...)
+	return be.AppendUint16(buf, uint16(len(e.Name)))
+}
+
+// patchIndex rewrites, in file (an index encodeIndex wrote, entries at
+// at), the entries replaced (indexes into idx.Entries, whose names did not
+// change) and the checksum. The names' bytes are untouched: a name keeps
+// its place and its length, and version 4 encodes it against the
+// previous name only.
+func patchIndex(file []byte, at []int, idx *index.Index, replaced []int) ([]byte, error) {
+	for _, i := range replaced {
+		e := idx.Entries[i]
+		if !patchable(e) {
+			return nil, errIndexFormat
+		}
+		appendStat(file[at[i]:at[i]], e) // appends over the old bytes: same length
+	}
+	sum := sha1.Sum(file[:len(file)-sha1.Size])
+	copy(file[len(file)-sha1.Size:], sum[:])
+	return file, nil
+}
+
+// replaceFile writes buf to a temporary file beside path and renames it
+// over path, as git does with its index.
+func replaceFile(path string, buf []byte) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "index.kubesnap-")
 	if err != nil {
 		return err

@@ -623,8 +623,7 @@ func (r *Repo) checkout(changes object.Changes) error {
 	if failed != nil {
 		return failed
 	}
-	mergeIndex(idx, written, removed)
-	return r.saveIndex(idx)
+	return r.saveIndex(idx, mergeIndex(idx, written, removed))
 }
 
 // blob returns the content of blob h.
@@ -690,25 +689,40 @@ func checkoutFile(root, name string, data []byte, e object.TreeEntry) (*index.En
 	return entry, nil
 }
 
+// merged says what mergeIndex did, for saveIndex.
+type merged struct {
+	// inPlace: entries were only replaced by entries of the same name,
+	// at the indexes replaced.
+	inPlace  bool
+	replaced []int
+}
+
 // mergeIndex puts the written entries into idx, replacing those of the
-// same name, and drops the removed ones, keeping idx sorted by name.
-func mergeIndex(idx *index.Index, written []*index.Entry, removed map[string]bool) {
-	pos := make(map[string]int, len(idx.Entries))
-	for i, e := range idx.Entries {
-		pos[e.Name] = i
+// same name, and drops the removed ones, keeping idx sorted by name (as
+// git keeps it: an index read from disk is). Entries are found by binary
+// search, so that a commit of a few files does not visit all of them.
+func mergeIndex(idx *index.Index, written []*index.Entry, removed map[string]bool) merged {
+	m := merged{inPlace: len(removed) == 0}
+	find := func(name string) (int, bool) {
+		i := sort.Search(len(idx.Entries), func(i int) bool { return idx.Entries[i].Name >= name })
+		return i, i < len(idx.Entries) && idx.Entries[i].Name == name && idx.Entries[i].Stage == 0
 	}
-	sorted := true
+	var added []*index.Entry
 	for _, e := range written {
 		if e == nil {
 			continue
 		}
-		if i, ok := pos[e.Name]; ok {
+		if i, ok := find(e.Name); ok {
 			idx.Entries[i] = e
+			m.replaced = append(m.replaced, i)
 			continue
 		}
-		pos[e.Name] = len(idx.Entries)
-		idx.Entries = append(idx.Entries, e)
-		sorted = false
+		added = append(added, e)
+	}
+	if len(added) > 0 {
+		m.inPlace = false
+		idx.Entries = append(idx.Entries, added...)
+		sort.SliceStable(idx.Entries, func(i, j int) bool { return idx.Entries[i].Name < idx.Entries[j].Name })
 	}
 	if len(removed) > 0 {
 		kept := idx.Entries[:0]
@@ -719,9 +733,7 @@ func mergeIndex(idx *index.Index, written []*index.Entry, removed map[string]boo
 		}
 		idx.Entries = kept
 	}
-	if !sorted {
-		sort.Slice(idx.Entries, func(i, j int) bool { return idx.Entries[i].Name < idx.Entries[j].Name })
-	}
+	return m
 }
 
 // recoverMove finishes a branch move a crash interrupted: it writes the
