@@ -1,8 +1,8 @@
 package gitstore
 
 import (
-	"errors"
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
