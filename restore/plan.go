@@ -46,6 +46,16 @@ type Item struct {
 	t         canonical.Type
 	obj       *unstructured.Unstructured // what is applied; nil for Prune
 	canonical bool                       // the file is in canonical form
+	// rules are the user's rules that select the object live or in the
+	// revision: both sides are compared without what they remove.
+	rules canonical.Rules
+}
+
+// facts are how the item's two sides are normalized for comparing.
+func (it *Item) facts() canonical.Facts {
+	f := keep
+	f.Rules = it.rules
+	return f
 }
 
 // ID is the object the item is about.
@@ -98,13 +108,6 @@ type Options struct {
 	// live (the Target must leave them to their managers on a forced
 	// apply, too).
 	Rules canonical.Rules
-}
-
-// facts are how a restore normalizes with opts.
-func (opts Options) facts() canonical.Facts {
-	f := keep
-	f.Rules = opts.Rules
-	return f
 }
 
 // protected namespaces are never pruned (nor are the namespaces
@@ -232,7 +235,9 @@ func compareLive(ctx context.Context, target Target, types []canonical.Type, des
 			id := t.ID(obj.GetNamespace(), obj.GetName())
 			path := canonical.PathOf(id)
 			if it, ok := desired[path]; ok {
-				canonical.Normalize(obj, opts.facts())
+				it.rules = opts.Rules.Matching(obj, it.obj)
+				ignoreLive(it.obj, obj, it.rules)
+				canonical.Normalize(obj, it.facts())
 				data, err := canonical.Marshal(obj)
 				if err != nil {
 					return fmt.Errorf("marshal live %s: %w", id, err)
@@ -303,14 +308,14 @@ func settle(ctx context.Context, target Target, desired map[string]*Item, live m
 				it.Reason = "validated when applied: this restore makes its namespace or type first"
 				continue
 			}
-		case bytes.Equal(canonicalBytes(it.obj, opts.facts()), have):
+		case bytes.Equal(canonicalBytes(it.obj, it.facts()), have):
 			it.Action = Unchanged
 			continue
 		}
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			dryRun(ctx, target, it, have, isLive, opts.Force, opts.facts())
+			dryRun(ctx, target, it, have, isLive, opts.Force, it.facts())
 		})
 	}
 	wg.Wait()
@@ -341,6 +346,25 @@ func dryRun(ctx context.Context, target Target, it *Item, have []byte, isLive, f
 	if !it.canonical && bytes.Equal(canonicalBytes(would, facts), have) {
 		it.Action = Unchanged
 	}
+}
+
+// ignoreLive removes from obj, the revision's object, what rules remove
+// from live, the live one: manager rules read live's managedFields, which
+// obj (a file) has none of, so a revision written before a manager rule
+// neither sends nor compares the fields that manager owns live.
+func ignoreLive(obj, live *unstructured.Unstructured, rules canonical.Rules) {
+	if len(rules) == 0 {
+		return
+	}
+	meta, _ := obj.Object["metadata"].(map[string]any)
+	liveMeta, _ := live.Object["metadata"].(map[string]any)
+	if meta == nil || liveMeta["managedFields"] == nil {
+		rules.Apply(obj)
+		return
+	}
+	meta["managedFields"] = liveMeta["managedFields"]
+	rules.Apply(obj)
+	delete(meta, "managedFields")
 }
 
 // canonicalBytes is obj in canonical form, for comparing.

@@ -116,6 +116,7 @@ type Watcher struct {
 	covDirty bool
 	kick     chan struct{}
 	retype   chan struct{} // a CRD or APIService changed
+	switched chan string   // a type's informers at a new version synced
 
 	// Owned by Run's goroutine.
 	facts         canonical.Facts
@@ -140,7 +141,7 @@ type pendingChange struct {
 func NewWatcher(src Informers, st Store, opts WatchOptions) *Watcher {
 	w := &Watcher{src: src, st: st, opts: opts, log: opts.Logger, obs: opts.Observer, now: time.Now,
 		live: map[string]string{}, counts: map[string]int{}, pending: map[string]pendingChange{},
-		kick: make(chan struct{}, 1), retype: make(chan struct{}, 1),
+		kick: make(chan struct{}, 1), retype: make(chan struct{}, 1), switched: make(chan string),
 		types: map[string]canonical.Type{}, informers: map[string]map[string]Informer{}}
 	if w.log == nil {
 		w.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -323,8 +324,9 @@ func (w *Watcher) forgetLive(dir string) {
 }
 
 // deleteUnseenOnceSynced waits until the informers of one type (started
-// anew at another version) delivered their lists, then marks as deleted
-// its stored objects they did not report.
+// anew at another version) delivered their lists, then has the loop mark
+// as deleted its stored objects they did not report (the loop: it reads
+// the branch, which only its goroutine may).
 func (w *Watcher) deleteUnseenOnceSynced(ctx context.Context, dir string, infs map[string]Informer) {
 	defer w.switches.Done()
 	tick := time.NewTicker(50 * time.Millisecond)
@@ -336,7 +338,10 @@ func (w *Watcher) deleteUnseenOnceSynced(ctx context.Context, dir string, infs m
 			synced = synced && inf.HasSynced()
 		}
 		if synced {
-			w.deleteUnseen(ctx, map[string]bool{dir: true})
+			select {
+			case w.switched <- dir:
+			case <-ctx.Done():
+			}
 			return
 		}
 		if w.now().After(deadline) {
@@ -518,8 +523,8 @@ func (w *Watcher) setPending(p string, c pendingChange) {
 // The caller holds mu.
 func (w *Watcher) rederive(p string) {
 	id, err := canonical.ParsePath(p)
-	if err != nil {
-		return
+	if err != nil || !w.opts.Snapshot.Filter.ID(id) {
+		return // not an object's file, or out of scope: left as it is
 	}
 	infs, ok := w.informers[id.ResourceDir()]
 	if !ok {
@@ -587,6 +592,8 @@ func (w *Watcher) loop(ctx context.Context) error {
 		case <-ctx.Done():
 			return w.shutdown(ctx)
 		case <-w.kick:
+		case dir := <-w.switched:
+			w.deleteUnseen(ctx, map[string]bool{dir: true})
 		case <-w.retype:
 			// A new CRD is served shortly after its event.
 			retypeAt = w.now().Add(time.Second)
@@ -801,7 +808,7 @@ func (w *Watcher) push(ctx context.Context) {
 		if len(conflicts) > 0 {
 			w.log.Info("the remote had changed files we changed too; taking them from the live cluster", "files", conflicts)
 		}
-		w.refreshStored(ctx, conflicts)
+		w.refreshStored(ctx, conflicts, true)
 	}
 }
 
@@ -812,8 +819,12 @@ func (w *Watcher) files(ctx context.Context) (map[string]string, error) {
 }
 
 // refreshStored reads the branch's files again (after a rebase or a
-// snapshot moved it) and re-derives paths from the live cluster.
-func (w *Watcher) refreshStored(ctx context.Context, paths []string) {
+// snapshot moved it) and re-derives from the live cluster the given paths
+// and those pending. With foreign (after a rebase over another writer's
+// commits) it re-derives every file that changed since the branch was
+// last read too: files the other writer edited, added or removed under
+// our path go back to what the cluster holds.
+func (w *Watcher) refreshStored(ctx context.Context, paths []string, foreign bool) {
 	files, err := w.files(ctx)
 	if err != nil {
 		w.log.Error("cannot read the branch", "error", err)
@@ -821,6 +832,16 @@ func (w *Watcher) refreshStored(ctx context.Context, paths []string) {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	for p, blob := range files {
+		if foreign && w.stored[p] != blob {
+			paths = append(paths, p)
+		}
+	}
+	for p := range w.stored {
+		if _, ok := files[p]; foreign && !ok {
+			paths = append(paths, p)
+		}
+	}
 	w.stored = files
 	for p := range w.pending {
 		paths = append(paths, p)
@@ -865,7 +886,7 @@ func (w *Watcher) scheduled(ctx context.Context) {
 	for p := range touched {
 		paths = append(paths, p)
 	}
-	w.refreshStored(ctx, paths)
+	w.refreshStored(ctx, paths, false)
 	w.tagSnapshot(ctx)
 }
 

@@ -310,6 +310,28 @@ func pushesOverAnotherWriter(t *testing.T, transport string) {
 		ls, _ := exec.Command("git", "-C", remote, "ls-tree", "-r", "--name-only", "main", "clusters/test/namespaces/"+ns+"/configmaps/").Output()
 		return strings.Count(string(ls), "ours-") == 20
 	}, "all 20 of our changes on the remote")
+
+	// The other writer edits one of our files and adds one under our
+	// path: at our next push, the live cluster wins over both.
+	ours := "clusters/test/namespaces/" + ns + "/configmaps/ours-00.yaml"
+	forged := "clusters/test/namespaces/" + ns + "/configmaps/forged.yaml"
+	eventually(t, 30*time.Second, func() bool {
+		_, err := exec.Command("git", "-C", other, "pull", "-q", "--rebase").CombinedOutput()
+		return err == nil
+	}, "the other writer's pull")
+	writeFile(t, filepath.Join(other, filepath.FromSlash(ours)), "edited: by hand\n")
+	writeFile(t, filepath.Join(other, filepath.FromSlash(forged)), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: forged, namespace: "+ns+"}\n")
+	git(t, other, "add", ours, forged)
+	git(t, other, "commit", "-q", "-m", "theirs: edit ours")
+	edit := strings.TrimSpace(git(t, other, "rev-parse", "HEAD"))
+	git(t, other, "push", "-q", "origin", "HEAD:main")
+	theirs = append(theirs, edit)
+	env.Kubectl(t, "", "-n", ns, "create", "configmap", "after-edit", "--from-literal=x=1")
+	eventually(t, time.Minute, func() bool {
+		data, _ := exec.Command("git", "-C", remote, "show", "main:"+ours).Output()
+		_, forgedErr := exec.Command("git", "-C", remote, "show", "main:"+forged).Output()
+		return strings.Contains(string(data), `i: "0"`) && forgedErr != nil
+	}, "our file back from the live cluster and the forged one gone, on the remote")
 	for i, c := range theirs {
 		if err := exec.Command("git", "-C", remote, "merge-base", "--is-ancestor", c, "main").Run(); err != nil {
 			t.Errorf("their commit %d (%s) is not in the remote's history", i, c)

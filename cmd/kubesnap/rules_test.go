@@ -214,26 +214,33 @@ webhooks:
 }
 
 // TestRulesRestoreNeverClearsIgnoredFields restores, with --force, a
-// revision whose Deployment has no replicas (a rule ignores them) over a
-// live one whose replicas another manager set: they stay, and so does
-// that manager's ownership, which manager rules read.
+// revision over a Deployment whose replicas another manager set (a plain
+// update, not /scale: a forced restore takes such fields over) and whose
+// label someone changed: the label comes back, the replicas stay, and so
+// does that manager's ownership, which manager rules read. Three ways a
+// rule may ignore the replicas: by path; by path for a label selector
+// that the live object no longer matches (the label changed); by manager,
+// for a revision written before the rule, which holds the replicas.
 func TestRulesRestoreNeverClearsIgnoredFields(t *testing.T) {
+	for _, tc := range []struct {
+		name, rule string
+		ruleAtSnapshot bool // the revision was written with the rule
+	}{
+		{"by path", "match: {group: apps, kind: Deployment}\n    ignoreFields: [spec.replicas]", true},
+		{"by path, selector matching the revision only", "match: {group: apps, kind: Deployment, labelSelector: tier=web}\n    ignoreFields: [spec.replicas]", true},
+		{"by manager, revision from before the rule", "match: {group: apps, kind: Deployment}\n    ignoreManagers: [autoscaler]", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) { restoreKeepsIgnored(t, tc.rule, tc.ruleAtSnapshot) })
+	}
+}
+
+func restoreKeepsIgnored(t *testing.T, rule string, ruleAtSnapshot bool) {
 	ns := env.Namespace(t)
 	dir := t.TempDir()
 	repo := filepath.Join(dir, "repo")
-	cfg := writeConfig(t, dir, fmt.Sprintf(`cluster:
-  kubeconfig: %[2]s
-filters:
-  includeNamespaces: [%[1]s]
-  includeResources: [deployments.apps]
-normalize:
-  - name: autoscaler-owns-replicas
-    match: {group: apps, kind: Deployment}
-    ignoreManagers: [autoscaler]
-  - name: hpa-owns-replicas
-    match: {group: apps, kind: Deployment}
-    ignoreFields: [spec.replicas]
-`, ns, env.Kubeconfig))
+	scope := fmt.Sprintf("cluster:\n  kubeconfig: %s\nfilters:\n  includeNamespaces: [%s]\n  includeResources: [deployments.apps]\n", env.Kubeconfig, ns)
+	cfg := writeConfig(t, dir, scope+"normalize:\n  - name: replicas\n    "+rule+"\n")
+	noRules := writeConfig(t, t.TempDir(), scope)
 	env.Kubectl(t, fmt.Sprintf(`apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web, namespace: %s, labels: {tier: web}}
@@ -245,11 +252,16 @@ spec:
     spec:
       containers: [{name: c, image: "nginx:1.27"}]
 `, ns), "apply", "--server-side", "--field-manager=platform", "-f", "-")
-	if _, errOut, code := kubesnap(t, "snapshot", "--config", cfg, "--repo", repo); code != 0 {
+	at := cfg
+	if !ruleAtSnapshot {
+		at = noRules
+	}
+	if _, errOut, code := kubesnap(t, "snapshot", "--config", at, "--repo", repo); code != 0 {
 		t.Fatalf("snapshot: exit %d: %s", code, errOut)
 	}
-	// Another manager sets replicas (a plain update, not /scale: a forced
-	// restore takes such fields over), and someone changes a label.
+	if stored, _ := headFile(repo, "namespaces/"+ns+"/deployments.apps/web.yaml"); strings.Contains(stored, "replicas") != !ruleAtSnapshot {
+		t.Fatalf("the revision should hold replicas only when written without the rule:\n%s", stored)
+	}
 	env.Kubectl(t, "", "-n", ns, "patch", "deployment", "web", "--field-manager=autoscaler", "-p", `{"spec":{"replicas":4}}`)
 	env.Kubectl(t, "", "-n", ns, "label", "deployment", "web", "tier=changed", "--overwrite")
 

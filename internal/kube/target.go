@@ -103,7 +103,7 @@ func (tg *Target) apply(ctx context.Context, t canonical.Type, obj *unstructured
 	}
 	r := tg.resource(t, ns, obj.GetAPIVersion())
 	if force && !dryRun {
-		if err := takeOver(ctx, r, obj.GetName(), tg.Rules); err != nil {
+		if err := takeOver(ctx, r, obj, tg.Rules); err != nil {
 			return nil, tg.refusal(t, ns, err)
 		}
 	}
@@ -648,12 +648,12 @@ func sameTime(a, b string) bool {
 // set on the live object (as Flux's ssa does before a forced apply), so
 // that the apply that follows removes what the revision does not hold: a
 // label someone added, a key patched in. Entries of subresources (status,
-// scale) stay, and so do the fields rules ignore (their managers keep
-// them, and the apply leaves them). Nothing happens for an absent object,
-// or one kubesnap alone manages; the patch checks the resourceVersion it
-// read.
-func takeOver(ctx context.Context, r dynamic.ResourceInterface, name string, rules canonical.Rules) error {
-	live, err := r.Get(ctx, name, metav1.GetOptions{})
+// scale) stay, and so do the fields the rules that select the live object
+// or obj (what is applied) remove (their managers keep them, and the apply
+// leaves them). Nothing happens for an absent object, or one kubesnap alone
+// manages; the patch checks the resourceVersion it read.
+func takeOver(ctx context.Context, r dynamic.ResourceInterface, obj *unstructured.Unstructured, rules canonical.Rules) error {
+	live, err := r.Get(ctx, obj.GetName(), metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
@@ -680,7 +680,7 @@ func takeOver(ctx context.Context, r dynamic.ResourceInterface, name string, rul
 		}
 		owned = owned.Union(s)
 	}
-	ignored := rules.Ignored(live, owned)
+	ignored := rules.Matching(live, obj).Ignored(live, owned)
 	if !others && ignored.Empty() {
 		return nil
 	}
@@ -707,6 +707,6 @@ func takeOver(ctx context.Context, r dynamic.ResourceInterface, name string, rul
 	if err != nil {
 		return err
 	}
-	_, err = r.Patch(ctx, name, types.JSONPatchType, patch, metav1.PatchOptions{})
+	_, err = r.Patch(ctx, obj.GetName(), types.JSONPatchType, patch, metav1.PatchOptions{})
 	return err
 }
