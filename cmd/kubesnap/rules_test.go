@@ -223,7 +223,7 @@ webhooks:
 // for a revision written before the rule, which holds the replicas.
 func TestRulesRestoreNeverClearsIgnoredFields(t *testing.T) {
 	for _, tc := range []struct {
-		name, rule string
+		name, rule     string
 		ruleAtSnapshot bool // the revision was written with the rule
 	}{
 		{"by path", "match: {group: apps, kind: Deployment}\n    ignoreFields: [spec.replicas]", true},
