@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"net/mail"
 	"os"
 	"path/filepath"
@@ -43,7 +44,8 @@ const (
 	kindInt
 	kindFloat
 	kindDuration
-	kindList // a sequence of strings
+	kindList   // a sequence of strings
+	kindRemote // a git remote: a local path in it is relative to the file's folder
 )
 
 // setting is one field of the file and the flag it stands for. check, if
@@ -56,6 +58,8 @@ type setting struct {
 	check func(string) error
 	// allowed is what the error says is allowed, for enumerations.
 	allowed []string
+	// positive: numbers must be more than 0.
+	positive bool
 }
 
 // settings lists every field of every section, in the order `kubesnap
@@ -74,7 +78,7 @@ var settings = []setting{
 	{key: "repository.bare", flag: "bare", kind: kindBool},
 	{key: "repository.author", flag: "author", check: checkAuthor},
 
-	{key: "remote.url", flag: "remote"},
+	{key: "remote.url", flag: "remote", kind: kindRemote},
 	{key: "remote.tokenEnv", flag: "git-token-env"},
 	{key: "remote.tokenFile", flag: "git-token-file", kind: kindPath},
 	{key: "remote.username", flag: "git-username"},
@@ -113,9 +117,9 @@ var settings = []setting{
 	{key: "restore.recreate", flag: "recreate", kind: kindBool},
 	{key: "restore.namespaceMap", flag: "namespace-map", kind: kindList},
 	{key: "restore.kustomize", flag: "kustomize", kind: kindPath},
-	{key: "restore.workers", flag: "workers", kind: kindInt},
-	{key: "restore.qps", flag: "qps", kind: kindFloat},
-	{key: "restore.burst", flag: "burst", kind: kindInt},
+	{key: "restore.workers", flag: "workers", kind: kindInt, positive: true},
+	{key: "restore.qps", flag: "qps", kind: kindFloat, positive: true},
+	{key: "restore.burst", flag: "burst", kind: kindInt, positive: true},
 }
 
 // rulesSection is the key of the normalization rules.
@@ -341,12 +345,12 @@ func (s setting) decode(n *yaml.Node, dir string) (configValue, error) {
 		}
 	case kindInt:
 		i, err := strconv.Atoi(n.Value)
-		if err != nil || n.Tag != "!!int" || i < 0 {
+		if err != nil || n.Tag != "!!int" || i < 0 || s.positive && i == 0 {
 			return v, errors.New(s.want())
 		}
 	case kindFloat:
 		f, err := strconv.ParseFloat(n.Value, 64)
-		if err != nil || f < 0 {
+		if err != nil || n.Tag != "!!int" && n.Tag != "!!float" || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || s.positive && f == 0 {
 			return v, errors.New(s.want())
 		}
 	case kindDuration:
@@ -358,8 +362,14 @@ func (s setting) decode(n *yaml.Node, dir string) (configValue, error) {
 		if n.Value != "" && !filepath.IsAbs(n.Value) {
 			v.scalar = filepath.Join(dir, n.Value)
 		}
+	case kindRemote:
+		// A URL (https://, ssh://, file://) or scp's user@host:path has
+		// a colon; a local path has none.
+		if n.Value != "" && !strings.Contains(n.Value, ":") && !filepath.IsAbs(n.Value) {
+			v.scalar = filepath.Join(dir, n.Value)
+		}
 	}
-	if n.Tag != "!!str" && (s.kind == kindString || s.kind == kindPath) {
+	if n.Tag != "!!str" && (s.kind == kindString || s.kind == kindPath || s.kind == kindRemote) {
 		return v, errors.New(s.want())
 	}
 	if len(s.allowed) > 0 && !slices.Contains(s.allowed, n.Value) {
@@ -382,8 +392,14 @@ func (s setting) want() string {
 	case kindBool:
 		return "want true or false"
 	case kindInt:
+		if s.positive {
+			return "want a whole number, 1 or more"
+		}
 		return "want a whole number, 0 or more"
 	case kindFloat:
+		if s.positive {
+			return "want a number more than 0"
+		}
 		return "want a number, 0 or more"
 	case kindDuration:
 		return `want a duration such as 30s, 5m or 1h30m`
@@ -453,7 +469,10 @@ func configFile(explicit, repo string) (string, error) {
 			candidates = append(candidates, filepath.Join(filepath.Dir(abs), configName))
 		}
 	}
-	if dir, err := os.UserConfigDir(); err == nil {
+	if dir := os.Getenv("XDG_CONFIG_HOME"); filepath.IsAbs(dir) {
+		candidates = append(candidates, filepath.Join(dir, "kubesnap", "config.yaml"))
+	} else if dir, err := os.UserConfigDir(); err == nil {
+		// ~/.config on Linux; the system's own folder elsewhere.
 		candidates = append(candidates, filepath.Join(dir, "kubesnap", "config.yaml"))
 	}
 	for _, c := range candidates {

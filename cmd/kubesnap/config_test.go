@@ -2,10 +2,13 @@ package main
 
 import (
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files of testdata/")
@@ -163,5 +166,62 @@ func TestConfigExampleIsValid(t *testing.T) {
 	out, errOut, code := kubesnap(t, "rules", "--config", p)
 	if code != 0 || !strings.Contains(out, "hpa-owns-replicas") {
 		t.Errorf("rules --config %s: exit %d: %s", p, code, errOut)
+	}
+}
+
+// TestConfigValuesReachTheirFlags: a bool, a duration, a list, a number
+// and a relative path from the file arrive in the flags as written.
+func TestConfigValuesReachTheirFlags(t *testing.T) {
+	dir := t.TempDir()
+	p := writeConfig(t, dir, `repository: {dir: ./state, bare: true}
+remote: {url: ../remote.git}
+watch: {debounce: 7s, leaderElect: true}
+filters: {excludeNamespaces: [a, "b,c"]}
+restore: {qps: 12.5, workers: 3}
+`)
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := parseConfig(p, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cmd := range []*cobra.Command{newWatch(io.Discard), newRestore(io.Discard, io.Discard)} {
+		if err := cfg.apply(cmd.Flags()); err != nil {
+			t.Fatal(err)
+		}
+		fs := cmd.Flags()
+		want := map[string]string{"repo": filepath.Join(dir, "state"), "exclude-namespaces": `[a,"b,c"]`}
+		if cmd.Name() == "watch" {
+			want["bare"], want["debounce"], want["leader-elect"], want["remote"] = "true", "7s", "true", filepath.Join(filepath.Dir(dir), "remote.git")
+		} else {
+			want["qps"], want["workers"] = "12.5", "3"
+		}
+		for name, w := range want {
+			if got := fs.Lookup(name).Value.String(); got != w {
+				t.Errorf("%s --%s = %q, want %q", cmd.Name(), name, got, w)
+			}
+		}
+		if ex, _ := fs.GetStringSlice("exclude-namespaces"); len(ex) != 2 || ex[1] != "b,c" {
+			t.Errorf("%s --exclude-namespaces = %q: a value with a comma was split", cmd.Name(), ex)
+		}
+	}
+	// A flag given on the command line is left alone.
+	cmd := newWatch(io.Discard)
+	if err := cmd.Flags().Parse([]string{"--debounce", "1s"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.apply(cmd.Flags()); err != nil {
+		t.Fatal(err)
+	}
+	if got := cmd.Flags().Lookup("debounce").Value.String(); got != "1s" {
+		t.Errorf("--debounce = %s, want the command line's 1s", got)
+	}
+	// Numbers that must be positive.
+	for _, body := range []string{"restore: {workers: 0}\n", "restore: {qps: .nan}\n", "restore: {qps: 0}\n"} {
+		if _, err := parseConfig("k.yaml", []byte("apiVersion: kubesnap.io/v1alpha1\nkind: Config\n"+body)); err == nil || !strings.Contains(err.Error(), "k.yaml:3: restore.") {
+			t.Errorf("%q: %v, want a line naming the field", body, err)
+		}
 	}
 }

@@ -25,8 +25,10 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	var configPath string
 	root.PersistentFlags().StringVar(&configPath, "config", "", "configuration file (default: "+configName+" beside --repo's folder, else $XDG_CONFIG_HOME/kubesnap/config.yaml); flags override it")
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
-		if cmd.Name() == "help" || cmd.Name() == "completion" || cmd.Parent() != nil && cmd.Parent().Name() == "completion" {
-			return nil
+		switch {
+		case cmd.Name() == "help", cmd.Name() == "completion", cmd.Name() == cobra.ShellCompRequestCmd, cmd.Name() == cobra.ShellCompNoDescRequestCmd,
+			cmd.Parent() != nil && cmd.Parent().Name() == "completion":
+			return nil // a broken file must not break help or completion
 		}
 		return loadConfig(cmd, configPath)
 	}

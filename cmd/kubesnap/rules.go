@@ -16,13 +16,14 @@ import (
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 )
 
 type rulesOptions struct {
-	explain, output string
-	sensitive       []string
-	cluster         *genericclioptions.ConfigFlags
+	explain, output, repo string
+	sensitive             []string
+	cluster               *genericclioptions.ConfigFlags
 }
 
 func newRules(stdout io.Writer) *cobra.Command {
@@ -52,6 +53,7 @@ cluster-scoped one, where TYPE is a resource in kubectl's form
 	fs := cmd.Flags()
 	fs.StringVar(&o.explain, "explain", "", "explain what the rules do to this object: a file, - for standard input, or TYPE/[NAMESPACE/]NAME live")
 	fs.StringVarP(&o.output, "output", "o", "text", "output format: text or json")
+	fs.StringVar(&o.repo, "repo", "", "the repository whose "+configName+" (in the folder that holds it) to read, as the other commands do")
 	fs.StringSliceVar(&o.sensitive, "sensitive-resources", nil, "more types whose values --explain hides as Secrets' (as snapshot's flag; the configuration file's secrets.sensitiveResources by default)")
 	o.cluster = clusterFlags(fs)
 	return cmd
@@ -85,7 +87,7 @@ func runRules(ctx context.Context, o rulesOptions, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		return writeExplain(out, o.output, obj, t, rules, snapsync.Secrets{Sensitive: o.sensitive})
+		return writeExplain(out, o.output, obj, t, rules, o.sensitive)
 	}
 	rep := rulesReport{BuiltIn: canonical.DefaultRules(), User: rules.Describe(), File: file}
 	if o.output == "json" {
@@ -222,15 +224,31 @@ func storedType(file string, obj *unstructured.Unstructured) *canonical.Type {
 	return nil
 }
 
-func writeExplain(out io.Writer, output string, obj *unstructured.Unstructured, t *canonical.Type, rules canonical.Rules, secrets snapsync.Secrets) error {
+func writeExplain(out io.Writer, output string, obj *unstructured.Unstructured, t *canonical.Type, rules canonical.Rules, sensitive []string) error {
 	facts := canonical.Facts{Rules: rules}
-	if t != nil {
-		// Redacted as a snapshot's default mode stores it.
-		facts.Protection = secrets.Protection(*t)
+	gv := obj.GroupVersionKind()
+	switch {
+	case t != nil:
+		// Redacted as the default mode (redact) stores it.
+		facts.Protection = snapsync.Secrets{Sensitive: sensitive}.Protection(*t)
+	case len(sensitive) > 0:
+		// The type's resource is not known (the file is not where
+		// kubesnap stores it): every kind of a group named sensitive is
+		// hidden, rather than risk showing one.
+		for _, r := range sensitive {
+			if _, group, _ := strings.Cut(r, "."); group == gv.Group && group != "" {
+				facts.Protection.Sensitive = map[schema.GroupKind]bool{gv.GroupKind(): true}
+			}
+		}
 	}
 	ex, err := canonical.Explain(obj, facts)
 	if err != nil {
 		return err
+	}
+	if t != nil && len(t.Verbs) > 0 { // a type discovery told of
+		if reason, skip := canonical.SkipType(*t); skip {
+			ex = canonical.Explanation{Skipped: "its type " + t.ResourceDir() + " is skipped: " + reason}
+		}
 	}
 	rep := explainReport{APIVersion: obj.GetAPIVersion(), Kind: obj.GetKind(), Namespace: obj.GetNamespace(), Name: obj.GetName(), Explanation: ex}
 	if t != nil {

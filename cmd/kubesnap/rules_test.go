@@ -61,9 +61,9 @@ func TestRulesListsBuiltInAndFileRules(t *testing.T) {
 			t.Errorf("rules output lacks %q:\n%s", want, out)
 		}
 	}
-	out, _, _ = kubesnap(t, "rules", "--config", cfg, "-o", "json")
-	if !strings.Contains(out, `"name": "normalize[0] (hpa-owns-replicas)"`) || !strings.Contains(out, `"builtIn": [`) {
-		t.Errorf("rules -o json:\n%s", out)
+	out, errOut, code = kubesnap(t, "rules", "--config", cfg, "-o", "json")
+	if code != 0 || !strings.Contains(out, `"name": "normalize[0] (hpa-owns-replicas)"`) || !strings.Contains(out, `"builtIn": [`) {
+		t.Errorf("rules -o json: exit %d:\n%s%s", code, out, errOut)
 	}
 }
 
@@ -317,5 +317,23 @@ func TestRulesExplainHidesSecretValues(t *testing.T) {
 		if !strings.Contains(out, "kubesnap.io/redacted") {
 			t.Errorf("--explain %s does not show the Secret as stored (redacted):\n%s", arg, out)
 		}
+	}
+}
+
+// TestRulesExplainSaysWhatIsSkipped: a live object of a type snapshots
+// leave out is explained as skipped, not as stored; rules finds the
+// configuration file beside --repo as the other commands do.
+func TestRulesExplainSaysWhatIsSkipped(t *testing.T) {
+	ns := env.Namespace(t)
+	env.Kubectl(t, fmt.Sprintf("apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata: {name: l, namespace: %s}\nspec: {holderIdentity: me}\n", ns), "apply", "-f", "-")
+	out, errOut, code := kubesnap(t, "rules", "--kubeconfig", env.Kubeconfig, "--explain", "leases.coordination.k8s.io/"+ns+"/l")
+	if code != 0 || !strings.Contains(out, "skipped by default: its type leases.coordination.k8s.io is skipped") || strings.Contains(out, "stored as") {
+		t.Errorf("explain of a Lease: exit %d:\n%s%s", code, out, errOut)
+	}
+	dir := t.TempDir()
+	writeConfig(t, dir, "normalize:\n  - name: beside\n    ignoreFields: [spec.x]\n")
+	out, errOut, code = kubesnap(t, "rules", "--repo", filepath.Join(dir, "repo"))
+	if code != 0 || !strings.Contains(out, "normalize[0] (beside)") {
+		t.Errorf("rules --repo did not read the file beside the repository: exit %d:\n%s%s", code, out, errOut)
 	}
 }

@@ -76,10 +76,11 @@ type Repo struct {
 	index     *index.Index
 	indexSize int64
 	indexTime time.Time
-	// indexFile is the index file's bytes as last written by writeIndex,
-	// and indexAt the offset of each entry in it, so that a commit that
-	// only changes entries in place rewrites their bytes alone; nil when
-	// go-git wrote the index.
+	// indexFile is the index file's bytes as kubesnap last wrote them
+	// (encodeIndex, patchIndex), and indexAt the offset of each entry in
+	// it, so that a commit that only changes entries in place rewrites
+	// their bytes alone; nil when go-git wrote the index or it was read
+	// from disk.
 	indexFile []byte
 	indexAt   []int
 }

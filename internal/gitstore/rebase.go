@@ -723,6 +723,15 @@ func mergeIndex(idx *index.Index, written []*index.Entry, removed map[string]boo
 		m.inPlace = false
 		idx.Entries = append(idx.Entries, added...)
 		sort.SliceStable(idx.Entries, func(i, j int) bool { return idx.Entries[i].Name < idx.Entries[j].Name })
+		// A name written twice keeps its last entry.
+		kept := idx.Entries[:0]
+		for i, e := range idx.Entries {
+			if i+1 < len(idx.Entries) && idx.Entries[i+1].Name == e.Name && e.Stage == 0 && idx.Entries[i+1].Stage == 0 {
+				continue
+			}
+			kept = append(kept, e)
+		}
+		idx.Entries = kept
 	}
 	if len(removed) > 0 {
 		kept := idx.Entries[:0]
