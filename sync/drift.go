@@ -105,7 +105,7 @@ func Drift(ctx context.Context, src Source, rd Reader, opts DriftOptions) (Drift
 	case secrets.mode() == SecretsEncrypt:
 		secrets.Mode = SecretsRedact // compare in the redacted form
 	}
-	sc, err := scan(ctx, src, rd, Options{Filter: opts.Filter, Workers: opts.Workers, Progress: opts.Progress, Secrets: secrets, Rules: opts.Rules, keepPlain: keepPlain})
+	sc, err := scan(ctx, src, rd, Options{Filter: opts.Filter, Workers: opts.Workers, Progress: opts.Progress, Secrets: secrets, Rules: opts.Rules, keepPlain: keepPlain, keepManaged: len(opts.Rules) > 0})
 	if err != nil {
 		return DriftResult{}, err
 	}
@@ -166,7 +166,7 @@ func Drift(ctx context.Context, src Source, rd Reader, opts DriftOptions) (Drift
 		if err != nil {
 			return DriftResult{}, err
 		}
-		obj, canon, sealed, err := canonicalFile(ch.ID, data, sc.res.Facts, secrets)
+		obj, canon, sealed, err := canonicalFile(ch.ID, data, sc.res.Facts, secrets, ch.managed)
 		if err != nil {
 			bad = append(bad, fmt.Sprintf("%s: %v; fix or remove the file", p, err))
 			continue
@@ -292,7 +292,10 @@ func unsealedFile(data []byte, unseal Unseal, facts canonical.Facts, secrets Sec
 // path names, and returns the object (normalized, ready to dry-run) and its
 // canonical bytes. A file encrypted in the sops format is read in its
 // redacted form (sealed is true): the form the live object is compared in.
-func canonicalFile(id canonical.ID, data []byte, facts canonical.Facts, secrets Secrets) (obj *unstructured.Unstructured, canon []byte, sealed bool, err error) {
+// canonicalFile parses a stored file and puts it in canonical form with
+// facts. managed, when set, is the live object's managedFields: the
+// rules' manager rules remove from the file what those managers own live.
+func canonicalFile(id canonical.ID, data []byte, facts canonical.Facts, secrets Secrets, managed any) (obj *unstructured.Unstructured, canon []byte, sealed bool, err error) {
 	sensitive := secrets.sensitiveDirs()[id.ResourceDir()]
 	if obj, _, sealed = canonical.Sealed(data); !sealed {
 		obj, err = canonical.Parse(data)
@@ -317,6 +320,9 @@ func canonicalFile(id canonical.ID, data []byte, facts canonical.Facts, secrets 
 		ann := obj.GetAnnotations()
 		delete(ann, canonical.DigestAnnotation)
 		obj.SetAnnotations(ann)
+	}
+	if meta, ok := obj.Object["metadata"].(map[string]any); ok && managed != nil && len(facts.Rules) > 0 {
+		meta["managedFields"] = managed
 	}
 	canonical.Normalize(obj, facts)
 	canon, err = canonical.Marshal(obj)

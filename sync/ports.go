@@ -63,6 +63,10 @@ type Change struct {
 	// plain is a sensitive object's live bytes with its values, kept
 	// only for a diff that decrypts (Drift with Unseal).
 	plain []byte
+	// managed is the live object's managedFields, kept only for Drift
+	// with rules: a revision written before a manager rule still holds
+	// the fields that manager owns live.
+	managed any
 }
 
 // Reader is the repository's files at one revision (for a Store, its

@@ -33,6 +33,9 @@ type Options struct {
 	// keepPlain keeps sensitive objects' plain bytes in the changes, and
 	// needs no Sealer in the encrypt mode (Drift with Unseal).
 	keepPlain bool
+	// keepManaged keeps a modified object's managedFields in its change,
+	// for Drift's manager rules to read on the stored side.
+	keepManaged bool
 	// CommitUnchanged calls Store.Commit even when nothing differs from
 	// the store's Files. It is for a store whose Files are a base
 	// revision rather than its branch head (a drift branch): the branch
@@ -165,7 +168,7 @@ func scan(ctx context.Context, src Source, rd Reader, opts Options) (scanned, er
 		return scanned{}, err
 	}
 
-	c := &collector{stored: stored, st: rd, seen: map[string]bool{}, changes: map[string]Change{}, secrets: opts.Secrets, keepPlain: opts.keepPlain}
+	c := &collector{stored: stored, st: rd, seen: map[string]bool{}, changes: map[string]Change{}, secrets: opts.Secrets, keepPlain: opts.keepPlain, keepManaged: opts.keepManaged}
 	results := make([]listed, len(todo))
 	workers := opts.Workers
 	if workers <= 0 {
@@ -278,6 +281,8 @@ type collector struct {
 	st        Reader
 	secrets   Secrets // its Sealer is nil in a diff: sealed objects show redacted
 	keepPlain bool
+	// keepManaged keeps modified objects' managedFields (Drift).
+	keepManaged bool
 
 	mu      gosync.Mutex
 	seen    map[string]bool
@@ -359,6 +364,9 @@ func (c *collector) object(t canonical.Type, obj *unstructured.Unstructured, fac
 	if c.keepPlain && r.seal != "" {
 		ch.plain = r.data
 	}
+	if c.keepManaged && op == Modified {
+		ch.managed = r.managed
+	}
 	return r.path, ch, true, nil
 }
 
@@ -405,6 +413,9 @@ type rendered struct {
 	// encrypted_regex seal).
 	cmp  []byte
 	seal string
+	// managed is the live object's metadata.managedFields, as read before
+	// Normalize dropped it.
+	managed any
 }
 
 // compared returns the bytes r is compared with the repository in.
@@ -429,6 +440,9 @@ func render(t canonical.Type, obj *unstructured.Unstructured, facts canonical.Fa
 	}
 	r.path = canonical.PathOf(r.id)
 	facts.Protection = s.protection(t)
+	if meta, ok := obj.Object["metadata"].(map[string]any); ok {
+		r.managed = meta["managedFields"]
+	}
 	r.manager = canonical.Normalize(obj, facts).Manager
 	r.data, err = canonical.Marshal(obj)
 	if err != nil {

@@ -206,6 +206,20 @@ webhooks:
 		t.Errorf("watch exited %d:\n%s", code, w.log)
 	}
 
+	// A revision written without the rules holds what they ignore; diff
+	// with the rules compares it without those fields too (the mesh's key
+	// by the live object's managedFields, which the file has none of).
+	old := filepath.Join(t.TempDir(), "repo")
+	if _, errOut, code := kubesnap(t, "snapshot", "--config", noRules, "--repo", old, "--kubeconfig", env.Kubeconfig); code != 0 {
+		t.Fatalf("snapshot without the rules: exit %d: %s", code, errOut)
+	}
+	if stored, _ := headFile(old, cmPath); !strings.Contains(stored, "sidecar") {
+		t.Fatalf("the revision without the rules should hold the mesh's key:\n%s", stored)
+	}
+	if out, errOut, code := kubesnap(t, "diff", "--config", cfg, "--repo", old, "--kubeconfig", env.Kubeconfig); code != 0 {
+		t.Errorf("diff with the rules against a revision written without them: exit %d, want 0:\n%s%s", code, out, errOut)
+	}
+
 	// explain, live: the mesh's field is named with its manager.
 	out, errOut, code := kubesnap(t, "rules", "--config", cfg, "--kubeconfig", env.Kubeconfig, "--explain", "configmaps/"+ns+"/app")
 	if code != 0 || !strings.Contains(out, "normalize[2] (mesh) removed:\n    data.sidecar  (owned by mesh-operator)\n") {
