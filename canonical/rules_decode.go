@@ -107,7 +107,10 @@ func (d *decoder) fail(n *yaml.Node, where, format string, args ...any) {
 	d.errs = append(d.errs, e)
 }
 
-func resolve(n *yaml.Node) *yaml.Node {
+// ResolveNode follows a document node or an alias to the node it stands
+// for (nil for an empty document). A configuration loader that hands
+// DecodeRules its normalize: section reads the rest of its file with it.
+func ResolveNode(n *yaml.Node) *yaml.Node {
 	for n != nil && (n.Kind == yaml.AliasNode || n.Kind == yaml.DocumentNode) {
 		if n.Kind == yaml.AliasNode {
 			n = n.Alias
@@ -140,7 +143,7 @@ const ruleFields = "name, match, ignoreFields, ignoreManagers"
 const matchFields = "group, kind, namespaces, names, labelSelector"
 
 func (d *decoder) rules(n *yaml.Node) Rules {
-	n = resolve(n)
+	n = ResolveNode(n)
 	if isNull(n) {
 		return nil
 	}
@@ -151,7 +154,7 @@ func (d *decoder) rules(n *yaml.Node) Rules {
 	var rules Rules
 	names := map[string]int{}
 	for i, item := range n.Content {
-		r, ok := d.rule(i, resolve(item))
+		r, ok := d.rule(i, ResolveNode(item))
 		if r.Name != "" {
 			if j, dup := names[r.Name]; dup {
 				d.fail(item, r.Label(i), "name %q is already the name of normalize[%d]", r.Name, j)
@@ -179,7 +182,7 @@ func (d *decoder) fields(n *yaml.Node, where, allowed string) map[string]*yaml.N
 		case out[k.Value] != nil:
 			d.fail(k, where, "field %q given twice", k.Value)
 		default:
-			out[k.Value] = resolve(v)
+			out[k.Value] = ResolveNode(v)
 		}
 	}
 	return out
@@ -196,7 +199,7 @@ func (d *decoder) rule(i int, n *yaml.Node) (Rule, bool) {
 	// The name first, so that every error about the rule can show it.
 	for j := 0; j+1 < len(n.Content); j += 2 {
 		if n.Content[j].Value == "name" {
-			if s, ok := d.str(resolve(n.Content[j+1]), where+".name"); ok {
+			if s, ok := d.str(ResolveNode(n.Content[j+1]), where+".name"); ok {
 				if s == "" || strings.IndexFunc(s, unicode.IsControl) >= 0 {
 					d.fail(n.Content[j+1], where+".name", "want a name without control characters, or no name field")
 				} else {
@@ -346,7 +349,7 @@ func (d *decoder) list(n *yaml.Node, where string) []*yaml.Node {
 	}
 	items := make([]*yaml.Node, len(n.Content))
 	for i, item := range n.Content {
-		items[i] = resolve(item)
+		items[i] = ResolveNode(item)
 	}
 	return items
 }

@@ -208,11 +208,8 @@ func (w *Watcher) waitSynced(ctx context.Context) bool {
 	for {
 		var waiting []string
 		for dir, infs := range w.informers {
-			for _, inf := range infs {
-				if !inf.HasSynced() {
-					waiting = append(waiting, dir)
-					break
-				}
+			if !synced(infs) {
+				waiting = append(waiting, dir)
 			}
 		}
 		if len(waiting) == 0 || w.now().After(deadline) {
@@ -220,14 +217,14 @@ func (w *Watcher) waitSynced(ctx context.Context) bool {
 				sort.Strings(waiting)
 				w.log.Warn("informers not synced after 2m; their deletions wait for the next snapshot", "resources", waiting)
 			}
-			synced := map[string]bool{}
+			listed := map[string]bool{}
 			for dir := range w.informers {
-				synced[dir] = true
+				listed[dir] = true
 			}
 			for _, dir := range waiting {
-				delete(synced, dir)
+				delete(listed, dir)
 			}
-			w.deleteUnseen(ctx, synced)
+			w.deleteUnseen(ctx, listed)
 			return true
 		}
 		select {
@@ -323,6 +320,16 @@ func (w *Watcher) forgetLive(dir string) {
 	delete(w.counts, dir)
 }
 
+// synced says every informer of a type delivered its initial list.
+func synced(infs map[string]Informer) bool {
+	for _, inf := range infs {
+		if !inf.HasSynced() {
+			return false
+		}
+	}
+	return true
+}
+
 // deleteUnseenOnceSynced waits until the informers of one type (started
 // anew at another version) delivered their lists, then has the loop mark
 // as deleted its stored objects they did not report (the loop: it reads
@@ -333,11 +340,7 @@ func (w *Watcher) deleteUnseenOnceSynced(ctx context.Context, dir string, infs m
 	defer tick.Stop()
 	deadline := w.now().Add(2 * time.Minute)
 	for {
-		synced := true
-		for _, inf := range infs {
-			synced = synced && inf.HasSynced()
-		}
-		if synced {
+		if synced(infs) {
 			select {
 			case w.switched <- dir:
 			case <-ctx.Done():

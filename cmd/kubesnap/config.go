@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"math"
 	"net/mail"
 	"os"
@@ -207,7 +208,7 @@ func parseConfig(file string, data []byte) (*config, error) {
 		return nil, errs
 	}
 	cfg := &config{file: file}
-	root := resolveNode(&doc)
+	root := canonical.ResolveNode(&doc)
 	if root == nil || root.Kind != yaml.MappingNode {
 		errs.add(0, "", "want a mapping with apiVersion: %s and kind: %s", configAPIVersion, configKind)
 		return nil, errs
@@ -220,7 +221,7 @@ func parseConfig(file string, data []byte) (*config, error) {
 	var seen = map[string]bool{}
 	var apiVersion, kind bool
 	for i := 0; i+1 < len(root.Content); i += 2 {
-		k, v := root.Content[i], resolveNode(root.Content[i+1])
+		k, v := root.Content[i], canonical.ResolveNode(root.Content[i+1])
 		if seen[k.Value] {
 			errs.add(k.Line, k.Value, "given twice")
 			continue
@@ -252,7 +253,7 @@ func parseConfig(file string, data []byte) (*config, error) {
 		case sections[k.Value]:
 			cfg.section(errs, k, v)
 		default:
-			errs.add(k.Line, k.Value, "unknown field; allowed: apiVersion, kind, %s, %s", strings.Join(sortedKeys(sections), ", "), rulesSection)
+			errs.add(k.Line, k.Value, "unknown field; allowed: apiVersion, kind, %s, %s", strings.Join(slices.Sorted(maps.Keys(sections)), ", "), rulesSection)
 		}
 	}
 	if !apiVersion {
@@ -265,15 +266,6 @@ func parseConfig(file string, data []byte) (*config, error) {
 		return nil, errs
 	}
 	return cfg, nil
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
 
 // section reads one section's fields.
@@ -293,7 +285,7 @@ func (cfg *config) section(errs *configError, k, v *yaml.Node) {
 	}
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(v.Content); i += 2 {
-		fk, fv := v.Content[i], resolveNode(v.Content[i+1])
+		fk, fv := v.Content[i], canonical.ResolveNode(v.Content[i+1])
 		key := k.Value + "." + fk.Value
 		if seen[key] {
 			errs.add(fk.Line, key, "given twice")
@@ -326,7 +318,7 @@ func (s setting) decode(n *yaml.Node, dir string) (configValue, error) {
 			return v, errors.New("want a list of strings")
 		}
 		for _, item := range n.Content {
-			item = resolveNode(item)
+			item = canonical.ResolveNode(item)
 			if item == nil || item.Kind != yaml.ScalarNode || item.Tag == "!!null" {
 				return v, errors.New("want a list of strings")
 			}
@@ -409,19 +401,6 @@ func (s setting) want() string {
 	return "want a string (quote it)"
 }
 
-func resolveNode(n *yaml.Node) *yaml.Node {
-	for n != nil && (n.Kind == yaml.AliasNode || n.Kind == yaml.DocumentNode) {
-		if n.Kind == yaml.AliasNode {
-			n = n.Alias
-		} else if len(n.Content) > 0 {
-			n = n.Content[0]
-		} else {
-			return nil
-		}
-	}
-	return n
-}
-
 // apply sets every flag of fs that the file gives and the command line
 // does not. Flags fs does not have are settings of other commands.
 func (cfg *config) apply(fs *pflag.FlagSet) error {
@@ -459,7 +438,7 @@ func (cfg *config) apply(fs *pflag.FlagSet) error {
 func configFile(explicit, repo string) (string, error) {
 	if explicit != "" {
 		if _, err := os.Stat(explicit); err != nil {
-			return "", usageError{fmt.Errorf("--config %s: %w", explicit, unwrapPathError(err))}
+			return "", usageError{fmt.Errorf("--config %s: %w; give an existing file, or leave --config out to use %s beside --repo's folder", explicit, unwrapPathError(err), configName)}
 		}
 		return explicit, nil
 	}
@@ -528,7 +507,7 @@ type configKey struct{}
 // rulesOf returns the normalization rules of the configuration file the
 // command loaded, if any.
 func rulesOf(ctx context.Context) canonical.Rules {
-	if cfg, ok := ctx.Value(configKey{}).(*config); ok {
+	if cfg := configOf(ctx); cfg != nil {
 		return cfg.rules
 	}
 	return nil

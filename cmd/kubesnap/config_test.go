@@ -24,6 +24,20 @@ func writeFile(t *testing.T, p, data string) {
 	}
 }
 
+// readConfig reads and parses a configuration file that must be valid.
+func readConfig(t *testing.T, p string) *config {
+	t.Helper()
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := parseConfig(p, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
 // writeConfig writes a configuration file (apiVersion and kind added)
 // and returns its path.
 func writeConfig(t *testing.T, dir, body string) string {
@@ -152,14 +166,7 @@ func TestConfigFlagsOverrideTheFileWhichOverridesDefaults(t *testing.T) {
 // production configuration the README points to.
 func TestConfigExampleIsValid(t *testing.T) {
 	p := filepath.Join("..", "..", "examples", "kubesnap.yaml")
-	data, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := parseConfig(p, data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := readConfig(t, p)
 	if len(cfg.rules) < 5 {
 		t.Errorf("the example has %d rules; it should show HPA, cert-manager and mesh rules", len(cfg.rules))
 	}
@@ -179,14 +186,7 @@ watch: {debounce: 7s, leaderElect: true}
 filters: {excludeNamespaces: [a, "b,c"]}
 restore: {qps: 12.5, workers: 3}
 `)
-	data, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := parseConfig(p, data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := readConfig(t, p)
 	for _, cmd := range []*cobra.Command{newWatch(io.Discard), newRestore(io.Discard, io.Discard)} {
 		if err := cfg.apply(cmd.Flags()); err != nil {
 			t.Fatal(err)

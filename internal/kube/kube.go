@@ -189,11 +189,7 @@ func (c *Cluster) ResourceVersion(ctx context.Context) (string, error) {
 // that expired) it restarts the list at the newest version and reports
 // fresh.
 func (c *Cluster) List(ctx context.Context, t canonical.Type, opts snapsync.ListOptions, fn func(*unstructured.Unstructured) error) (fresh bool, err error) {
-	ri := c.dynamic.Resource(schema.GroupVersionResource{Group: t.Group, Version: t.Version, Resource: t.Resource})
-	var r dynamic.ResourceInterface = ri
-	if t.Namespaced && opts.Namespace != "" {
-		r = ri.Namespace(opts.Namespace)
-	}
+	r := c.resource(t, opts.Namespace)
 	if opts.ResourceVersion != "" && t.Aggregated {
 		fresh = true // another server: the cluster's versions mean nothing there
 	} else if opts.ResourceVersion != "" {
@@ -206,6 +202,16 @@ func (c *Cluster) List(ctx context.Context, t canonical.Type, opts snapsync.List
 		fresh = true
 	}
 	return fresh, c.listError(t, c.pages(ctx, r, opts.LabelSelector, "", fn))
+}
+
+// resource is the dynamic client of t, in namespace when t is namespaced
+// and namespace is set (else across all namespaces).
+func (c *Cluster) resource(t canonical.Type, namespace string) dynamic.ResourceInterface {
+	ri := c.dynamic.Resource(schema.GroupVersionResource{Group: t.Group, Version: t.Version, Resource: t.Resource})
+	if t.Namespaced && namespace != "" {
+		return ri.Namespace(namespace)
+	}
+	return ri
 }
 
 // callbackError carries an error of List's callback through the pager, so
@@ -254,12 +260,7 @@ func (c *Cluster) pages(ctx context.Context, r dynamic.ResourceInterface, select
 // Get reads one live object of t, managedFields included (rules
 // --explain). A missing object is an error that says so.
 func (c *Cluster) Get(ctx context.Context, t canonical.Type, namespace, name string) (*unstructured.Unstructured, error) {
-	ri := c.dynamic.Resource(schema.GroupVersionResource{Group: t.Group, Version: t.Version, Resource: t.Resource})
-	var r dynamic.ResourceInterface = ri
-	if t.Namespaced {
-		r = ri.Namespace(namespace)
-	}
-	obj, err := r.Get(ctx, name, metav1.GetOptions{})
+	obj, err := c.resource(t, namespace).Get(ctx, name, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
 		return nil, fmt.Errorf("%s: not found", t.ID(namespace, name))
