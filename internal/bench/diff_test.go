@@ -20,7 +20,7 @@ import (
 // the revision differs from the live cluster in those objects.
 func driftedRepo(b *testing.B, drifted int) (dir string, repo *gitstore.Repo) {
 	b.Helper()
-	dir = filepath.Join(b.TempDir(), "repo")
+	dir = filepath.Join(scratch(b), "repo")
 	repo, err := gitstore.Open(dir, gitstore.Options{Bare: true})
 	if err != nil {
 		b.Fatal(err)

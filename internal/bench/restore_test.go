@@ -40,7 +40,7 @@ type restoreRepo struct {
 // filter leaves cluster-scoped types out).
 func makeRestoreRepo(b *testing.B) *restoreRepo {
 	b.Helper()
-	r := &restoreRepo{dir: filepath.Join(b.TempDir(), "repo"), want: map[string]int{}, files: map[string]bool{}}
+	r := &restoreRepo{dir: filepath.Join(scratch(b), "repo"), want: map[string]int{}, files: map[string]bool{}}
 	repo, err := gitstore.Open(r.dir, gitstore.Options{})
 	if err != nil {
 		b.Fatal(err)
@@ -209,7 +209,7 @@ func BenchmarkRestore(b *testing.B) {
 		for b.Loop() {
 			b.StopTimer()
 			target := restoreTarget(b)
-			cache := b.TempDir() // kubectl's discovery cache, new as a user's
+			cache := scratch(b) // kubectl's discovery cache, new as a user's
 			kubectl := func(args ...string) *exec.Cmd {
 				return exec.Command(testenv.Binary("kubectl"), append([]string{"--kubeconfig", target.Kubeconfig, "--cache-dir", cache}, args...)...)
 			}

@@ -39,7 +39,7 @@ type watchProc struct {
 // informers are synced.
 func startWatcher(b *testing.B, rules int) *watchProc {
 	b.Helper()
-	repo := filepath.Join(b.TempDir(), "repo")
+	repo := filepath.Join(scratch(b), "repo")
 	cmd := exec.Command(kubesnap, "watch", "--repo", repo, "--kubeconfig", env.Kubeconfig, "--listen", "", "--debounce", "0s", "--max-delay", "0s",
 		"--config", rulesConfig(b, rules))
 	stderr, err := cmd.StderrPipe()
@@ -129,7 +129,7 @@ func rulesConfig(b *testing.B, n int) string {
   - {name: sa, match: {kind: ServiceAccount, namespaces: ["team-*"]}, ignoreFields: [imagePullSecrets]}
 `)
 	}
-	p := filepath.Join(b.TempDir(), "kubesnap.yaml")
+	p := filepath.Join(scratch(b), "kubesnap.yaml")
 	if err := os.WriteFile(p, []byte(sb.String()), 0o644); err != nil {
 		b.Fatal(err)
 	}

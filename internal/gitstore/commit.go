@@ -13,7 +13,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/format/index"
 	"github.com/go-git/go-git/v5/plumbing/object"
-	"github.com/go-git/go-git/v5/plumbing/storer"
+	"github.com/go-git/go-git/v5/storage/filesystem"
 	snapsync "github.com/kubesnap/kubesnap/sync"
 	"golang.org/x/sync/errgroup"
 )
@@ -147,8 +147,8 @@ func (s *staging) put(t plumbing.ObjectType, data []byte) plumbing.Hash {
 func (s *staging) flush() error {
 	staged := s.repo.takeStaged() // taken on every path, so none outlive a commit
 	st := s.repo.repo.Storer
-	pw, canPack := st.(storer.PackfileWriter)
-	if len(s.objects) < packThreshold || !canPack {
+	fs, onDisk := st.(*filesystem.Storage)
+	if len(s.objects) < packThreshold || !onDisk {
 		for h, obj := range s.objects {
 			if _, err := st.SetEncodedObject(obj); err != nil {
 				return fmt.Errorf("write object %s: %w", h, err)
@@ -156,17 +156,10 @@ func (s *staging) flush() error {
 		}
 		return nil
 	}
-	w, err := pw.PackfileWriter()
-	if err != nil {
+	if err := writePack(filepath.Join(s.repo.gitDir(), "objects", "pack"), s.objects, staged); err != nil {
 		return fmt.Errorf("write pack: %w", err)
 	}
-	if err := writePack(w, s.objects, staged); err != nil {
-		w.Close()
-		return fmt.Errorf("write pack: %w", err)
-	}
-	if err := w.Close(); err != nil {
-		return fmt.Errorf("write pack: %w", err)
-	}
+	fs.Reindex() // go-git reads the pack indexes again, with the new one
 	return nil
 }
 

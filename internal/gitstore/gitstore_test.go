@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/format/idxfile"
 	"github.com/go-git/go-git/v5/plumbing/format/index"
 	"github.com/google/go-cmp/cmp"
 	"github.com/kubesnap/kubesnap/canonical"
@@ -321,6 +323,86 @@ func TestLargeCommitIsOnePackAndGitReadsIt(t *testing.T) {
 	}
 	if got := strings.TrimSpace(gitCLI(t, dir, "show", "HEAD:namespaces/ns-1/configmaps/c001.yaml")); got != "n: 1" {
 		t.Errorf("file in the pack reads %q", got)
+	}
+	gitCLI(t, dir, "verify-pack", strings.TrimSuffix(packs[0], ".pack")+".idx")
+
+	// The same Repo reads the new pack at once, and a second large commit
+	// on top of it makes a second pack that git reads too.
+	if got, err := r.Read(t.Context(), "namespaces/ns-2/configmaps/c002.yaml"); err != nil || string(got) != "n: 2\n" {
+		t.Errorf("Read of a file in the new pack = %q, %v", got, err)
+	}
+	for i := range changes {
+		changes[i].Op, changes[i].Data = snapsync.Modified, fmt.Appendf(nil, "n: %d\nagain: true\n", i)
+	}
+	if _, err := r.Commit(t.Context(), changes, "again\n"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := r.Read(t.Context(), "namespaces/ns-2/configmaps/c002.yaml"); err != nil || string(got) != "n: 2\nagain: true\n" {
+		t.Errorf("Read after the second pack = %q, %v", got, err)
+	}
+	if packs, _ := filepath.Glob(filepath.Join(dir, ".git/objects/pack/*.idx")); len(packs) != 2 {
+		t.Errorf("%d pack indexes after two large commits, want 2", len(packs))
+	}
+	if tmp, _ := filepath.Glob(filepath.Join(dir, ".git/objects/pack/tmp_*")); len(tmp) != 0 {
+		t.Errorf("temporary files left: %v", tmp)
+	}
+	gitCLI(t, dir, "fsck", "--strict")
+}
+
+// A pack that cannot be written fails the commit and leaves the branch
+// where it was.
+func TestFailedPackLeavesTheBranch(t *testing.T) {
+	dir := t.TempDir()
+	r := open(t, dir, Options{})
+	first, err := r.Commit(t.Context(), []snapsync.Change{add("cluster/namespaces/a.yaml", "a\n")}, "first\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pack := filepath.Join(dir, ".git/objects/pack")
+	if err := os.RemoveAll(pack); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(pack, []byte("not a folder"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var changes []snapsync.Change
+	for i := range packThreshold * 2 {
+		changes = append(changes, add(fmt.Sprintf("namespaces/a/configmaps/c%03d.yaml", i), fmt.Sprintf("n: %d\n", i)))
+	}
+	if _, err := r.Commit(t.Context(), changes, "many\n"); err == nil || !strings.Contains(err.Error(), "write pack") {
+		t.Fatalf("Commit with no pack folder = %v, want a write pack error", err)
+	}
+	if got := strings.TrimSpace(gitCLI(t, dir, "rev-parse", "main")); got != first {
+		t.Errorf("main moved to %s after a failed commit, want %s", got, first)
+	}
+}
+
+// A pack index gives every object's offset, those past 2 GiB through the
+// table of large offsets; go-git's reader agrees with the encoder.
+func TestPackIndexOffsetsPastTwoGiB(t *testing.T) {
+	var entries []packIndexEntry
+	for i, off := range []uint64{12, 1<<31 - 1, 1 << 31, 5 << 32} {
+		var h plumbing.Hash
+		h[0], h[19] = byte(255-i*60), byte(i)
+		entries = append(entries, packIndexEntry{id: h, crc: uint32(i + 7), offset: off})
+	}
+	sum := make([]byte, 20)
+	idx := idxfile.NewMemoryIndex()
+	if err := idxfile.NewDecoder(bytes.NewReader(encodePackIndex(entries, sum))).Decode(idx); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		off, err := idx.FindOffset(e.id)
+		if err != nil || uint64(off) != e.offset {
+			t.Errorf("offset of %s = %d, %v; want %d", e.id, off, err, e.offset)
+		}
+		crc, err := idx.FindCRC32(e.id)
+		if err != nil || crc != e.crc {
+			t.Errorf("CRC-32 of %s = %d, %v; want %d", e.id, crc, err, e.crc)
+		}
+	}
+	if n, _ := idx.Count(); n != int64(len(entries)) {
+		t.Errorf("index counts %d objects, want %d", n, len(entries))
 	}
 }
 
