@@ -21,6 +21,15 @@ import (
 // bytes again. Strings that a YAML 1.1 reader (kubectl's) would take for
 // something else are quoted.
 func Marshal(obj *unstructured.Unstructured) ([]byte, error) {
+	if out, ok := emit(make([]byte, 0, 1024), obj.Object); ok {
+		return out, nil
+	}
+	return marshalYAMLv3(obj)
+}
+
+// marshalYAMLv3 is Marshal through yaml.v3's encoder, for the objects emit
+// leaves to it, and the reference emit is tested against.
+func marshalYAMLv3(obj *unstructured.Unstructured) ([]byte, error) {
 	root, err := node(obj.Object)
 	if err != nil {
 		return nil, fmt.Errorf("marshal %s %s: %w", obj.GetKind(), obj.GetName(), err)

@@ -110,7 +110,7 @@ func writePack(dir string, objects map[plumbing.Hash]plumbing.EncodedObject, sta
 	defer func() {
 		for _, t := range temps {
 			if err != nil {
-				os.Remove(t)
+				_ = os.Remove(t) // best effort: a stray temporary file is harmless
 			}
 		}
 	}()
