@@ -19,9 +19,9 @@ import (
 // mappings with sorted keys, block sequences, and scalars. It decides
 // nothing about a scalar that yaml.v3 would decide differently in another
 // place of the document:
-//   - strings of letters, digits and "-._/:" (not ending in ":"), starting
-//     with a letter and not a word YAML reads as a boolean or null, are
-//     plain, as yaml.v3 writes them;
+//   - strings of printable ASCII that start with a letter, hold no ": "
+//     or " #", and are not a word YAML reads as a boolean or null, are
+//     plain, as yaml.v3 writes them (see plainScalar);
 //   - other strings of one line are rendered by yaml.v3 itself, once, as
 //     the value (or key) of a one-entry mapping, and cached: a scalar of
 //     one line is written the same at any indentation;
@@ -186,10 +186,12 @@ func appendKey(b []byte, k string) ([]byte, bool) {
 	return append(b, r...), true
 }
 
-// plainScalar reports whether yaml.v3 writes s as it is, anywhere: a letter,
-// then letters, digits and "-._/:", not ending in ":", and not a word
-// that reads as a boolean or null (yaml.v3's words, and YAML 1.1's, which
-// stringNode quotes).
+// plainScalar reports whether yaml.v3 writes s as it is, anywhere in a
+// block: a letter, then printable ASCII, with no ": " or " #" (and no ":"
+// or " " at the end), and not a word that reads as a boolean or null
+// (yaml.v3's words, and YAML 1.1's, which stringNode quotes). Starting
+// with a letter leaves out every indicator and every number. Keys longer
+// than 128 bytes are left out too: yaml.v3 writes those as complex keys.
 func plainScalar(s string) bool {
 	if len(s) == 0 || len(s) > 128 {
 		return false
@@ -197,12 +199,14 @@ func plainScalar(s string) bool {
 	if c := s[0] | 0x20; c < 'a' || c > 'z' { // a letter, either case
 		return false
 	}
-	for i := 1; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '.', c == '_', c == '/':
-		case c == ':' && i < len(s)-1:
-		default:
+	last := len(s) - 1
+	for i := 1; i <= last; i++ {
+		switch c := s[i]; {
+		case c < 0x20 || c > 0x7e:
+			return false
+		case c == ':' && (i == last || s[i+1] == ' '):
+			return false
+		case c == ' ' && (i == last || s[i+1] == '#'):
 			return false
 		}
 	}
@@ -278,13 +282,14 @@ func appendSpaces(b []byte, n int) []byte {
 
 // renders caches yaml.v3's renderings of scalars of one line, by tag,
 // role (key or value) and value. It stops growing at maxRenders entries
-// (a watch runs for months), and holds no value longer than 256 bytes.
+// (a watch runs for months), and holds no value longer than 128 bytes: a
+// few MiB at most.
 var (
 	renders    gosync.Map
 	numRenders atomic.Int64
 )
 
-const maxRenders = 1 << 16
+const maxRenders = 1 << 14
 
 type renderKey struct {
 	tag, value string
@@ -322,7 +327,7 @@ func rendered(n *yaml.Node, key bool) (string, bool) {
 	if !ok || strings.ContainsAny(r, "\n\r\u0085\u2028\u2029") || r == "" || r[0] == '|' || r[0] == '>' {
 		return "", false
 	}
-	if len(n.Value) <= 256 && numRenders.Load() < maxRenders {
+	if len(n.Value) <= 128 && numRenders.Load() < maxRenders {
 		if _, loaded := renders.LoadOrStore(rk, r); !loaded {
 			numRenders.Add(1)
 		}

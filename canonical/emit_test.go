@@ -26,6 +26,8 @@ var awkward = []string{
 	"a\r\nb", "a\rb", "é", "é\nx", "smile 😀", "a\u2028b", "a\u0085b", "\ufeffa", "a\x00b", "a\x7fb", "a\\b", "a\"b", "a'b", "it's\nok",
 	strings.Repeat("long words ", 20), strings.Repeat("x", 129), strings.Repeat("line\n", 5) + "end",
 	"line one\n    indented\n\ttabbed\nlast\n",
+	"a b", "a  b", "a: b", "a :b", "a:b", "a# b", "a #", "a b ", "a:", "it's", "say \"hi\"", "x[0]", "a{b}", "a|b", "a>b", "a - b", "a -", "a ?", "a ? b",
+	"a@b", "a=b", "a%b", "a!b", "a&b", "a*b", "a`b", "a\\b", "a,b c", "Image pull policy. One of Always, Never, IfNotPresent.", "y n", "no way", "true story",
 }
 
 // shapes puts v in every place a value can be, at two depths.
