@@ -6,7 +6,6 @@ import (
 	"io"
 	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
 
 	"github.com/kubesnap/kubesnap/canonical"
@@ -87,17 +86,15 @@ func BenchmarkDiff(b *testing.B) {
 func BenchmarkDiffCommand(b *testing.B) {
 	fill(b)
 	dir, _ := driftedRepo(b, 1000)
-	var peak int64
+	var peak float64
 	for b.Loop() {
 		cmd := exec.Command(kubesnap, "diff", "--repo", dir, "--kubeconfig", env.Kubeconfig, "-o", "json")
 		cmd.Stdout = io.Discard
-		err := cmd.Run()
+		rss, err := runMeasured(cmd)
 		if cmd.ProcessState == nil || cmd.ProcessState.ExitCode() != 1 {
 			b.Fatalf("kubesnap diff: %v, want exit 1 (drift)", err)
 		}
-		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			peak = max(peak, ru.Maxrss) // KiB on Linux
-		}
+		peak = max(peak, rss)
 	}
-	b.ReportMetric(float64(peak)/1024, "peak-MiB")
+	b.ReportMetric(peak, "peak-MiB")
 }

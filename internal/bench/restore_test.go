@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"io/fs"
 	"os"
@@ -163,7 +164,7 @@ func BenchmarkRestore(b *testing.B) {
 	// KUBESNAP_BENCH_RESTORE_ARGS adds flags (--workers 32) to try them.
 	extra := strings.Fields(os.Getenv("KUBESNAP_BENCH_RESTORE_ARGS"))
 	b.Run("kubesnap", func(b *testing.B) {
-		var peak int64
+		var peak float64
 		var cpu time.Duration
 		kubesnapTime = 0
 		for b.Loop() {
@@ -171,26 +172,27 @@ func BenchmarkRestore(b *testing.B) {
 			target := restoreTarget(b)
 			args := append([]string{"restore", "--repo", repo, "--rev", "HEAD", "--kubeconfig", target.Kubeconfig}, restoreFilter...)
 			cmd := exec.Command(kubesnap, append(args, extra...)...)
+			var output bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &output, &output
 			start := time.Now()
 			b.StartTimer()
-			out, err := cmd.CombinedOutput()
+			rss, err := runMeasured(cmd)
 			b.StopTimer()
 			kubesnapTime += time.Since(start)
+			out := output.Bytes()
 			b.Logf("kubesnap restore: %.1f s, %.1f s CPU", time.Since(start).Seconds(), (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds())
 			if err != nil {
 				target.Stop()
 				b.Fatalf("kubesnap restore: %v\n%s", err, tail(out, 20))
 			}
-			if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-				peak = max(peak, ru.Maxrss) // KiB on Linux
-			}
+			peak = max(peak, rss)
 			cpu += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 			r.check(b, target)
 			target.Stop()
 			b.StartTimer()
 		}
 		kubesnapTime /= time.Duration(b.N)
-		b.ReportMetric(float64(peak)/1024, "peak-MiB")
+		b.ReportMetric(peak, "peak-MiB")
 		b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s")
 		b.ReportMetric(float64(total), "objects")
 	})
@@ -202,7 +204,7 @@ func BenchmarkRestore(b *testing.B) {
 	// CRD and the Namespaces), waits for the CRD, then applies
 	// namespaces/.
 	b.Run("kubectl", func(b *testing.B) {
-		var peak int64
+		var peak float64
 		var cpu time.Duration
 		var steps [3]time.Duration
 		kubectlTime = 0
@@ -221,17 +223,18 @@ func BenchmarkRestore(b *testing.B) {
 			start := time.Now()
 			b.StartTimer()
 			for i, cmd := range cmds {
+				var output bytes.Buffer
+				cmd.Stdout, cmd.Stderr = &output, &output
 				s := time.Now()
-				out, err := cmd.CombinedOutput()
+				rss, err := runMeasured(cmd)
 				steps[i] += time.Since(s)
+				out := output.Bytes()
 				if err != nil {
 					b.StopTimer()
 					target.Stop()
 					b.Fatalf("%s: %v\n%s", strings.Join(cmd.Args[3:], " "), err, tail(out, 20))
 				}
-				if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-					peak = max(peak, ru.Maxrss)
-				}
+				peak = max(peak, rss)
 				cpu += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 			}
 			b.StopTimer()
@@ -250,7 +253,7 @@ func BenchmarkRestore(b *testing.B) {
 		b.ReportMetric(steps[0].Seconds()/n, "cluster-s")
 		b.ReportMetric(steps[1].Seconds()/n, "wait-s")
 		b.ReportMetric(steps[2].Seconds()/n, "namespaces-s")
-		b.ReportMetric(float64(peak)/1024, "peak-MiB")
+		b.ReportMetric(peak, "peak-MiB")
 		b.ReportMetric(cpu.Seconds()/n, "cpu-s")
 		b.ReportMetric(float64(total), "objects")
 	})

@@ -8,7 +8,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -70,6 +72,54 @@ func scratch(b *testing.B) string {
 		b.Fatal(err)
 	}
 	return dir
+}
+
+// runMeasured runs cmd as cmd.Run does and returns the child's own peak
+// RSS in MiB (VmHWM in /proc/PID/status, sampled every 10 ms until it
+// exits). The rusage os/exec gives cannot be used: Go starts a child with
+// CLONE_VM, so at exec the kernel takes the parent's peak RSS as the
+// child's too (/bin/true run from a process of 400 MiB reports 403 MiB),
+// and every figure was at least the benchmark process's own. A peak in
+// the last 10 ms of a run would be missed.
+func runMeasured(cmd *exec.Cmd) (float64, error) {
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	stop := sampleRSS(cmd.Process.Pid)
+	err := cmd.Wait()
+	return stop(), err
+}
+
+// sampleRSS samples the peak RSS of process pid until the returned
+// function is called, which returns it in MiB.
+func sampleRSS(pid int) func() float64 {
+	done := make(chan struct{})
+	var peak atomic.Int64 // KiB
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		status := fmt.Sprintf("/proc/%d/status", pid)
+		for {
+			if data, err := os.ReadFile(status); err == nil {
+				for line := range strings.Lines(string(data)) {
+					if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+						if kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64); err == nil && kb > peak.Load() {
+							peak.Store(kb)
+						}
+					}
+				}
+			}
+			select {
+			case <-done:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	})
+	return func() float64 {
+		close(done)
+		wg.Wait()
+		return float64(peak.Load()) / 1024
+	}
 }
 
 var fillOnce sync.Once

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os/exec"
@@ -202,18 +203,19 @@ func BenchmarkSnapshotUnchanged(b *testing.B) {
 // repository, as a user would, and reports its peak RSS.
 func BenchmarkSnapshotCommand(b *testing.B) {
 	fill(b)
-	var peak int64
+	var peak float64
 	for b.Loop() {
 		b.StopTimer()
 		repo := filepath.Join(scratch(b), "repo")
 		b.StartTimer()
 		cmd := exec.Command(kubesnap, "snapshot", "--repo", repo, "--kubeconfig", env.Kubeconfig)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			b.Fatalf("kubesnap snapshot: %v\n%s", err, out)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		rss, err := runMeasured(cmd)
+		if err != nil {
+			b.Fatalf("kubesnap snapshot: %v\n%s", err, out.Bytes())
 		}
-		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			peak = max(peak, ru.Maxrss) // KiB on Linux
-		}
+		peak = max(peak, rss)
 	}
-	b.ReportMetric(float64(peak)/1024, "peak-MiB")
+	b.ReportMetric(peak, "peak-MiB")
 }

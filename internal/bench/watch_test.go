@@ -28,6 +28,7 @@ type watchProc struct {
 	cmd     *exec.Cmd
 	commits chan time.Time
 	done    chan struct{}
+	rss     func() float64 // stops sampling and returns the peak RSS
 	// startup is the time from the start to watching: the first capture
 	// of the whole cluster, committed, and the informers synced.
 	startup time.Duration
@@ -51,7 +52,7 @@ func startWatcher(b *testing.B, rules int) *watchProc {
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
-	p := &watchProc{repo: repo, cmd: cmd, commits: make(chan time.Time, 100000), done: make(chan struct{})}
+	p := &watchProc{repo: repo, cmd: cmd, commits: make(chan time.Time, 100000), done: make(chan struct{}), rss: sampleRSS(cmd.Process.Pid)}
 	watching := make(chan struct{})
 	var last []string // the log's last lines, read once done is closed
 	go func() {
@@ -89,11 +90,12 @@ func (p *watchProc) stop(b *testing.B) float64 {
 	b.Helper()
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	<-p.done
-	if err := p.cmd.Wait(); err != nil {
+	err := p.cmd.Wait()
+	rss := p.rss()
+	if err != nil {
 		b.Fatalf("kubesnap watch: %v", err)
 	}
-	ru, _ := p.cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	return float64(ru.Maxrss) / 1024
+	return rss
 }
 
 // rulesConfig writes a configuration file with n normalization rules
