@@ -173,11 +173,11 @@ func appendScalar(b []byte, v any, indent int) ([]byte, bool) {
 
 // appendKey writes a mapping key.
 func appendKey(b []byte, k string) ([]byte, bool) {
-	if plainScalar(k) {
-		return append(b, k...), true
-	}
 	if len(k) > 128 {
 		return b, false // yaml.v3 writes it as a complex key ("? ")
+	}
+	if plainScalar(k) {
+		return append(b, k...), true
 	}
 	r, ok := rendered(stringNode(k), true)
 	if !ok {
@@ -190,10 +190,9 @@ func appendKey(b []byte, k string) ([]byte, bool) {
 // block: a letter, then printable ASCII, with no ": " or " #" (and no ":"
 // or " " at the end), and not a word that reads as a boolean or null
 // (yaml.v3's words, and YAML 1.1's, which stringNode quotes). Starting
-// with a letter leaves out every indicator and every number. Keys longer
-// than 128 bytes are left out too: yaml.v3 writes those as complex keys.
+// with a letter leaves out every indicator and every number.
 func plainScalar(s string) bool {
-	if len(s) == 0 || len(s) > 128 {
+	if len(s) == 0 {
 		return false
 	}
 	if c := s[0] | 0x20; c < 'a' || c > 'z' { // a letter, either case
