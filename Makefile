@@ -66,7 +66,7 @@ unit:
 ## fuzz: run each fuzz target for FUZZTIME (default 20s)
 FUZZTIME ?= 20s
 fuzz:
-	for f in FuzzNormalizeIdempotent FuzzMarshalRoundTrip FuzzPathRoundTrip FuzzRedaction; do \
+	for f in FuzzNormalizeIdempotent FuzzMarshalRoundTrip FuzzEmitMatchesYAMLv3 FuzzPathRoundTrip FuzzRedaction; do \
 		$(GO) test ./canonical -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 1s || exit 1; done
 	$(GO) test ./internal/sops -run '^$$' -fuzz '^FuzzEncryptDecrypt$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 1s
 
