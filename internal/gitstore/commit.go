@@ -156,7 +156,7 @@ func (s *staging) flush() error {
 		}
 		return nil
 	}
-	if err := writePack(filepath.Join(s.repo.gitDir(), "objects", "pack"), s.objects, staged); err != nil {
+	if err := writePack(filepath.Join(fs.Filesystem().Root(), "objects", "pack"), s.objects, staged); err != nil {
 		return fmt.Errorf("write pack: %w", err)
 	}
 	fs.Reindex() // go-git reads the pack indexes again, with the new one
@@ -250,8 +250,14 @@ func (r *Repo) checkedOut() (bool, error) {
 
 func (r *Repo) markPath() string { return filepath.Join(r.gitDir(), "kubesnap-worktree") }
 
-// gitDir is the folder git keeps its data in: DIR/.git, or DIR when bare.
+// gitDir is the folder git keeps its data in: DIR/.git, the folder a .git
+// file points to, or DIR when bare.
 func (r *Repo) gitDir() string {
+	if r.repo != nil {
+		if fs, ok := r.repo.Storer.(*filesystem.Storage); ok {
+			return fs.Filesystem().Root()
+		}
+	}
 	if fi, err := os.Stat(filepath.Join(r.dir, ".git")); err == nil && fi.IsDir() {
 		return filepath.Join(r.dir, ".git")
 	}

@@ -2,6 +2,7 @@ package gitstore
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -374,6 +375,65 @@ func TestFailedPackLeavesTheBranch(t *testing.T) {
 	}
 	if got := strings.TrimSpace(gitCLI(t, dir, "rev-parse", "main")); got != first {
 		t.Errorf("main moved to %s after a failed commit, want %s", got, first)
+	}
+}
+
+// In a worktree whose .git is a file (git init --separate-git-dir, a
+// submodule), the pack goes into the folder the file points to.
+func TestLargeCommitWithAGitFile(t *testing.T) {
+	dir, gitDir := t.TempDir(), filepath.Join(t.TempDir(), "repo.git")
+	gitCLI(t, dir, "init", "-q", "-b", "main", "--separate-git-dir", gitDir)
+	r := open(t, dir, Options{})
+	var changes []snapsync.Change
+	for i := range packThreshold * 2 {
+		changes = append(changes, add(fmt.Sprintf("namespaces/a/configmaps/c%03d.yaml", i), fmt.Sprintf("n: %d\n", i)))
+	}
+	if _, err := r.Commit(t.Context(), changes, "many\n"); err != nil {
+		t.Fatal(err)
+	}
+	if packs, _ := filepath.Glob(filepath.Join(gitDir, "objects/pack/*.pack")); len(packs) != 1 {
+		t.Errorf("%d packs in %s, want 1", len(packs), gitDir)
+	}
+	gitCLI(t, dir, "fsck", "--strict")
+	if got, err := r.Read(t.Context(), "namespaces/a/configmaps/c007.yaml"); err != nil || string(got) != "n: 7\n" {
+		t.Errorf("Read = %q, %v", got, err)
+	}
+	if s := gitCLI(t, dir, "status", "--porcelain"); s != "" {
+		t.Errorf("git status after the commit:\n%s", s)
+	}
+	if edits, err := open(t, dir, Options{}).LocalEdits(); err != nil || len(edits) != 0 {
+		t.Errorf("LocalEdits after the commit = %v, %v", edits, err)
+	}
+}
+
+// When the pack cannot take its name, the index that already took its
+// own is removed with the temporary files: go-git fails on a pack without
+// an index, and git on neither.
+func TestPackThatCannotTakeItsNameLeavesNoFile(t *testing.T) {
+	dir := t.TempDir()
+	objects := map[plumbing.Hash]plumbing.EncodedObject{}
+	for i := range 3 {
+		obj := &plumbing.MemoryObject{}
+		obj.SetType(plumbing.BlobObject)
+		_, _ = obj.Write(fmt.Appendf(nil, "blob %d\n", i))
+		objects[obj.Hash()] = obj
+	}
+	var buf bytes.Buffer
+	_, sum, err := writePackData(&buf, objects, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A folder where the pack goes makes its rename fail.
+	blocker := filepath.Join(dir, "pack-"+hex.EncodeToString(sum)+".pack")
+	if err := os.MkdirAll(filepath.Join(blocker, "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := writePack(dir, objects, nil); err == nil {
+		t.Fatal("writePack over a folder named as its pack succeeded")
+	}
+	left, _ := filepath.Glob(filepath.Join(dir, "*"))
+	if len(left) != 1 || left[0] != blocker {
+		t.Errorf("files left after a failed writePack: %v", left)
 	}
 }
 

@@ -23,7 +23,7 @@ import (
 // place patches their entries in the bytes last written (patchIndex) and
 // rehashes them, without encoding the others again.
 
-func (r *Repo) indexPath() string { return filepath.Join(r.dir, ".git", "index") }
+func (r *Repo) indexPath() string { return filepath.Join(r.gitDir(), "index") }
 
 // loadIndex returns the index, from memory when the file is still the one
 // last written.

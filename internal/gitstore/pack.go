@@ -100,54 +100,86 @@ func (r *Repo) takeStaged() map[plumbing.Hash][]byte {
 // are some. It writes the index itself, as it knows every entry's id,
 // offset and checksum, instead of letting go-git read the whole pack back
 // and decompress every object to index it (a third of a first snapshot's
-// commit time). The files appear under their final names only once both
-// are complete, the pack first, as git writes them.
+// commit time). Both files are synced, then take their final names, the
+// index first: go-git finds packs by their .pack files and fails on one
+// without an index, while git and go-git ignore an index without its pack.
+// So a crash between the two renames leaves a harmless stray index.
 func writePack(dir string, objects map[plumbing.Hash]plumbing.EncodedObject, staged map[plumbing.Hash][]byte) (err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	var temps []string
+	var remove []string // removed if writePack fails
 	defer func() {
-		for _, t := range temps {
-			if err != nil {
-				_ = os.Remove(t) // best effort: a stray temporary file is harmless
+		if err != nil {
+			for _, t := range remove {
+				_ = os.Remove(t) // best effort: a stray file here is harmless
 			}
 		}
 	}()
-	f, err := os.CreateTemp(dir, "tmp_pack_")
+	var entries []packIndexEntry
+	var sum []byte
+	pack, err := writeTemp(dir, "tmp_pack_", func(w io.Writer) (err error) {
+		entries, sum, err = writePackData(w, objects, staged)
+		return err
+	})
+	if pack != "" {
+		remove = append(remove, pack)
+	}
 	if err != nil {
 		return err
 	}
-	temps = append(temps, f.Name())
-	entries, sum, err := writePackData(f, objects, staged)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	idx, err := writeTemp(dir, "tmp_idx_", func(w io.Writer) error {
+		_, err := w.Write(encodePackIndex(entries, sum))
 		return err
-	}
-	idx, err := os.CreateTemp(dir, "tmp_idx_")
-	if err != nil {
-		return err
-	}
-	temps = append(temps, idx.Name())
-	_, err = idx.Write(encodePackIndex(entries, sum))
-	if cerr := idx.Close(); err == nil {
-		err = cerr
+	})
+	if idx != "" {
+		remove = append(remove, idx)
 	}
 	if err != nil {
 		return err
 	}
 	base := filepath.Join(dir, "pack-"+hex.EncodeToString(sum))
-	for i, ext := range []string{".pack", ".idx"} {
-		if err := os.Chmod(temps[i], 0o444); err != nil {
-			return err
-		}
-		if err := os.Rename(temps[i], base+ext); err != nil {
-			return err
-		}
+	if err := os.Rename(idx, base+".idx"); err != nil {
+		return err
 	}
-	return nil
+	remove = append(remove, base+".idx")
+	if err := os.Rename(pack, base+".pack"); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+// writeTemp writes a new read-only file in dir through write, synced to
+// disk, and returns its name ("" if it was not created).
+func writeTemp(dir, pattern string, write func(io.Writer) error) (string, error) {
+	f, err := os.CreateTemp(dir, pattern)
+	if err != nil {
+		return "", err
+	}
+	err = write(f)
+	if err == nil {
+		err = f.Sync()
+	}
+	if err == nil {
+		err = f.Chmod(0o444)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return f.Name(), err
+}
+
+// syncDir makes the renames in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // packIndexEntry is what a pack index holds of one object.
