@@ -1,8 +1,6 @@
 package canonical
 
 import (
-	"bytes"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -61,7 +59,7 @@ func emitMapping(b []byte, m map[string]any, indent int, inline bool) ([]byte, b
 			return b, false
 		}
 		b = append(b, ':')
-		if b, ok = emitValue(b, m[k], indent); !ok {
+		if b, ok = emitNode(b, m[k], indent+2, false); !ok {
 			return b, false
 		}
 	}
@@ -76,49 +74,35 @@ func emitSequence(b []byte, s []any, indent int, inline bool) ([]byte, bool) {
 		if i > 0 || !inline {
 			b = appendSpaces(b, indent)
 		}
-		b = append(b, '-')
-		switch v := v.(type) {
-		case map[string]any:
-			if len(v) == 0 {
-				b = append(b, " {}\n"...)
-				continue
-			}
-			b = append(b, ' ')
-			b, ok = emitMapping(b, v, indent+2, true)
-		case []any:
-			if len(v) == 0 {
-				b = append(b, " []\n"...)
-				continue
-			}
-			b = append(b, ' ')
-			b, ok = emitSequence(b, v, indent+2, true)
-		default:
-			b = append(b, ' ')
-			b, ok = appendScalar(b, v, indent+2)
-		}
-		if !ok {
+		if b, ok = emitNode(append(b, '-'), v, indent+2, true); !ok {
 			return b, false
 		}
 	}
 	return b, true
 }
 
-// emitValue writes the value of a mapping entry whose key is at indent,
-// after the key's ":".
-func emitValue(b []byte, v any, indent int) ([]byte, bool) {
+// emitNode writes v after a key's ":" or a sequence's "-", with what it
+// holds at indent: a nested mapping or sequence starts on the same line
+// after a "-" (inline) and on the next one after a ":"; a literal block's
+// lines are at indent either way.
+func emitNode(b []byte, v any, indent int, inline bool) ([]byte, bool) {
+	sep := byte('\n')
+	if inline {
+		sep = ' '
+	}
 	switch v := v.(type) {
 	case map[string]any:
 		if len(v) == 0 {
 			return append(b, " {}\n"...), true
 		}
-		return emitMapping(append(b, '\n'), v, indent+2, false)
+		return emitMapping(append(b, sep), v, indent, inline)
 	case []any:
 		if len(v) == 0 {
 			return append(b, " []\n"...), true
 		}
-		return emitSequence(append(b, '\n'), v, indent+2, false)
+		return emitSequence(append(b, sep), v, indent, inline)
 	default:
-		return appendScalar(append(b, ' '), v, indent+2)
+		return appendScalar(append(b, ' '), v, indent)
 	}
 }
 
@@ -137,14 +121,14 @@ func appendScalar(b []byte, v any, indent int) ([]byte, bool) {
 	case int32:
 		b = strconv.AppendInt(b, int64(v), 10)
 	case float64:
-		if math.IsInf(v, 0) || math.IsNaN(v) {
+		n, err := floatNode(v)
+		if err != nil {
 			return b, false // Marshal's yaml.v3 path reports it
 		}
-		if v == math.Trunc(v) && math.Abs(v) < 1<<63 {
-			b = strconv.AppendInt(b, int64(v), 10)
+		if n.Tag == "!!int" { // an integral float, written as an integer
+			b = append(b, n.Value...)
 			break
 		}
-		n, _ := floatNode(v) // not Inf or NaN: no error
 		r, ok := rendered(n, false)
 		if !ok {
 			return b, false
@@ -250,7 +234,7 @@ func appendLiteral(b []byte, v string, indent int) ([]byte, bool) {
 	b = append(b, chomp...)
 	b = append(b, '\n')
 	for {
-		line, rest, more := cut(body)
+		line, rest, more := strings.Cut(body, "\n")
 		if line != "" {
 			b = appendSpaces(b, indent)
 			b = append(b, line...)
@@ -262,14 +246,6 @@ func appendLiteral(b []byte, v string, indent int) ([]byte, bool) {
 		body = rest
 	}
 	return b, true
-}
-
-// cut splits s at its first newline.
-func cut(s string) (before, after string, found bool) {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i], s[i+1:], true
-	}
-	return s, "", false
 }
 
 func appendSpaces(b []byte, n int) []byte {
@@ -306,13 +282,11 @@ func rendered(n *yaml.Node, key bool) (string, bool) {
 	if key {
 		doc.Content = []*yaml.Node{n, scalar("!!int", "0")}
 	}
-	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf)
-	enc.SetIndent(2)
-	if enc.Encode(doc) != nil || enc.Close() != nil {
+	data, err := encode(doc)
+	if err != nil {
 		return "", false
 	}
-	out := buf.String()
+	out := string(data)
 	var r string
 	var ok bool
 	if key {

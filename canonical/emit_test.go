@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -96,7 +97,7 @@ func TestEmitMatchesYAMLv3OnRealObjects(t *testing.T) {
 			if err := obj.UnmarshalJSON(j); err != nil {
 				continue
 			}
-			name := file + "#" + string(rune('0'+i))
+			name := file + "#" + strconv.Itoa(i)
 			sameAsYAMLv3(t, name, obj.Object)
 			Normalize(obj, Facts{})
 			sameAsYAMLv3(t, name+" normalized", obj.Object)

@@ -31,17 +31,25 @@ func Marshal(obj *unstructured.Unstructured) ([]byte, error) {
 // leaves to it, and the reference emit is tested against.
 func marshalYAMLv3(obj *unstructured.Unstructured) ([]byte, error) {
 	root, err := node(obj.Object)
-	if err != nil {
-		return nil, fmt.Errorf("marshal %s %s: %w", obj.GetKind(), obj.GetName(), err)
+	if err == nil {
+		var out []byte
+		if out, err = encode(root); err == nil {
+			return out, nil
+		}
 	}
+	return nil, fmt.Errorf("marshal %s %s: %w", obj.GetKind(), obj.GetName(), err)
+}
+
+// encode writes n with yaml.v3's encoder, indented by two spaces.
+func encode(n *yaml.Node) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
-	if err := enc.Encode(root); err != nil {
-		return nil, fmt.Errorf("marshal %s %s: %w", obj.GetKind(), obj.GetName(), err)
+	if err := enc.Encode(n); err != nil {
+		return nil, err
 	}
 	if err := enc.Close(); err != nil {
-		return nil, fmt.Errorf("marshal %s %s: %w", obj.GetKind(), obj.GetName(), err)
+		return nil, err
 	}
 	return buf.Bytes(), nil
 }

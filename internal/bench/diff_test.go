@@ -90,7 +90,7 @@ func BenchmarkDiffCommand(b *testing.B) {
 	for b.Loop() {
 		cmd := exec.Command(kubesnap, "diff", "--repo", dir, "--kubeconfig", env.Kubeconfig, "-o", "json")
 		cmd.Stdout = io.Discard
-		rss, err := runMeasured(cmd)
+		_, rss, err := runMeasured(cmd)
 		if cmd.ProcessState == nil || cmd.ProcessState.ExitCode() != 1 {
 			b.Fatalf("kubesnap diff: %v, want exit 1 (drift)", err)
 		}

@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"io/fs"
 	"os"
@@ -172,14 +171,11 @@ func BenchmarkRestore(b *testing.B) {
 			target := restoreTarget(b)
 			args := append([]string{"restore", "--repo", repo, "--rev", "HEAD", "--kubeconfig", target.Kubeconfig}, restoreFilter...)
 			cmd := exec.Command(kubesnap, append(args, extra...)...)
-			var output bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &output, &output
 			start := time.Now()
 			b.StartTimer()
-			rss, err := runMeasured(cmd)
+			out, rss, err := runMeasured(cmd)
 			b.StopTimer()
 			kubesnapTime += time.Since(start)
-			out := output.Bytes()
 			b.Logf("kubesnap restore: %.1f s, %.1f s CPU", time.Since(start).Seconds(), (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds())
 			if err != nil {
 				target.Stop()
@@ -223,12 +219,9 @@ func BenchmarkRestore(b *testing.B) {
 			start := time.Now()
 			b.StartTimer()
 			for i, cmd := range cmds {
-				var output bytes.Buffer
-				cmd.Stdout, cmd.Stderr = &output, &output
 				s := time.Now()
-				rss, err := runMeasured(cmd)
+				out, rss, err := runMeasured(cmd)
 				steps[i] += time.Since(s)
-				out := output.Bytes()
 				if err != nil {
 					b.StopTimer()
 					target.Stop()

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -74,20 +75,28 @@ func scratch(b *testing.B) string {
 	return dir
 }
 
-// runMeasured runs cmd as cmd.Run does and returns the child's own peak
-// RSS in MiB (VmHWM in /proc/PID/status, sampled every 10 ms until it
-// exits). The rusage os/exec gives cannot be used: Go starts a child with
-// CLONE_VM, so at exec the kernel takes the parent's peak RSS as the
-// child's too (/bin/true run from a process of 400 MiB reports 403 MiB),
-// and every figure was at least the benchmark process's own. A peak in
-// the last 10 ms of a run would be missed.
-func runMeasured(cmd *exec.Cmd) (float64, error) {
+// runMeasured runs cmd as cmd.CombinedOutput does (stdout and stderr
+// that cmd does not send elsewhere are returned) and also returns the
+// child's own peak RSS in MiB (VmHWM in /proc/PID/status, sampled every
+// 10 ms until it exits). The rusage os/exec gives cannot be used: Go
+// starts a child with CLONE_VM, so at exec the kernel takes the parent's
+// peak RSS as the child's too (/bin/true run from a process of 400 MiB
+// reports 403 MiB), and every figure was at least the benchmark
+// process's own. A peak in the last 10 ms of a run would be missed.
+func runMeasured(cmd *exec.Cmd) (out []byte, peakMiB float64, err error) {
+	var buf bytes.Buffer
+	if cmd.Stdout == nil {
+		cmd.Stdout = &buf
+	}
+	if cmd.Stderr == nil {
+		cmd.Stderr = &buf
+	}
 	if err := cmd.Start(); err != nil {
-		return 0, err
+		return nil, 0, err
 	}
 	stop := sampleRSS(cmd.Process.Pid)
-	err := cmd.Wait()
-	return stop(), err
+	err = cmd.Wait()
+	return buf.Bytes(), stop(), err
 }
 
 // sampleRSS samples the peak RSS of process pid until the returned
@@ -101,8 +110,8 @@ func sampleRSS(pid int) func() float64 {
 		for {
 			if data, err := os.ReadFile(status); err == nil {
 				for line := range strings.Lines(string(data)) {
-					if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-						if kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64); err == nil && kb > peak.Load() {
+					if f := strings.Fields(line); len(f) == 3 && f[0] == "VmHWM:" { // VmHWM: 123456 kB
+						if kb, err := strconv.ParseInt(f[1], 10, 64); err == nil && kb > peak.Load() {
 							peak.Store(kb)
 						}
 					}

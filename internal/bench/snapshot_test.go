@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os/exec"
@@ -209,11 +208,9 @@ func BenchmarkSnapshotCommand(b *testing.B) {
 		repo := filepath.Join(scratch(b), "repo")
 		b.StartTimer()
 		cmd := exec.Command(kubesnap, "snapshot", "--repo", repo, "--kubeconfig", env.Kubeconfig)
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		rss, err := runMeasured(cmd)
+		out, rss, err := runMeasured(cmd)
 		if err != nil {
-			b.Fatalf("kubesnap snapshot: %v\n%s", err, out.Bytes())
+			b.Fatalf("kubesnap snapshot: %v\n%s", err, out)
 		}
 		peak = max(peak, rss)
 	}

@@ -156,7 +156,7 @@ func (s *staging) flush() error {
 		}
 		return nil
 	}
-	if err := writePack(filepath.Join(fs.Filesystem().Root(), "objects", "pack"), s.objects, staged); err != nil {
+	if err := writePack(filepath.Join(s.repo.gitDir(), "objects", "pack"), s.objects, staged); err != nil {
 		return fmt.Errorf("write pack: %w", err)
 	}
 	fs.Reindex() // go-git reads the pack indexes again, with the new one
