@@ -99,6 +99,10 @@ func SkipObject(obj *unstructured.Unstructured) (reason string, skip bool) {
 		if phase == "Succeeded" || phase == "Failed" {
 			return "completed pod", true
 		}
+	case group == "" && kind == "Service" && obj.GetNamespace() == "default" && obj.GetName() == "kubernetes":
+		// Each API server rewrites it to its own address and port: a
+		// copy from one cluster is wrong in another.
+		return "reconciled by each API server", true
 	case group == "" && kind == "ConfigMap" && obj.GetName() == "kube-root-ca.crt":
 		return "published in every namespace by the API server", true
 	case group == "apiregistration.k8s.io" && kind == "APIService":

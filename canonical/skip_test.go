@@ -69,6 +69,8 @@ func TestSkipObject(t *testing.T) {
 			_ = unstructured.SetNestedField(o.Object, "Succeeded", "status", "phase")
 		}), true},
 		{"a running standalone pod is kept", obj("Pod", "p", nil), false},
+		{"the Service default/kubernetes is skipped", obj("Service", "kubernetes", func(o *unstructured.Unstructured) { o.SetNamespace("default") }), true},
+		{"a Service named kubernetes elsewhere is kept", obj("Service", "kubernetes", func(o *unstructured.Unstructured) { o.SetNamespace("shop") }), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

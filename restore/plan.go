@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -28,6 +27,9 @@ const (
 	Differs Action = "differs"
 	Prune   Action = "prune"
 	Skip    Action = "skip"
+	// Keep: a live object the revision does not hold, in the prune
+	// scope, that is never pruned (Reason says why). Listed with --prune.
+	Keep Action = "keep"
 )
 
 // Item is one object of a plan.
@@ -76,6 +78,9 @@ type Plan struct {
 	// Unpruned counts live objects in scope that the revision does not
 	// hold and that stay (no --prune).
 	Unpruned int `json:"unpruned"`
+	// PruneScope says what --prune may delete in: the scope the
+	// snapshot recorded, intersected with the restore's filters.
+	PruneScope string `json:"pruneScope"`
 }
 
 // Counts counts the items per action.
@@ -93,6 +98,13 @@ type Options struct {
 	// Force updates live objects that differ; Prune deletes live objects
 	// in scope that the revision does not hold.
 	Force, Prune bool
+	// Scope is what the revision's snapshot captured (ReadScope): only
+	// live objects inside it, and inside Filter, are pruned. Prune
+	// refuses a revision whose scope is not Recorded.
+	Scope canonical.Scope
+	// PruneCRDs lets Prune delete CustomResourceDefinitions, and with
+	// each every custom resource of its type (listed in the plan).
+	PruneCRDs bool
 	// NamespaceMap moves objects from one namespace to another (OLD →
 	// NEW), Namespaces and binding subjects included.
 	NamespaceMap map[string]string
@@ -110,10 +122,6 @@ type Options struct {
 	Rules canonical.Rules
 }
 
-// protected namespaces are never pruned (nor are the namespaces
-// themselves).
-var protected = []string{"kube-system", "kube-public", "kube-node-lease", "default"}
-
 // MakePlan compares the revision's objects with the target and decides,
 // per object, what a restore does. It changes nothing. Objects of a type
 // the target does not serve (and no CRD of the revision defines) are
@@ -121,6 +129,9 @@ var protected = []string{"kube-system", "kube-public", "kube-node-lease", "defau
 func MakePlan(ctx context.Context, target Target, objs []Object, opts Options) (*Plan, error) {
 	if len(objs) == 0 {
 		return nil, ErrNoObjects
+	}
+	if opts.Prune && !opts.Scope.Recorded {
+		return nil, ErrNoScope
 	}
 	types, version, err := target.Served(ctx)
 	if err != nil {
@@ -169,6 +180,11 @@ func MakePlan(ctx context.Context, target Target, objs []Object, opts Options) (
 		case o.Obj.GetAnnotations()[canonical.RedactedAnnotation] == "true":
 			it.Action, it.Reason = Skip, "its values are redacted in git: restore it from where it came from"
 			redacted = append(redacted, it.ID().String())
+		default:
+			if why, skip := canonical.SkipObject(o.Obj); skip {
+				// A revision written before the rule may hold it.
+				it.Action, it.Reason = Skip, "not restored: "+why
+			}
 		}
 		it.t = t
 		plan.Items = append(plan.Items, it)
@@ -193,7 +209,11 @@ func MakePlan(ctx context.Context, target Target, objs []Object, opts Options) (
 	// plan.Items does not grow until settle is done: the pointers in
 	// desired stay valid.
 
-	live, prunes, err := compareLive(ctx, target, types, desired, opts, plan)
+	held := map[string]bool{} // every object the revision holds, in any form
+	for _, it := range plan.Items {
+		held[it.Path] = true
+	}
+	live, prunes, err := compareLive(ctx, target, types, desired, held, opts, plan)
 	if err != nil {
 		return nil, err
 	}
@@ -212,22 +232,33 @@ func MakePlan(ctx context.Context, target Target, objs []Object, opts Options) (
 }
 
 // compareLive lists every served type in scope and returns the canonical
-// bytes of each live object the revision holds (by path). Live objects in
-// scope the revision does not hold become Prune items (with opts.Prune) or
-// are counted in plan.Unpruned.
-func compareLive(ctx context.Context, target Target, types []canonical.Type, desired map[string]*Item, opts Options, plan *Plan) (live map[string][]byte, prunes []Item, err error) {
+// bytes of each live object the revision holds (by path). Live objects
+// the revision does not hold (held: in any form) inside the prune scope
+// become Prune items (with opts.Prune) or are counted in plan.Unpruned;
+// those never pruned become Keep items with the reason (with opts.Prune).
+//
+// The prune scope is the intersection of what the snapshot captured
+// (opts.Scope: its types and filters, moved by the namespace map) and the
+// restore's own filters: a type the snapshot did not capture, or a
+// namespace or label outside its filters, tells nothing about whether a
+// live object belongs, so nothing there is pruned.
+func compareLive(ctx context.Context, target Target, types []canonical.Type, desired map[string]*Item, held map[string]bool, opts Options, plan *Plan) (live map[string][]byte, prunes []Item, err error) {
 	live = map[string][]byte{}
 	scope := mappedFilter(opts.Filter, opts.NamespaceMap)
+	snap := mappedFilter(opts.Scope.Filter, opts.NamespaceMap)
+	plan.PruneScope = pruneScope(opts)
 	wanted := map[string]bool{} // resource dirs the revision holds objects of
-	for _, it := range desired {
-		wanted[it.ID().ResourceDir()] = true
+	for path := range held {
+		if id, err := canonical.ParsePath(path); err == nil {
+			wanted[id.ResourceDir()] = true
+		}
 	}
+	var crds []*unstructured.Unstructured // live CRDs to prune
 	for _, t := range types {
 		if _, ok := canonical.Capturable(t); !ok {
 			continue
 		}
-		_, skipType := canonical.SkipType(t)
-		prunable := (!skipType || scope.Names(t)) && scope.Type(t)
+		prunable := opts.Scope.Recorded && opts.Scope.Captured(t) && scope.Type(t) && snap.Type(t)
 		if !prunable && !wanted[t.ResourceDir()] {
 			continue // nothing to compare, nothing to prune
 		}
@@ -246,18 +277,31 @@ func compareLive(ctx context.Context, target Target, types []canonical.Type, des
 				live[path] = data
 				return nil
 			}
-			if !prunable || !scope.ID(id) || !scope.Labels(obj.GetLabels()) || !scope.Type(t) {
+			if held[path] || !prunable || !scope.ID(id) || !scope.Labels(obj.GetLabels()) || !snap.ID(id) || !snap.Labels(obj.GetLabels()) {
 				return nil
 			}
-			if _, skip := canonical.SkipObject(obj); skip || slices.Contains(protected, obj.GetNamespace()) ||
-				id.ResourceDir() == "namespaces" && slices.Contains(protected, id.Name) {
-				return nil
+			item := Item{Group: id.Group, Resource: id.Resource, Namespace: id.Namespace, Name: id.Name, Path: path, Phase: PhaseOf(id), t: t}
+			why, never := neverPruned(t, obj)
+			if _, skip := canonical.SkipObject(obj); skip && !never {
+				return nil // never captured: its absence says nothing
 			}
-			if !opts.Prune {
+			if !never && id.ResourceDir() == crdDir {
+				why, never = crdKept(obj, opts.PruneCRDs, wanted)
+			}
+			switch {
+			case never && opts.Prune:
+				item.Action, item.Reason = Keep, why
+				prunes = append(prunes, item)
+			case never:
+			case !opts.Prune:
 				plan.Unpruned++
-				return nil
+			default:
+				item.Action = Prune
+				prunes = append(prunes, item)
+				if id.ResourceDir() == crdDir {
+					crds = append(crds, obj)
+				}
 			}
-			prunes = append(prunes, Item{Group: id.Group, Resource: id.Resource, Namespace: id.Namespace, Name: id.Name, Path: path, Phase: PhaseOf(id), Action: Prune, t: t})
 			return nil
 		})
 		if err != nil && ctx.Err() == nil {
@@ -267,7 +311,72 @@ func compareLive(ctx context.Context, target Target, types []canonical.Type, des
 			return nil, nil, err
 		}
 	}
-	return live, prunes, nil
+	gone, err := customResources(ctx, target, crds, prunes)
+	if err != nil {
+		return nil, nil, err
+	}
+	return live, append(prunes, gone...), nil
+}
+
+// crdDir is the resource dir of CustomResourceDefinitions.
+const crdDir = "customresourcedefinitions.apiextensions.k8s.io"
+
+// crdKept says why a live CRD the revision does not hold stays: its
+// deletion deletes every custom resource of its type, so only
+// --prune-crds deletes it, and never while the revision holds objects of
+// its type.
+func crdKept(crd *unstructured.Unstructured, pruneCRDs bool, wanted map[string]bool) (string, bool) {
+	if !pruneCRDs {
+		return "never pruned without --prune-crds: deleting a CRD deletes every object of its type", true
+	}
+	if t, ok := crdType(crd); ok && wanted[t.ResourceDir()] {
+		return "the revision holds objects of its type", true
+	}
+	return "", false
+}
+
+// customResources lists the live objects of the types the pruned CRDs
+// define, as Prune items (the CRD's deletion deletes them; listing them
+// says so, and the report counts them), except those already in prunes.
+func customResources(ctx context.Context, target Target, crds []*unstructured.Unstructured, prunes []Item) ([]Item, error) {
+	listed := map[string]bool{}
+	for _, it := range prunes {
+		listed[it.Path] = true
+	}
+	var out []Item
+	for _, crd := range crds {
+		t, ok := crdType(crd)
+		if !ok {
+			continue
+		}
+		err := target.Each(ctx, t, "", func(obj *unstructured.Unstructured) error {
+			id := t.ID(obj.GetNamespace(), obj.GetName())
+			path := canonical.PathOf(id)
+			if listed[path] {
+				return nil
+			}
+			listed[path] = true
+			out = append(out, Item{Group: id.Group, Resource: id.Resource, Namespace: id.Namespace, Name: id.Name, Path: path, Phase: PhaseOf(id), t: t,
+				Action: Prune, Reason: "deleted with its CustomResourceDefinition " + crd.GetName()})
+			return nil
+		})
+		if err != nil && !errors.Is(err, ErrNotServed) {
+			return nil, fmt.Errorf("list %s on the target: %w", t.ResourceDir(), err)
+		}
+	}
+	return out, nil
+}
+
+// pruneScope says, for the plan, where --prune deletes.
+func pruneScope(opts Options) string {
+	if !opts.Scope.Recorded {
+		return "none: the revision does not record its snapshot's scope"
+	}
+	s := "the snapshot's scope (" + opts.Scope.String() + ")"
+	if f := opts.Filter; len(f.IncludeNamespaces)+len(f.ExcludeNamespaces)+len(f.IncludeResources)+len(f.ExcludeResources) > 0 || f.Selector != nil {
+		s += " within this restore's filters"
+	}
+	return s
 }
 
 // settle decides each desired object's action: create when it is not

@@ -7,7 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
-// Coverage is .kubesnap/coverage.yaml: every discovered type, captured or
+// Coverage is the coverage report (canonical.CoveragePath): every discovered type, captured or
 // skipped with the reason, and the groups whose discovery failed. It holds
 // nothing volatile, so it changes only when what is captured changes.
 type Coverage struct {
@@ -15,6 +15,9 @@ type Coverage struct {
 	Skipped      []SkippedType
 	FailedGroups []FailedGroup
 	Rules        []string
+	// Scope is the filter the capture was taken with: a restore prunes
+	// only inside it and the captured types.
+	Scope canonical.Filter
 }
 
 // CapturedType is one type in the repository.
@@ -36,6 +39,7 @@ var objectRules = []string{
 	"objects with a controller ownerReference (Pods of ReplicaSets, ReplicaSets of Deployments, Jobs of CronJobs, ControllerRevisions)",
 	"mirror pods and completed pods",
 	"the kube-root-ca.crt ConfigMap of every namespace",
+	"the Service default/kubernetes (each API server reconciles it)",
 	"APIServices labelled kube-aggregator.kubernetes.io/automanaged",
 	"service account token Secrets made by the token controller",
 	"Secret values are redacted",
@@ -71,6 +75,7 @@ func (c Coverage) marshal() ([]byte, error) {
 		"skipped":        skipped,
 		"failedGroups":   failed,
 		"skippedObjects": rules,
+		"scope":          canonical.ScopeFields(c.Scope),
 	}
 	return canonical.Marshal(&unstructured.Unstructured{Object: doc})
 }

@@ -13,7 +13,7 @@
 //	    compare the bytes' blob id with the one at HEAD: equal → nothing to do
 //	delete stored files whose object is gone, but only for types that were
 //	listed completely (a forbidden or failed LIST deletes nothing)
-//	write .kubesnap/coverage.yaml; commit if anything changed
+//	write .kubesnap/coverage.txt; commit if anything changed
 //
 // # Watch
 //

@@ -69,7 +69,7 @@ type Result struct {
 }
 
 // CoveragePath is where the coverage report lives, relative to the prefix.
-const CoveragePath = ".kubesnap/coverage.yaml"
+const CoveragePath = canonical.CoveragePath
 
 // listed is the outcome of one type's LIST.
 type listed struct {
@@ -101,6 +101,11 @@ func Snapshot(ctx context.Context, src Source, st Store, opts Options) (Result, 
 			op = Added
 		}
 		sc.changes[CoveragePath] = Change{Op: op, Path: CoveragePath, Data: covData}
+	}
+	if sc.stored[canonical.LegacyCoveragePath] != "" {
+		// The report's old name is a .yaml file that kubectl apply -R
+		// and GitOps tools take for an object: it moves.
+		sc.changes[canonical.LegacyCoveragePath] = Change{Op: Deleted, Path: canonical.LegacyCoveragePath}
 	}
 	res.Coverage = cov
 	for _, ch := range sc.changes {
@@ -159,7 +164,7 @@ func scan(ctx context.Context, src Source, rd Reader, opts Options) (scanned, er
 	if err != nil {
 		return scanned{}, err
 	}
-	var cov Coverage
+	cov := Coverage{Scope: opts.Filter}
 	todo, skipped, facts := plan(disc, opts.Filter, opts.Secrets)
 	facts.Rules = opts.Rules
 	cov.Skipped = skipped

@@ -124,7 +124,7 @@ func TestSnapshotListsForbiddenTypesAsSkipped(t *testing.T) {
 	if !strings.Contains(out, "skipped secrets: forbidden") {
 		t.Errorf("output does not name the forbidden type:\n%s", out)
 	}
-	coverage := git(t, repo, "show", "HEAD:.kubesnap/coverage.yaml")
+	coverage := git(t, repo, "show", "HEAD:.kubesnap/coverage.txt")
 	if !strings.Contains(coverage, "reason: 'forbidden: list secrets") && !strings.Contains(coverage, "forbidden: list secrets") {
 		t.Errorf("coverage does not list secrets as forbidden:\n%s", coverage)
 	}

@@ -43,7 +43,7 @@ spec:
 	}
 	repo := t.TempDir()
 	mustSnapshot(t, repo, "--include-namespaces", ns)
-	coverage := git(t, repo, "show", "HEAD:.kubesnap/coverage.yaml")
+	coverage := git(t, repo, "show", "HEAD:.kubesnap/coverage.txt")
 	if !strings.Contains(coverage, "groupVersion: broken.kubesnap.io/v1alpha1") {
 		t.Errorf("coverage does not name the group whose discovery failed:\n%s", coverage)
 	}

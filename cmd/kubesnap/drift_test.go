@@ -239,7 +239,7 @@ func TestDriftBranchIsPushedAndContinuedFromAFreshClone(t *testing.T) {
 	}
 	fastForwardsOnly(t, remote, "drift/test")
 	dir := "namespaces/" + ns + "/configmaps/"
-	want := []string{"A " + dir + "b.yaml", "A " + dir + "c.yaml", "M .kubesnap/coverage.yaml"}
+	want := []string{"A " + dir + "b.yaml", "A " + dir + "c.yaml", "M .kubesnap/coverage.txt"}
 	if diff := cmp.Diff(want, prDiff(t, remote, "main", "drift/test")); diff != "" {
 		t.Errorf("PR diff on the remote (-want +got):\n%s", diff)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,15 +25,20 @@ import (
 type restoreOptions struct {
 	repo, prefix, rev, at, output  string
 	dryRun, force, prune, recreate bool
-	namespaceMap                   map[string]string
-	kustomize                      string // folder of a kustomization run over the revision; "" for none
-	workers                        int
-	qps                            float32
-	burst                          int
-	filter                         canonical.Filter
-	cluster                        *genericclioptions.ConfigFlags
-	progress                       io.Writer // nil: no progress bar
-	identity                       string    // --age-identity
+	pruneCRDs, yes                 bool
+	// interactive says stdin and stderr are a terminal: a restore that
+	// updates or deletes asks there before it does.
+	interactive  bool
+	stdin        io.Reader
+	namespaceMap map[string]string
+	kustomize    string // folder of a kustomization run over the revision; "" for none
+	workers      int
+	qps          float32
+	burst        int
+	filter       canonical.Filter
+	cluster      *genericclioptions.ConfigFlags
+	progress     io.Writer // nil: no progress bar
+	identity     string    // --age-identity
 }
 
 // restoreTagPrefix names the tags that record restores.
@@ -56,6 +62,19 @@ as they are, listing them: --force updates them. --prune deletes live
 objects in scope that the revision does not hold (never in kube-system,
 kube-public, kube-node-lease or default). --dry-run prints the plan and
 validates every create and update with a server-side dry-run.
+
+--prune deletes only inside the scope the snapshot recorded (its
+namespaces, types and selector, in .kubesnap/coverage.txt) and this
+restore's filters, and never: objects the revision holds in any form
+(redacted or encrypted Secrets included), what the control plane
+bootstraps or reconciles (autoupdate RBAC and flow-control objects,
+default/kubernetes, kube-root-ca.crt, default ServiceAccounts, the
+ServiceCIDR), kubesnap's own objects, and CRDs unless --prune-crds. Each
+such object is listed with the reason.
+
+A restore that updates (--force) or deletes (--prune, --recreate) shows
+its plan and asks before it changes anything; --yes does not ask, and
+without a terminal it is required. --dry-run never asks.
 
 Objects are applied with server-side apply under the field manager
 kubesnap. While it applies, restore holds the Lease
@@ -84,8 +103,14 @@ what it builds. DIR is only read.`,
 			if o.workers < 1 || o.qps <= 0 || o.burst < 1 {
 				return usageError{errors.New("--workers, --qps and --burst must be positive")}
 			}
-			if (o.rev == "") == (o.at == "") {
+			if o.rev != "" && o.at != "" {
+				return usageError{errors.New("--rev and --at both name the revision to restore: give one of them")}
+			}
+			if o.rev == "" && o.at == "" {
 				return usageError{errors.New("give the revision to restore: --rev REV or --at TIME")}
+			}
+			if o.pruneCRDs && !o.prune {
+				return usageError{errors.New("--prune-crds only widens --prune: give both")}
 			}
 			var err error
 			if o.filter, err = ff.filter(); err != nil {
@@ -96,6 +121,7 @@ what it builds. DIR is only read.`,
 			}
 			if f, ok := stderr.(*os.File); ok && !o.dryRun && term.IsTerminal(int(f.Fd())) {
 				o.progress = stderr
+				o.stdin, o.interactive = os.Stdin, term.IsTerminal(int(os.Stdin.Fd()))
 			}
 			return runRestore(cmd.Context(), o, stdout, stderr)
 		},
@@ -109,6 +135,8 @@ what it builds. DIR is only read.`,
 	fs.BoolVar(&o.force, "force", false, "update live objects that differ from the revision")
 	fs.BoolVar(&o.prune, "prune", false, "delete live objects in scope that the revision does not hold")
 	fs.BoolVar(&o.recreate, "recreate", false, "delete and create again objects whose immutable fields differ")
+	fs.BoolVar(&o.pruneCRDs, "prune-crds", false, "with --prune, delete CustomResourceDefinitions the revision does not hold too, and with each every object of its type")
+	fs.BoolVarP(&o.yes, "yes", "y", false, "update and delete without asking (needed when there is no terminal to ask on)")
 	fs.StringArrayVar(&nsMap, "namespace-map", nil, "move objects from namespace OLD to NEW (OLD=NEW, repeatable)")
 	fs.StringVar(&o.kustomize, "kustomize", "", "run the kustomization in this folder over the revision's objects before planning")
 	identityFlag(fs, &o.identity, "encrypted Secrets (without a key they are skipped)")
@@ -155,6 +183,8 @@ type restoreResult struct {
 	Plan     *restore.Plan   `json:"plan"`
 	Report   *restore.Report `json:"report,omitempty"`
 	Tag      string          `json:"tag,omitempty"`
+	// planShown says the plan was printed before asking.
+	planShown bool
 }
 
 func runRestore(ctx context.Context, o restoreOptions, stdout, stderr io.Writer) error {
@@ -182,6 +212,10 @@ func runRestore(ctx context.Context, o restoreOptions, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
+	scope, err := restore.ReadScope(ctx, rev)
+	if err != nil {
+		return err
+	}
 	cluster, err := kube.ConnectRate(o.cluster, o.qps, o.burst)
 	if err != nil {
 		return err
@@ -196,6 +230,7 @@ func runRestore(ctx context.Context, o restoreOptions, stdout, stderr io.Writer)
 	}
 	plan, err := restore.MakePlan(ctx, target, objs, restore.Options{
 		Filter: o.filter, Force: o.force, Prune: o.prune, NamespaceMap: o.namespaceMap,
+		Scope: scope, PruneCRDs: o.pruneCRDs,
 		RevisionServerVersion: trailer(rev.Message(), "Kubesnap-Server-Version"),
 		Validate:              o.dryRun,
 		Rules:                 target.Rules,
@@ -213,6 +248,9 @@ func runRestore(ctx context.Context, o restoreOptions, stdout, stderr io.Writer)
 		}
 		writePlan(stdout, res)
 		return planVerdict(plan)
+	}
+	if res.planShown, err = confirm(o, res, stdout, stderr); err != nil {
+		return err
 	}
 
 	release, err := target.Hold(ctx, holder(), rev.Commit())
@@ -240,7 +278,9 @@ func runRestore(ctx context.Context, o restoreOptions, stdout, stderr io.Writer)
 			return err
 		}
 	} else {
-		writePlan(stdout, res)
+		if !res.planShown {
+			writePlan(stdout, res)
+		}
 		writeRestoreReport(stdout, res)
 	}
 	if err := ctx.Err(); err != nil {
@@ -250,6 +290,50 @@ func runRestore(ctx context.Context, o restoreOptions, stdout, stderr io.Writer)
 		return exitError{code: 1, err: fmt.Errorf("%d objects failed (listed above)", len(rep.Failures))}
 	}
 	return planVerdict(plan)
+}
+
+// confirm asks before a restore that updates or deletes live objects, as
+// terraform apply does: on a terminal it shows the plan and asks; without
+// one it refuses unless --yes. A restore that only creates goes on. shown
+// says the plan was printed on stdout.
+func confirm(o restoreOptions, res restoreResult, stdout, stderr io.Writer) (shown bool, err error) {
+	c := res.Plan.Counts()
+	if c[restore.Update]+c[restore.Prune] == 0 || o.yes {
+		return false, nil
+	}
+	if !o.interactive {
+		return false, usageError{fmt.Errorf("this restore would update %d and delete %d live objects, and there is no terminal to ask on: see the plan with --dry-run, then give --yes to apply it", c[restore.Update], c[restore.Prune])}
+	}
+	w := stdout
+	if o.output == "json" {
+		w = stderr // stdout is for the JSON result
+	}
+	writePlan(w, res)
+	fmt.Fprintf(stderr, "Apply %d creates, %d updates, %d deletions to %s? [y/N] ", c[restore.Create], c[restore.Update], c[restore.Prune], contextName(o.cluster))
+	line, _ := bufio.NewReader(o.stdin).ReadString('\n')
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes":
+		return w == stdout, nil
+	}
+	return w == stdout, exitError{code: 1, err: errors.New("restore cancelled: nothing was changed")}
+}
+
+// contextName names the target cluster in the question: the kubeconfig
+// context, else the server.
+func contextName(f *genericclioptions.ConfigFlags) string {
+	if f == nil {
+		return "the cluster"
+	}
+	if f.Context != nil && *f.Context != "" {
+		return *f.Context
+	}
+	if raw, err := f.ToRawKubeConfigLoader().RawConfig(); err == nil && raw.CurrentContext != "" {
+		return raw.CurrentContext
+	}
+	if cfg, err := f.ToRESTConfig(); err == nil && cfg.Host != "" {
+		return cfg.Host
+	}
+	return "the cluster"
 }
 
 // recordRestore tags the restored commit restore/<UTC time>; restores in
@@ -326,6 +410,9 @@ func writePlan(w io.Writer, res restoreResult) {
 		fmt.Fprintf(w, "; %d live objects are not in the revision (--prune deletes them)", plan.Unpruned)
 	}
 	fmt.Fprintln(w)
+	if plan.Unpruned > 0 || plan.Counts()[restore.Prune] > 0 {
+		fmt.Fprintf(w, "prune scope: %s\n", plan.PruneScope)
+	}
 }
 
 // writeRestoreReport prints what the restore did.
@@ -343,7 +430,7 @@ func writeRestoreReport(w io.Writer, res restoreResult) {
 
 // counts is "3 create, 1 update, 40 unchanged" in a fixed order.
 func counts(c map[restore.Action]int) string {
-	order := []restore.Action{restore.Create, restore.Update, restore.Unchanged, restore.Differs, restore.Prune, restore.Skip}
+	order := []restore.Action{restore.Create, restore.Update, restore.Unchanged, restore.Differs, restore.Prune, restore.Keep, restore.Skip}
 	var parts []string
 	for _, a := range order {
 		if c[a] > 0 {

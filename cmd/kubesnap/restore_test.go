@@ -148,7 +148,7 @@ func TestRestoreOfADirtyClusterNeedsForceAndPrune(t *testing.T) {
 	}
 	env.Kubectl(t, "", "-n", ns, "get", "configmap", "stray")
 
-	res = restoreJSON(t, 0, append([]string{"--repo", repo, "--rev", "HEAD", "--force", "--prune"}, scope...)...)
+	res = restoreJSON(t, 0, append([]string{"--repo", repo, "--rev", "HEAD", "--force", "--prune", "--yes"}, scope...)...)
 	if len(res.Report.Failures) > 0 || res.Report.Done["update"] != 3 || res.Report.Done["prune"] != 1 {
 		t.Errorf("restore --force --prune: %+v", res.Report)
 	}
@@ -218,7 +218,8 @@ func TestRestoreBadInput(t *testing.T) {
 		want string
 	}{
 		{[]string{"restore", "--repo", repo}, 2, "--rev REV or --at TIME"},
-		{[]string{"restore", "--repo", repo, "--rev", "HEAD", "--at", "2026-01-01"}, 2, "--rev REV or --at TIME"},
+		{[]string{"restore", "--repo", repo, "--rev", "HEAD", "--at", "2026-01-01"}, 2, "--rev and --at both name the revision to restore: give one of them"},
+		{[]string{"restore", "--repo", repo, "--rev", "HEAD", "--prune-crds"}, 2, "--prune-crds only widens --prune"},
 		{[]string{"restore", "--repo", repo, "--at", "yesterday"}, 2, `bad --at "yesterday"`},
 		{[]string{"restore", "--repo", repo, "--at", "2001-01-01 00:00"}, 1, "has no commit before 2001-01-01T00:00:00Z"},
 		{[]string{"restore", "--repo", repo, "--rev", "nope"}, 1, `revision "nope" not found`},

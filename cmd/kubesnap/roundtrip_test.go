@@ -270,7 +270,7 @@ func restoreInto(t *testing.T, c *testenv.Env, wantCode int, args ...string) res
 // coverageFile is left out of every comparison: it counts objects per
 // type and says which types were skipped, so it differs wherever an
 // exception below makes a file differ.
-const coverageFile = ".kubesnap/coverage.yaml"
+const coverageFile = canonical.CoveragePath
 
 // blobs returns the blob id of every file at HEAD of repo, the coverage
 // report aside.
@@ -493,7 +493,7 @@ func roundTripFixture(t *testing.T) string {
 // namespaced and cluster-scoped, RBAC, Services, three namespaces),
 // restore HEAD into a fresh cluster B, snapshot B: the two trees are
 // identical file for file. The documented exceptions:
-//   - .kubesnap/coverage.yaml is not compared: it counts objects per type,
+//   - .kubesnap/coverage.txt is not compared: it counts objects per type,
 //     so any exception below changes it;
 //   - Secrets are redacted in git (kubesnap.io/redacted), so a restore
 //     skips them and B never has them: each is in A's tree only.

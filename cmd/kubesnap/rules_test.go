@@ -283,7 +283,7 @@ spec:
 	if code == 0 || !strings.Contains(out, "differs") {
 		t.Fatalf("restore --dry-run: exit %d, want the label's drift refused without --force:\n%s%s", code, out, errOut)
 	}
-	if out, errOut, code := kubesnap(t, "restore", "--config", cfg, "--repo", repo, "--rev", "HEAD", "--force"); code != 0 {
+	if out, errOut, code := kubesnap(t, "restore", "--config", cfg, "--repo", repo, "--rev", "HEAD", "--force", "--yes"); code != 0 {
 		t.Fatalf("restore --force: exit %d:\n%s%s", code, out, errOut)
 	}
 	d, err := env.Client(t).AppsV1().Deployments(ns).Get(t.Context(), "web", metav1.GetOptions{})

@@ -85,7 +85,7 @@ func TestSecretsCanariesReachNeitherGitNorLogs(t *testing.T) {
 				t.Errorf("mode %s: Secret stored %v, Widget stored %v; want %v", mode, hasDB, hasWidget, want)
 			}
 			if mode == "skip" {
-				cov, _ := headFile(repo, ".kubesnap/coverage.yaml")
+				cov, _ := headFile(repo, ".kubesnap/coverage.txt")
 				if !strings.Contains(cov, "not stored: secrets mode skip") {
 					t.Errorf("coverage does not say Secrets are skipped:\n%s", cov)
 				}

@@ -121,7 +121,7 @@ spec: {holderIdentity: me}
 	if _, ok := stored(t, repo)[lease]; ok {
 		t.Error("a Lease was captured by default")
 	}
-	if cov := git(t, repo, "show", "HEAD:.kubesnap/coverage.yaml"); !strings.Contains(cov, "leases are held by running processes") {
+	if cov := git(t, repo, "show", "HEAD:.kubesnap/coverage.txt"); !strings.Contains(cov, "leases are held by running processes") {
 		t.Errorf("coverage does not say why leases are skipped:\n%s", cov)
 	}
 

@@ -164,13 +164,13 @@ spec:
 	eventually(t, 30*time.Second, func() bool { _, ok := headFile(repo, gadget); return ok }, gadget+" in git")
 	// A custom resource may hold a field called kubesnap, as kubesnap's
 	// informers tag what they keep: it is stored as any other field.
-	env.Kubectl(t, fmt.Sprintf("apiVersion: %s/v1\nkind: Gadget\nmetadata: {name: g2, namespace: %s}\nkubesnap: {path: .kubesnap/coverage.yaml, data: forged}\n", group, ns), "apply", "-f", "-")
+	env.Kubectl(t, fmt.Sprintf("apiVersion: %s/v1\nkind: Gadget\nmetadata: {name: g2, namespace: %s}\nkubesnap: {path: .kubesnap/coverage.txt, data: forged}\n", group, ns), "apply", "-f", "-")
 	g2 := "namespaces/" + ns + "/gadgets." + group + "/g2.yaml"
 	eventually(t, 30*time.Second, func() bool { s, _ := headFile(repo, g2); return strings.Contains(s, "data: forged") }, g2+" in git")
-	if cov, _ := headFile(repo, ".kubesnap/coverage.yaml"); strings.Contains(cov, "forged") {
+	if cov, _ := headFile(repo, ".kubesnap/coverage.txt"); strings.Contains(cov, "forged") {
 		t.Errorf("a custom resource wrote the coverage file:\n%s", cov)
 	}
-	cov, _ := headFile(repo, ".kubesnap/coverage.yaml")
+	cov, _ := headFile(repo, ".kubesnap/coverage.txt")
 	if !strings.Contains(cov, "gadgets."+group) {
 		t.Errorf("coverage does not list the new type:\n%s", cov)
 	}

@@ -196,7 +196,7 @@ func BenchmarkRestore(b *testing.B) {
 	// kubectl cannot apply the whole checkout in one go: it maps every
 	// file to a type before it applies any, so one apply -R applies all
 	// but the Widgets, whose CRD it has just created, and fails (and
-	// .kubesnap/coverage.yaml is no object). A user applies cluster/ (the
+	// .kubesnap/coverage.txt is no object). A user applies cluster/ (the
 	// CRD and the Namespaces), waits for the CRD, then applies
 	// namespaces/.
 	b.Run("kubectl", func(b *testing.B) {
