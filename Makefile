@@ -63,12 +63,16 @@ test: testbin
 unit:
 	$(GO) test -count=1 ./canonical/... ./sync/... ./internal/gitstore/... ./internal/sops/...
 
-## fuzz: run each fuzz target for FUZZTIME (default 20s)
+## fuzz: run every fuzz target of the module for FUZZTIME each (default 20s),
+## starting from the corpus kept under each package's testdata/fuzz
 FUZZTIME ?= 20s
 fuzz:
-	for f in FuzzNormalizeIdempotent FuzzMarshalRoundTrip FuzzEmitMatchesYAMLv3 FuzzPathRoundTrip FuzzRedaction; do \
-		$(GO) test ./canonical -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 1s || exit 1; done
-	$(GO) test ./internal/sops -run '^$$' -fuzz '^FuzzEncryptDecrypt$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 1s
+	@set -e; for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+		for f in $$(grep -h '^func Fuzz' $$dir/*_test.go | sed 's/^func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
+			echo ">> fuzz $$dir $$f"; \
+			$(GO) test $$dir -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 1s; \
+		done; \
+	done
 
 ## bench: snapshot benchmarks against a local control plane (see BENCHMARKS.md)
 BENCH_OBJECTS ?= 10000

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/kubesnap/kubesnap/internal/testenv"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 )
 
@@ -264,4 +265,44 @@ func clusterFlagsFor(t *testing.T, kubeconfig string) *genericclioptions.ConfigF
 	f := genericclioptions.NewConfigFlags(true)
 	f.KubeConfig = &kubeconfig
 	return f
+}
+
+// Point 5: a snapshot of a fresh cluster restores into another fresh
+// cluster with nothing that differs: what each API server reconciles to
+// its own values (default/kubernetes: its port) is neither captured nor
+// restored.
+func TestRestoreOfAFreshClusterIntoAnother(t *testing.T) {
+	testenv.Require(t, env)
+	getB, getC := startClusterB(t), startClusterB(t)
+	b, c := getB(), getC()
+	for _, e := range []*testenv.Env{b, c} {
+		client := e.Client(t)
+		for _, ns := range []string{"default", "kube-system", "kube-public", "kube-node-lease"} {
+			pollUntil(t, "the default ServiceAccount of "+ns, func() bool {
+				_, err := client.CoreV1().ServiceAccounts(ns).Get(t.Context(), "default", metav1.GetOptions{})
+				return err == nil
+			})
+		}
+	}
+	repo := t.TempDir()
+	snapshotOf(t, b, repo, nil)
+	if _, err := runGit(repo, "cat-file", "-e", "HEAD:namespaces/default/services/kubernetes.yaml"); err == nil {
+		t.Error("the snapshot holds default/kubernetes, which each API server reconciles")
+	}
+	res := restoreInto(t, c, 0, "--repo", repo, "--rev", "HEAD")
+	for _, o := range res.Plan.Objects {
+		if o.Action == "differs" || o.Action == "update" {
+			t.Errorf("fresh into fresh: %s %s (%s)", o.Action, o.Path, o.Reason)
+		}
+	}
+	if res.Report == nil || len(res.Report.Failures) > 0 {
+		t.Errorf("fresh into fresh: %+v", res.Report)
+	}
+	// --force into the other cluster leaves its kubernetes Service as
+	// its API server made it.
+	before := c.Kubectl(t, "", "-n", "default", "get", "service", "kubernetes", "-o", "jsonpath={.spec.ports[0].targetPort}")
+	restoreInto(t, c, 0, "--repo", repo, "--rev", "HEAD", "--force", "--yes")
+	if after := c.Kubectl(t, "", "-n", "default", "get", "service", "kubernetes", "-o", "jsonpath={.spec.ports[0].targetPort}"); after != before {
+		t.Errorf("restore --force rewrote default/kubernetes's targetPort from %s to %s", before, after)
+	}
 }
