@@ -68,7 +68,7 @@ func TestPruneStaysInTheScopeTheSnapshotRecorded(t *testing.T) {
 	t.Cleanup(func() { _, _ = env.KubectlErr("", "delete", "clusterrole", ns+"-reader") })
 	repo := t.TempDir()
 	mustSnapshot(t, repo, "--include-namespaces", ns)
-	if cov := git(t, repo, "show", "HEAD:.kubesnap/coverage.txt"); !strings.Contains(cov, "includeNamespaces:\n  - "+ns) {
+	if cov := git(t, repo, "show", "HEAD:.kubesnap/coverage.txt"); !strings.Contains(cov, "includeNamespaces:\n    - "+ns+"\n") {
 		t.Fatalf("the coverage report does not record the snapshot's scope:\n%s", cov)
 	}
 	env.Kubectl(t, "", "-n", ns, "create", "configmap", "stray", "--from-literal=a=b")
@@ -153,18 +153,19 @@ spec:
 		reasons[o.Resource+"/"+o.Namespace+"/"+o.Name] = o.Reason
 	}
 	for _, key := range []string{
-		"clusterroles//cluster-admin",                               // autoupdate
-		"flowschemas//exempt",                                       // apf autoupdate-spec
-		"services/default/kubernetes",                               // each API server's
-		"serviceaccounts/" + ns + "/default",                        // every namespace's
-		"servicecidrs//kubernetes",                                  // the API server's own
-		"customresourcedefinitions//" + crd,                         // no --prune-crds
-		"namespaces//kube-system",                                   // the control plane's
-		"namespaces//default",                                       // the control plane's
-		"clusterroles//system:aggregate-to-admin",                   // bootstrapping label
-		"flowschemas//system-leader-election",                       // suggested, autoupdate-spec
-		"configmaps/kube-system/extension-apiserver-authentication", // in kube-system
-		"configmaps/" + ns + "/kube-root-ca.crt",                    // published by the API server
+		"clusterroles//cluster-admin",             // autoupdate
+		"flowschemas//exempt",                     // apf autoupdate-spec
+		"services/default/kubernetes",             // each API server's
+		"serviceaccounts/" + ns + "/default",      // every namespace's
+		"servicecidrs//kubernetes",                // the API server's own
+		"customresourcedefinitions//" + crd,       // no --prune-crds
+		"namespaces//kube-system",                 // the control plane's
+		"namespaces//default",                     // the control plane's
+		"clusterroles//system:aggregate-to-admin", // bootstrapping label
+		"flowschemas//system-leader-election",     // suggested, autoupdate-spec
+		"serviceaccounts/kube-system/default",     // in kube-system
+		"namespaces//kube-public",                 // the control plane's
+		"configmaps/" + ns + "/kube-root-ca.crt",  // published by the API server
 	} {
 		if actions[key] != "keep" || reasons[key] == "" {
 			t.Errorf("%s is %q (%s), want keep with a reason", key, actions[key], reasons[key])
@@ -304,5 +305,22 @@ func TestRestoreOfAFreshClusterIntoAnother(t *testing.T) {
 	restoreInto(t, c, 0, "--repo", repo, "--rev", "HEAD", "--force", "--yes")
 	if after := c.Kubectl(t, "", "-n", "default", "get", "service", "kubernetes", "-o", "jsonpath={.spec.ports[0].targetPort}"); after != before {
 		t.Errorf("restore --force rewrote default/kubernetes's targetPort from %s to %s", before, after)
+	}
+}
+
+// The coverage report's old name (.kubesnap/coverage.yaml) is a file
+// kubectl apply -R takes for an object: the next snapshot moves it.
+func TestCoverageReportMovesToItsNewName(t *testing.T) {
+	testenv.Require(t, env)
+	ns := env.Namespace(t)
+	env.Kubectl(t, "", "-n", ns, "create", "configmap", "a", "--from-literal=a=b")
+	repo := t.TempDir()
+	mustSnapshot(t, repo, "--include-namespaces", ns)
+	git(t, repo, "mv", ".kubesnap/coverage.txt", ".kubesnap/coverage.yaml")
+	git(t, repo, "-c", "user.name=p", "-c", "user.email=p@example.com", "commit", "-qm", "as an older kubesnap wrote it")
+	mustSnapshot(t, repo, "--include-namespaces", ns)
+	files := git(t, repo, "ls-tree", "-r", "--name-only", "HEAD", ".kubesnap")
+	if strings.TrimSpace(files) != ".kubesnap/coverage.txt" {
+		t.Errorf("after a snapshot, .kubesnap holds:\n%s", files)
 	}
 }
