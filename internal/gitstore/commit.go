@@ -381,4 +381,3 @@ func writeFile(w *workdir, name string, data []byte, id plumbing.Hash) (*index.E
 	fillStat(e, fi)
 	return e, nil
 }
-

@@ -21,8 +21,8 @@ import (
 // early is the state of files written ahead of a Commit.
 type early struct {
 	mu      gosync.Mutex
-	decided bool // whether to write early has been decided
-	write   bool // the branch is checked out: write files early
+	decided bool                    // whether to write early has been decided
+	write   bool                    // the branch is checked out: write files early
 	entries map[string]*index.Entry // repository path → entry as written
 }
 

@@ -235,11 +235,17 @@ func (r *Repo) integrate(theirs plumbing.Hash) (moved bool, conflicts []string, 
 	if err != nil {
 		return false, nil, err
 	}
+	if ours != nil && ours.Hash == theirs {
+		return false, nil, nil
+	}
+	// A link or a submodule the remote holds under the prefix is
+	// refused before anything moves: replayed onto, it would have our
+	// files written through it (see workdir.go).
+	if _, err := r.files(remote, r.prefix); err != nil {
+		return false, nil, err
+	}
 	if ours == nil {
 		return true, nil, r.moveBranch(nil, remote)
-	}
-	if ours.Hash == theirs {
-		return false, nil, nil
 	}
 	w, err := r.paint(ours, theirs)
 	if err != nil {

@@ -38,7 +38,11 @@ func (e *LinkError) Error() string {
 	if e.Submodule {
 		what = "a submodule"
 	}
-	return fmt.Sprintf("%s in %s is %s: kubesnap reads and writes only regular files and folders inside the repository, and never follows a link; remove it (git rm %s) and run again", e.Path, e.Where, what, e.Path)
+	fix := "remove it from the branch (git rm " + e.Path + ", commit, push)"
+	if e.Where == "the worktree" {
+		fix = "remove it"
+	}
+	return fmt.Sprintf("%s in %s is %s: kubesnap reads and writes only regular files and folders inside the repository, and never follows a link; %s and run again", e.Path, e.Where, what, fix)
 }
 
 // checkName refuses a repository path kubesnap must not write: one with
