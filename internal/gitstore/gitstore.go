@@ -98,6 +98,8 @@ type Repo struct {
 func Open(dir string, opts Options) (*Repo, error) {
 	fi, err := os.Stat(dir)
 	switch {
+	case errors.Is(err, os.ErrNotExist) && opts.ReadOnly:
+		return nil, fmt.Errorf("repository %s does not exist: give --repo the folder kubesnap snapshot wrote to", dir)
 	case errors.Is(err, os.ErrNotExist):
 	case err != nil:
 		return nil, fmt.Errorf("repository %s: %w", dir, err)
