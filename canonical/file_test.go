@@ -93,6 +93,11 @@ func TestObjectFilesNamesEveryPathKubesnapWouldNotWrite(t *testing.T) {
 	if got := ids["namespaces/%2E%2E/configmaps/x%0A.yaml"]; got.Namespace != ".." || got.Name != "x\n" {
 		t.Errorf("escaped '..' and newline = %+v", got)
 	}
+	// A name with control characters is refused, and shown quoted: it
+	// cannot reach a terminal raw.
+	if _, ctl := ObjectFiles([]string{"namespaces/a/configmaps/\x1b[2Jx\n.yaml"}); len(ctl) != 1 || strings.ContainsAny(ctl[0], "\x1b\n") || !strings.Contains(ctl[0], `\x1b[2Jx\n.yaml"`) {
+		t.Errorf("a name with control characters = %q", ctl)
+	}
 	want := []string{"UPPER.yaml", "bad%ZZ.yaml", "/.yml", "/a.yml", "%2e%2e.yaml"}
 	if len(bad) != len(want) {
 		t.Fatalf("bad = %q, want one line each for %q", bad, want)

@@ -23,6 +23,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/format/index"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/kubesnap/kubesnap/canonical"
 	snapsync "github.com/kubesnap/kubesnap/sync"
 )
 
@@ -107,6 +108,11 @@ func Open(dir string, opts Options) (*Repo, error) {
 		return nil, fmt.Errorf("repository %s is a file, not a folder: give --repo a folder (it is created if missing)", dir)
 	}
 	r := &Repo{dir: dir, prefix: strings.Trim(path.Clean("/"+opts.Prefix), "/"), author: object.Signature{Name: opts.AuthorName, Email: opts.AuthorEmail}, now: time.Now, bare: opts.Bare}
+	for seg := range strings.SplitSeq(r.prefix, "/") {
+		if strings.EqualFold(seg, ".git") {
+			return nil, fmt.Errorf("--path %s: a folder named .git is git's own: choose another", canonical.Shown(opts.Prefix))
+		}
+	}
 	if r.author.Name == "" {
 		r.author = object.Signature{Name: "kubesnap", Email: "kubesnap@localhost"}
 	}

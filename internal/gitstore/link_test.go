@@ -231,3 +231,11 @@ func TestCheckNameRefusesPathsThatLeaveTheirFolder(t *testing.T) {
 		}
 	}
 }
+
+func TestOpenRefusesAPathIntoGitsOwnFolder(t *testing.T) {
+	for _, p := range []string{".git", ".git/hooks", "a/.GIT", "../.git/x"} {
+		if _, err := Open(t.TempDir(), Options{Prefix: p}); err == nil || !strings.Contains(err.Error(), "git's own") {
+			t.Errorf("Open with --path %s = %v", p, err)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/kubesnap/kubesnap/canonical"
 	snapsync "github.com/kubesnap/kubesnap/sync"
 )
 
@@ -122,6 +123,7 @@ func (e *NoSnapshotError) Error() string {
 		if d == "" {
 			d = "the top (no --path)"
 		}
+		d = canonical.Shown(d)
 		names = append(names, d)
 	}
 	return fmt.Sprintf("no kubesnap snapshot %s at %s; it holds %s: give --path", where, e.Revision, snapsync.JoinFirst(names, 5))
@@ -166,7 +168,7 @@ func (r *Repo) CheckOwned(ctx context.Context) error {
 	}
 	sort.Strings(paths)
 	for i, p := range paths {
-		paths[i] = r.full(p)
+		paths[i] = canonical.Shown(r.full(p))
 	}
 	if r.prefix == "" {
 		return fmt.Errorf("repository %s holds files kubesnap did not write (%s) and no kubesnap snapshot: kubesnap will not write into it; give --path a free folder to keep the cluster there, or another --repo", r.dir, snapsync.JoinFirst(paths, 3))

@@ -532,6 +532,11 @@ func (r *Repo) checkClean(changes object.Changes) error {
 		if err := r.checkLink(ch.To, "the remote's branch"); err != nil {
 			return err
 		}
+		if ch.To.Name != "" {
+			if err := checkName(ch.To.Name); err != nil {
+				return fmt.Errorf("the remote's branch: %w", err)
+			}
+		}
 		if ch.From.Name == "" {
 			name := ch.To.Name
 			data, err := w.ReadFile(name)

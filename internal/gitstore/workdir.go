@@ -8,6 +8,8 @@ import (
 	"path"
 	"strings"
 	gosync "sync"
+
+	"github.com/kubesnap/kubesnap/canonical"
 )
 
 // The worktree is written by kubesnap, but anyone may have made its
@@ -38,11 +40,12 @@ func (e *LinkError) Error() string {
 	if e.Submodule {
 		what = "a submodule"
 	}
-	fix := "remove it from the branch (git rm " + e.Path + ", commit, push)"
+	name := canonical.Shown(e.Path)
+	fix := "remove it from the branch (git rm " + name + ", commit, push)"
 	if e.Where == "the worktree" {
 		fix = "remove it"
 	}
-	return fmt.Sprintf("%s in %s is %s: kubesnap reads and writes only regular files and folders inside the repository, and never follows a link; %s and run again", e.Path, e.Where, what, fix)
+	return fmt.Sprintf("%s in %s is %s: kubesnap reads and writes only regular files and folders inside the repository, and never follows a link; %s and run again", name, e.Where, what, fix)
 }
 
 // checkName refuses a repository path kubesnap must not write: one with
@@ -51,7 +54,7 @@ func (e *LinkError) Error() string {
 func checkName(name string) error {
 	for seg := range strings.SplitSeq(name, "/") {
 		if seg == "" || seg == "." || seg == ".." || strings.EqualFold(seg, ".git") {
-			return fmt.Errorf("%q is not a path kubesnap writes in a worktree", name)
+			return fmt.Errorf("%q is not a path kubesnap writes in a worktree", name) // %q: never raw
 		}
 	}
 	return nil
@@ -131,7 +134,7 @@ func (w *workdir) folderLocked(dir string, create bool) (*os.Root, error) {
 	case fi.Mode()&fs.ModeSymlink != 0:
 		return nil, &LinkError{Path: dir, Where: "the worktree"}
 	case !fi.IsDir():
-		return nil, fmt.Errorf("%s in the worktree is a file where kubesnap keeps a folder: move it away", dir)
+		return nil, fmt.Errorf("%s in the worktree is a file where kubesnap keeps a folder: move it away", canonical.Shown(dir))
 	}
 	d, err := parent.OpenRoot(base)
 	if err != nil {
@@ -178,7 +181,7 @@ func (w *workdir) file(name string, create bool) (*os.Root, string, error) {
 	case fi.Mode()&fs.ModeSymlink != 0:
 		return nil, "", &LinkError{Path: name, Where: "the worktree"}
 	case !fi.Mode().IsRegular():
-		return nil, "", fmt.Errorf("%s in the worktree is not a regular file: move it away", name)
+		return nil, "", fmt.Errorf("%s in the worktree is not a regular file: move it away", canonical.Shown(name))
 	}
 	return d, base, nil
 }
