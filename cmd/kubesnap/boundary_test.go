@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kubesnap/kubesnap/internal/testenv"
 )
 
 // The repository is a boundary: what it holds is read, never trusted.
@@ -234,4 +236,92 @@ func TestDiffAndRestoreRefuseTheSameFiles(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestBoundaryAgainstACluster(t *testing.T) {
+	testenv.Require(t, env)
+	ns := env.Namespace(t)
+	env.Kubectl(t, "", "-n", ns, "create", "configmap", "c", "--from-literal=v=1")
+	scope := []string{"--include-namespaces", ns, "--include-resources", "configmaps"}
+
+	t.Run("live diff refuses what restore refuses", func(t *testing.T) {
+		for _, tt := range []struct{ path, data, want string }{
+			{"namespaces/" + ns + "/configmaps/c.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: " + ns + "}\ndata: {v: \"1\"}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: d, namespace: " + ns + "}\n", "holds more than one YAML document"},
+			{"namespaces/" + ns + "/configmaps/UPPER.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: UPPER, namespace: " + ns + "}\n", "UPPER.yaml: not canonically escaped"},
+		} {
+			repo := t.TempDir()
+			mustSnapshot(t, repo, scope...)
+			commitFile(t, repo, tt.path, tt.data)
+			for _, args := range [][]string{{"diff"}, {"restore", "--rev", "HEAD", "--dry-run"}} {
+				out, errOut, code := kubesnap(t, append(append(args, "--repo", repo, "--kubeconfig", env.Kubeconfig), scope...)...)
+				if code == 0 || !strings.Contains(errOut, tt.want) || out != "" {
+					t.Errorf("%s of %s = %d %q %q, want it refused saying %q", args[0], tt.path, code, out, errOut, tt.want)
+				}
+			}
+		}
+	})
+
+	t.Run("a free --path in another repository", func(t *testing.T) {
+		repo := gitRepo(t, map[string]string{"README.md": "# app\n", "src/main.go": "package main\n"})
+		mustSnapshot(t, repo, append(scope, "--path", "clusters/east")...)
+		if got := git(t, repo, "ls-files", "clusters/east/namespaces"); !strings.Contains(got, "clusters/east/namespaces/"+ns+"/configmaps/c.yaml") {
+			t.Errorf("files under --path: %q", got)
+		}
+		if s := git(t, repo, "status", "--porcelain", "--untracked-files=all"); s != "" {
+			t.Errorf("git status:\n%s", s)
+		}
+		out, errOut, code := kubesnap(t, append([]string{"diff", "--repo", repo, "--kubeconfig", env.Kubeconfig}, scope...)...)
+		if code != 2 {
+			t.Errorf("diff without --path = %d %q", code, out)
+		}
+		oneLine(t, errOut, "no kubesnap snapshot at the top", "it holds clusters/east: give --path")
+	})
+
+	t.Run("a remote that is not kubesnap's", func(t *testing.T) {
+		remote := filepath.Join(t.TempDir(), "remote.git")
+		git(t, filepath.Dir(remote), "init", "--quiet", "--bare", "--initial-branch=main", remote)
+		other := gitRepo(t, map[string]string{"README.md": "# app\n"})
+		git(t, other, "push", "--quiet", remote, "HEAD:main")
+		repo := filepath.Join(t.TempDir(), "clone")
+		_, errOut, code := kubesnap(t, append([]string{"snapshot", "--repo", repo, "--remote", remote, "--kubeconfig", env.Kubeconfig}, scope...)...)
+		if code != 1 {
+			t.Errorf("snapshot exited %d", code)
+		}
+		oneLine(t, errOut, "holds files kubesnap did not write (README.md)")
+		if got := strings.TrimSpace(git(t, remote, "rev-list", "--count", "main")); got != "1" {
+			t.Errorf("the remote has %s commits, want its one", got)
+		}
+	})
+
+	t.Run("a link pushed to the remote", func(t *testing.T) {
+		remote := filepath.Join(t.TempDir(), "remote.git")
+		git(t, filepath.Dir(remote), "init", "--quiet", "--bare", "--initial-branch=main", remote)
+		repo := filepath.Join(t.TempDir(), "clone")
+		args := append([]string{"snapshot", "--repo", repo, "--remote", remote, "--kubeconfig", env.Kubeconfig}, scope...)
+		if _, errOut, code := kubesnap(t, args...); code != 0 {
+			t.Fatalf("first snapshot: %s", errOut)
+		}
+		out := t.TempDir()
+		other := filepath.Join(t.TempDir(), "other")
+		git(t, filepath.Dir(other), "clone", "--quiet", remote, other)
+		link := "namespaces/" + ns + "/configmaps"
+		if err := os.RemoveAll(filepath.Join(other, link)); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(out, filepath.Join(other, link)); err != nil {
+			t.Fatal(err)
+		}
+		commitAll(t, other, "a link")
+		git(t, other, "push", "--quiet", "origin", "HEAD:main")
+		env.Kubectl(t, "", "-n", ns, "create", "configmap", "new", "--from-literal=v=2")
+		t.Cleanup(func() { _, _ = env.KubectlErr("", "-n", ns, "delete", "configmap", "new") })
+		_, errOut, code := kubesnap(t, args...)
+		if code != 1 {
+			t.Errorf("snapshot over a remote link exited %d", code)
+		}
+		oneLine(t, errOut, link+" in the remote's branch is a symbolic link")
+		if entries, _ := os.ReadDir(out); len(entries) != 0 {
+			t.Errorf("%d files written outside the repository", len(entries))
+		}
+	})
 }
