@@ -319,7 +319,7 @@ func TestBoundaryAgainstACluster(t *testing.T) {
 		if code != 1 {
 			t.Errorf("snapshot over a remote link exited %d", code)
 		}
-		oneLine(t, errOut, link+" in the remote's branch is a symbolic link")
+		oneLine(t, errOut, "pull main from", link+" in commit", "is a symbolic link")
 		if entries, _ := os.ReadDir(out); len(entries) != 0 {
 			t.Errorf("%d files written outside the repository", len(entries))
 		}
