@@ -307,9 +307,11 @@ func (r *Repo) updateWorktree(changes []snapsync.Change, ids map[string]*plumbin
 		return err
 	}
 	for d := range dirs {
-		if _, err := w.folder(d, true); err != nil {
+		_, release, err := w.folder(d, true)
+		if err != nil {
 			return fmt.Errorf("create folder %s: %w", d, err)
 		}
+		release()
 	}
 	var g errgroup.Group
 	g.SetLimit(worktreeWriters)

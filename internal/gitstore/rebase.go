@@ -618,15 +618,19 @@ func (r *Repo) checkout(changes object.Changes) error {
 	g.SetLimit(worktreeWriters)
 	var failed error
 	for i, e := range writes {
-		if _, err := w.folder(path.Dir(e.Name), true); err != nil {
+		_, release, err := w.folder(path.Dir(e.Name), true)
+		if err != nil {
 			failed = fmt.Errorf("create folder for %s: %w", e.Name, err)
 			break
 		}
+		release()
 		if e.TreeEntry.Mode == filemode.Submodule {
-			if _, err := w.folder(e.Name, true); err != nil {
+			_, release, err := w.folder(e.Name, true)
+			if err != nil {
 				failed = fmt.Errorf("create folder %s: %w", e.Name, err)
 				break
 			}
+			release()
 			written[i] = &index.Entry{Name: e.Name, Hash: e.TreeEntry.Hash, Mode: filemode.Submodule}
 			continue
 		}

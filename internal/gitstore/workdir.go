@@ -90,36 +90,52 @@ func (w *workdir) Close() error {
 	return errors.Join(errs...)
 }
 
+// maxFolders bounds the folders a workdir keeps open: one file
+// descriptor each. Beyond it, a folder is opened for one use.
+const maxFolders = 512
+
 // folder returns the folder dir (a repository path, "" for the top),
-// after checking that it and every folder above it is a real folder.
-// With create it makes the missing ones; without, a missing one is
-// fs.ErrNotExist.
-func (w *workdir) folder(dir string, create bool) (*os.Root, error) {
+// after checking that it and every folder above it is a real folder, and
+// release, to call when done with it. With create it makes the missing
+// ones; without, a missing one is fs.ErrNotExist.
+func (w *workdir) folder(dir string, create bool) (d *os.Root, release func(), err error) {
 	if dir == "." { // path.Dir of a file at the top
 		dir = ""
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.folderLocked(dir, create)
+	d, owned, err := w.folderLocked(dir, create)
+	if err != nil {
+		return nil, nil, err
+	}
+	if owned {
+		return d, func() { _ = d.Close() }, nil // opened to read or write through
+	}
+	return d, func() {}, nil
 }
 
-func (w *workdir) folderLocked(dir string, create bool) (*os.Root, error) {
+// folderLocked is folder; owned says d is not kept, and the caller must
+// close it.
+func (w *workdir) folderLocked(dir string, create bool) (d *os.Root, owned bool, err error) {
 	if d, ok := w.dirs[dir]; ok {
-		return d, nil
+		return d, false, nil
 	}
 	if w.dirs == nil {
-		return nil, errors.New("worktree closed")
+		return nil, false, errors.New("worktree closed")
 	}
 	if err := checkName(dir); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	parentDir, base := "", dir
 	if i := strings.LastIndexByte(dir, '/'); i >= 0 {
 		parentDir, base = dir[:i], dir[i+1:]
 	}
-	parent, err := w.folderLocked(parentDir, create)
+	parent, parentOwned, err := w.folderLocked(parentDir, create)
 	if err != nil {
-		return nil, err
+		return nil, false, err
+	}
+	if parentOwned {
+		defer parent.Close()
 	}
 	fi, err := parent.Lstat(base)
 	if errors.Is(err, fs.ErrNotExist) && create {
@@ -128,20 +144,22 @@ func (w *workdir) folderLocked(dir string, create bool) (*os.Root, error) {
 		}
 	}
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	switch {
 	case fi.Mode()&fs.ModeSymlink != 0:
-		return nil, &LinkError{Path: dir, Where: "the worktree"}
+		return nil, false, &LinkError{Path: dir, Where: "the worktree"}
 	case !fi.IsDir():
-		return nil, fmt.Errorf("%s in the worktree is a file where kubesnap keeps a folder: move it away", canonical.Shown(dir))
+		return nil, false, fmt.Errorf("%s in the worktree is a file where kubesnap keeps a folder: move it away", canonical.Shown(dir))
 	}
-	d, err := parent.OpenRoot(base)
-	if err != nil {
-		return nil, err
+	if d, err = parent.OpenRoot(base); err != nil {
+		return nil, false, err
+	}
+	if len(w.dirs) >= maxFolders {
+		return d, true, nil
 	}
 	w.dirs[dir] = d
-	return d, nil
+	return d, false, nil
 }
 
 // split is name's folder and its base name.
@@ -154,54 +172,59 @@ func split(name string) (dir, base string) {
 // the way is fs.ErrNotExist; a link on the way is a *LinkError.
 func (w *workdir) Lstat(name string) (fs.FileInfo, error) {
 	dir, base := split(name)
-	d, err := w.folder(dir, false)
+	d, release, err := w.folder(dir, false)
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	return d.Lstat(base)
 }
 
 // file opens the folder of name and checks that name itself is a regular
-// file, when it exists.
-func (w *workdir) file(name string, create bool) (*os.Root, string, error) {
+// file, when it exists; release is the folder's.
+func (w *workdir) file(name string, create bool) (d *os.Root, base string, release func(), err error) {
 	if err := checkName(name); err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	dir, base := split(name)
-	d, err := w.folder(dir, create)
+	d, release, err = w.folder(dir, create)
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	fi, err := d.Lstat(base)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return d, base, nil
+		return d, base, release, nil
 	case err != nil:
-		return nil, "", err
 	case fi.Mode()&fs.ModeSymlink != 0:
-		return nil, "", &LinkError{Path: name, Where: "the worktree"}
+		err = &LinkError{Path: name, Where: "the worktree"}
 	case !fi.Mode().IsRegular():
-		return nil, "", fmt.Errorf("%s in the worktree is not a regular file: move it away", canonical.Shown(name))
+		err = fmt.Errorf("%s in the worktree is not a regular file: move it away", canonical.Shown(name))
+	default:
+		return d, base, release, nil
 	}
-	return d, base, nil
+	release()
+	return nil, "", nil, err
 }
 
 // ReadFile returns the content of the regular file name.
 func (w *workdir) ReadFile(name string) ([]byte, error) {
-	d, base, err := w.file(name, false)
+	d, base, release, err := w.file(name, false)
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	return d.ReadFile(base)
 }
 
 // WriteFile writes data to name, making its folders, and returns the
 // file's stat data as written.
 func (w *workdir) WriteFile(name string, data []byte, perm fs.FileMode) (fs.FileInfo, error) {
-	d, base, err := w.file(name, true)
+	d, base, release, err := w.file(name, true)
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	f, err := d.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
 	if err != nil {
 		return nil, err
@@ -224,10 +247,11 @@ func (w *workdir) Symlink(target, name string) (fs.FileInfo, error) {
 		return nil, err
 	}
 	dir, base := split(name)
-	d, err := w.folder(dir, true)
+	d, release, err := w.folder(dir, true)
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	if fi, err := d.Lstat(base); err == nil && !fi.IsDir() {
 		if err := d.Remove(base); err != nil {
 			return nil, err
@@ -241,10 +265,11 @@ func (w *workdir) Symlink(target, name string) (fs.FileInfo, error) {
 
 // Chmod sets the permission bits of the regular file name.
 func (w *workdir) Chmod(name string, perm fs.FileMode) error {
-	d, base, err := w.file(name, false)
+	d, base, release, err := w.file(name, false)
 	if err != nil {
 		return err
 	}
+	defer release()
 	return d.Chmod(base, perm)
 }
 
@@ -255,13 +280,14 @@ func (w *workdir) Remove(name string) error {
 		return err
 	}
 	dir, base := split(name)
-	d, err := w.folder(dir, false)
+	d, release, err := w.folder(dir, false)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
+	defer release()
 	if err := d.Remove(base); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
@@ -275,13 +301,14 @@ func (w *workdir) RemoveAll(name string) error {
 		return err
 	}
 	dir, base := split(name)
-	d, err := w.folder(dir, false)
+	d, release, err := w.folder(dir, false)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
+	defer release()
 	w.forget(name)
 	return d.RemoveAll(base)
 }
@@ -291,14 +318,14 @@ func (w *workdir) RemoveAll(name string) error {
 func (w *workdir) RemoveEmptyParents(dir string) {
 	for dir != "" && dir != "." {
 		parentDir, base := split(dir)
-		parent, err := w.folder(parentDir, false)
+		parent, release, err := w.folder(parentDir, false)
 		if err != nil {
 			return
 		}
-		if fi, err := parent.Lstat(base); err != nil || !fi.IsDir() {
-			return
-		}
-		if parent.Remove(base) != nil { // not empty, or gone
+		fi, err := parent.Lstat(base)
+		removed := err == nil && fi.IsDir() && parent.Remove(base) == nil // not empty, or gone
+		release()
+		if !removed {
 			return
 		}
 		w.forget(dir)

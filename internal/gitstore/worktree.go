@@ -25,7 +25,7 @@ var managedDirs = []string{"cluster", "namespaces", ".kubesnap"}
 func (r *Repo) walkManaged(w *workdir, fn func(name string) error) error {
 	for _, d := range managedDirs {
 		dir := r.full(d)
-		root, err := w.folder(dir, false)
+		root, release, err := w.folder(dir, false)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
@@ -45,6 +45,7 @@ func (r *Repo) walkManaged(w *workdir, fn func(name string) error) error {
 			}
 			return fn(name)
 		})
+		release()
 		if err != nil {
 			return err
 		}
