@@ -2,7 +2,9 @@ package canonical
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
+	"unicode"
 )
 
 // ID names one object of one resource type. Version is not part of the
@@ -75,34 +77,47 @@ func ParsePath(path string) (ID, error) {
 	case len(parts) == 4 && parts[0] == namespaceDir:
 		ns, err := unescape(parts[1])
 		if err != nil || ns == "" {
-			return ID{}, fmt.Errorf("%s: bad namespace segment %q", path, parts[1])
+			return ID{}, fmt.Errorf("%s: bad namespace segment %q", Shown(path), parts[1])
 		}
 		id.Namespace = ns
 		rest = parts[2:]
 	default:
-		return ID{}, fmt.Errorf("%s: not of the form cluster/<resource>/<name>.yaml or namespaces/<namespace>/<resource>/<name>.yaml", path)
+		return ID{}, fmt.Errorf("%s: not of the form cluster/<resource>/<name>.yaml or namespaces/<namespace>/<resource>/<name>.yaml", Shown(path))
 	}
 	res, group, _ := strings.Cut(rest[0], ".")
 	var err error
 	if id.Resource, err = unescape(res); err != nil || id.Resource == "" {
-		return ID{}, fmt.Errorf("%s: bad resource segment %q", path, rest[0])
+		return ID{}, fmt.Errorf("%s: bad resource segment %q", Shown(path), rest[0])
 	}
 	if id.Group, err = unescape(group); err != nil {
-		return ID{}, fmt.Errorf("%s: bad group in %q", path, rest[0])
+		return ID{}, fmt.Errorf("%s: bad group in %q", Shown(path), rest[0])
 	}
 	file, ok := strings.CutSuffix(rest[1], fileSuffix)
 	if !ok {
-		return ID{}, fmt.Errorf("%s: file name does not end in %s", path, fileSuffix)
+		return ID{}, fmt.Errorf("%s: file name does not end in %s", Shown(path), fileSuffix)
 	}
 	if id.Name, err = unescape(file); err != nil || id.Name == "" {
-		return ID{}, fmt.Errorf("%s: bad name segment %q", path, file)
+		return ID{}, fmt.Errorf("%s: bad name segment %q", Shown(path), file)
 	}
 	if PathOf(id) != path {
 		// Catches non-canonical spellings such as "%3a" or "%61", which
 		// would make two paths name one object.
-		return ID{}, fmt.Errorf("%s: not canonically escaped (want %s)", path, PathOf(id))
+		return ID{}, fmt.Errorf("%s: not canonically escaped (want %s)", Shown(path), PathOf(id))
 	}
 	return id, nil
+}
+
+// Shown is p as an error message may print it: as it is when every rune
+// is printable, else quoted as a Go string, so that a file name from a
+// repository cannot put control characters (terminal escapes, a line
+// break) into a message.
+func Shown(p string) string {
+	for _, r := range p {
+		if !unicode.IsPrint(r) {
+			return strconv.Quote(p)
+		}
+	}
+	return p
 }
 
 func plain(c byte) bool {

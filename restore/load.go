@@ -62,9 +62,10 @@ type blobReader interface {
 
 // Load reads every object file of rev in scope of f (files outside
 // cluster/ and namespaces/, such as the coverage report, are not objects).
-// A file that does not parse, holds no kind, apiVersion or name, or holds
-// another object than its path names, makes a *BadFilesError naming every
-// such file. The files are read in one goroutine and parsed in as many as
+// A file whose name is not one kubesnap writes, or that
+// canonical.ReadObject refuses (not one object, too large, another object
+// than its path names), makes a *BadFilesError naming every such file:
+// diff reads revisions through the same two functions. The files are read in one goroutine and parsed in as many as
 // there are CPUs. Encrypted files are decrypted with unseal (a file that
 // does not decrypt is a bad file); without it they are Sealed.
 func Load(ctx context.Context, rev Revision, f canonical.Filter, unseal Unseal) ([]Object, error) {
@@ -87,16 +88,13 @@ func Load(ctx context.Context, rev Revision, f canonical.Filter, unseal Unseal) 
 	var results []result
 	var toRead []int // indexes into results of the files to read
 	var ids []string
+	objectIDs, badPaths := canonical.ObjectFiles(paths)
+	for _, b := range badPaths {
+		results = append(results, result{bad: b})
+	}
 	for _, p := range paths {
-		if !strings.HasPrefix(p, "cluster/") && !strings.HasPrefix(p, "namespaces/") {
-			continue
-		}
-		id, err := canonical.ParsePath(p)
-		if err != nil {
-			results = append(results, result{bad: fmt.Sprintf("%s: %v; rename or remove the file", p, err)})
-			continue
-		}
-		if !f.ID(id) {
+		id, ok := objectIDs[p]
+		if !ok || !f.ID(id) {
 			continue
 		}
 		toRead = append(toRead, len(results))
@@ -114,18 +112,9 @@ func Load(ctx context.Context, rev Revision, f canonical.Filter, unseal Unseal) 
 		wg.Go(func() {
 			for fl := range work {
 				r := &results[fl.i]
-				data, sealed, err := open(fl.data, unseal)
+				obj, data, sealed, err := open(r.obj.ID, fl.data, unseal)
 				if err != nil {
 					r.bad = fmt.Sprintf("%s: %v", r.obj.Path, err)
-					continue
-				}
-				obj, err := check(r.obj.ID, data)
-				if err != nil && r.obj.ID.Group == "" && r.obj.ID.Resource == "secrets" {
-					// The parser's message may quote the document, values and all.
-					err = errors.New("not a valid Secret object (details hidden: they may quote its values)")
-				}
-				if err != nil {
-					r.bad = fmt.Sprintf("%s: %v; fix or remove the file", r.obj.Path, err)
 					continue
 				}
 				if !f.Labels(obj.GetLabels()) {
@@ -173,30 +162,42 @@ func Load(ctx context.Context, rev Revision, f canonical.Filter, unseal Unseal) 
 		}
 	}
 	if len(bad) > 0 {
+		sort.Strings(bad)
 		return nil, &BadFilesError{Lines: bad}
 	}
 	return out, nil
 }
 
-// open returns a file's content to check: an encrypted file decrypted,
-// without kubesnap's digest annotation (a restore does not apply it), or
-// in its redacted form when there is no key (sealed is then true).
-func open(data []byte, unseal Unseal) (out []byte, sealed bool, err error) {
-	red, _, ok := canonical.Sealed(data)
+// open reads a file as canonical.ReadObject does, and returns its object
+// and content to apply: an encrypted file decrypted, without kubesnap's
+// digest annotation (a restore does not apply it), or in its redacted
+// form when there is no key (sealed is then true).
+func open(id canonical.ID, data []byte, unseal Unseal) (obj *unstructured.Unstructured, out []byte, sealed bool, err error) {
+	obj, sealed, err = canonical.ReadObject(id, data)
+	if err != nil && id.Group == "" && id.Resource == "secrets" {
+		// The parser's message may quote the document, values and all.
+		err = errors.New("not a valid Secret object (details hidden: they may quote its values)")
+	}
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("%v; fix or remove the file", err)
+	}
 	switch {
-	case !ok:
-		return data, false, nil
+	case !sealed:
+		return obj, data, false, nil
 	case unseal == nil:
-		out, err = canonical.Marshal(red)
-		return out, true, err
+		out, err = canonical.Marshal(obj)
+		return obj, out, true, err
 	}
 	plain, err := unseal(data)
 	if err != nil {
-		return nil, false, fmt.Errorf("cannot decrypt: %v; give the right key with --age-identity or SOPS_AGE_KEY_FILE", err)
+		return nil, nil, false, fmt.Errorf("cannot decrypt: %v; give the right key with --age-identity or SOPS_AGE_KEY_FILE", err)
 	}
-	obj, err := canonical.Parse(plain)
+	obj, err = canonical.Parse(plain)
+	if err == nil {
+		err = canonical.CheckObject(id, obj)
+	}
 	if err != nil {
-		return nil, false, errors.New("decrypted, but not a valid object (details hidden: they may quote its values)")
+		return nil, nil, false, errors.New("decrypted, but not a valid object (details hidden: they may quote its values)")
 	}
 	if ann := obj.GetAnnotations(); ann[canonical.DigestAnnotation] != "" {
 		delete(ann, canonical.DigestAnnotation)
@@ -206,7 +207,7 @@ func open(data []byte, unseal Unseal) (out []byte, sealed bool, err error) {
 		}
 	}
 	out, err = canonical.Marshal(obj)
-	return out, false, err
+	return obj, out, false, err
 }
 
 // isCanonical says data is obj in canonical form, as kubesnap writes it.
@@ -215,35 +216,4 @@ func isCanonical(obj *unstructured.Unstructured, data []byte) bool {
 	canonical.Normalize(c, keep)
 	canon, err := canonical.Marshal(c)
 	return err == nil && bytes.Equal(canon, data)
-}
-
-// check parses a file and checks it holds the object its path names.
-func check(id canonical.ID, data []byte) (*unstructured.Unstructured, error) {
-	obj, err := canonical.Parse(data)
-	if err != nil {
-		return nil, fmt.Errorf("not a Kubernetes object: %v", firstLine(err.Error()))
-	}
-	switch {
-	case obj.GetKind() == "" || obj.GetAPIVersion() == "":
-		return nil, errors.New("no kind or apiVersion")
-	case obj.GetName() == "":
-		return nil, errors.New("no metadata.name")
-	case obj.GetName() != id.Name || obj.GetNamespace() != id.Namespace:
-		name := obj.GetName()
-		if obj.GetNamespace() != "" {
-			name = obj.GetNamespace() + "/" + name
-		}
-		return nil, fmt.Errorf("holds %s %s, not the object its path names (%s)", obj.GetKind(), name, id)
-	case obj.GroupVersionKind().Group != id.Group:
-		return nil, fmt.Errorf("holds a %s of group %q, not of the path's group %q", obj.GetKind(), obj.GroupVersionKind().Group, id.Group)
-	}
-	return obj, nil
-}
-
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(s, "\n")
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return s
 }

@@ -94,6 +94,12 @@ func (e *BadFilesError) Error() string {
 // Types that could not be listed (forbidden, failed) make an error: a diff
 // that silently left them out would report no drift where it cannot know.
 func Drift(ctx context.Context, src Source, rd Reader, opts DriftOptions) (DriftResult, error) {
+	// Files kubesnap would not have named so are refused before the
+	// cluster is read, as restore refuses them: left out, they would
+	// read as objects missing from the revision, or as no drift.
+	if err := checkPaths(ctx, rd); err != nil {
+		return DriftResult{}, err
+	}
 	secrets := opts.Secrets
 	secrets.Sealer = nil
 	keepPlain := false
@@ -288,30 +294,21 @@ func unsealedFile(data []byte, unseal Unseal, facts canonical.Facts, secrets Sec
 	return canonical.Marshal(obj)
 }
 
-// canonicalFile parses a stored file, checks that it holds the object its
-// path names, and returns the object (normalized, ready to dry-run) and its
-// canonical bytes. A file encrypted in the sops format is read in its
-// redacted form (sealed is true): the form the live object is compared in.
-// canonicalFile parses a stored file and puts it in canonical form with
-// facts. managed, when set, is the live object's managedFields: the
-// rules' manager rules remove from the file what those managers own live.
+// canonicalFile reads a stored file as canonical.ReadObject does (one
+// object, the one its path names) and returns the object (normalized with
+// facts, ready to dry-run) and its canonical bytes. A file encrypted in
+// the sops format is read in its redacted form (sealed is true): the form
+// the live object is compared in. managed, when set, is the live object's
+// managedFields: the rules' manager rules remove from the file what those
+// managers own live.
 func canonicalFile(id canonical.ID, data []byte, facts canonical.Facts, secrets Secrets, managed any) (obj *unstructured.Unstructured, canon []byte, sealed bool, err error) {
-	sensitive := secrets.sensitiveDirs()[id.ResourceDir()]
-	if obj, _, sealed = canonical.Sealed(data); !sealed {
-		obj, err = canonical.Parse(data)
-	}
-	if err != nil && sensitive {
+	obj, sealed, err = canonical.ReadObject(id, data)
+	if err != nil && secrets.sensitiveDirs()[id.ResourceDir()] {
 		// The parser's message may quote the document, values and all.
 		return nil, nil, false, errors.New("not a valid object (details hidden: they may quote its sensitive values)")
 	}
 	if err != nil {
 		return nil, nil, false, err
-	}
-	switch {
-	case obj.GetKind() == "" || obj.GetAPIVersion() == "":
-		return nil, nil, false, errors.New("no kind or apiVersion")
-	case obj.GetName() != id.Name || obj.GetNamespace() != id.Namespace:
-		return nil, nil, false, fmt.Errorf("holds %s, not the object its path names (%s)", objectName(obj), id)
 	}
 	t := canonical.Type{Group: id.Group, Resource: id.Resource, Kind: obj.GetKind()}
 	facts.Protection = secrets.protection(t)
@@ -367,15 +364,20 @@ func CompareRevisions(ctx context.Context, a, b Reader, f canonical.Filter, unse
 		return 0, nil, err
 	}
 	paths := map[string]bool{}
-	for p := range fa {
-		paths[p] = true
+	var all []string
+	for _, files := range []map[string]string{fa, fb} {
+		for p := range files {
+			if !paths[p] {
+				paths[p] = true
+				all = append(all, p)
+			}
+		}
 	}
-	for p := range fb {
-		paths[p] = true
-	}
-	for p := range paths {
-		id, err := canonical.ParsePath(p)
-		if err != nil || !f.ID(id) {
+	sort.Strings(all)
+	ids, bad := canonical.ObjectFiles(all)
+	for _, p := range all {
+		id, ok := ids[p]
+		if !ok || !f.ID(id) {
 			continue // not an object file, or out of scope
 		}
 		same := fa[p] == fb[p]
@@ -393,6 +395,10 @@ func CompareRevisions(ctx context.Context, a, b Reader, f canonical.Filter, unse
 			if d.To, err = b.Read(ctx, p); err != nil {
 				return 0, nil, err
 			}
+		}
+		if line := checkFiles(id, p, d.From, d.To); line != "" {
+			bad = append(bad, line)
+			continue
 		}
 		if f.Selector != nil && !labelsMatch(f, d.From) && !labelsMatch(f, d.To) {
 			continue
@@ -416,8 +422,48 @@ func CompareRevisions(ctx context.Context, a, b Reader, f canonical.Filter, unse
 		}
 		out = append(out, d)
 	}
+	if len(bad) > 0 {
+		sort.Strings(bad)
+		return 0, nil, &BadFilesError{Lines: bad}
+	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return compared, out, nil
+}
+
+// checkPaths refuses a revision holding files under cluster/ or
+// namespaces/ whose names are not ones kubesnap writes.
+func checkPaths(ctx context.Context, rd Reader) error {
+	files, err := rd.Files(ctx)
+	if err != nil {
+		return err
+	}
+	paths := make([]string, 0, len(files))
+	for p := range files {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	if _, bad := canonical.ObjectFiles(paths); len(bad) > 0 {
+		return &BadFilesError{Lines: bad}
+	}
+	return nil
+}
+
+// checkFiles says why either side's file of object id at p is refused, as
+// canonical.ReadObject says it; "" when both are read (or absent).
+func checkFiles(id canonical.ID, p string, sides ...[]byte) string {
+	for _, data := range sides {
+		if data == nil {
+			continue
+		}
+		if _, _, err := canonical.ReadObject(id, data); err != nil {
+			if id.Group == "" && id.Resource == "secrets" {
+				// The parser's message may quote the document, values and all.
+				err = errors.New("not a valid Secret object (details hidden: they may quote its values)")
+			}
+			return fmt.Sprintf("%s: %v; fix or remove the file", p, err)
+		}
+	}
+	return ""
 }
 
 // openSealed returns data decrypted with unseal, or in its redacted form

@@ -115,10 +115,17 @@ func runDiff(ctx context.Context, o diffOptions) (diff.Report, error) {
 	if err != nil {
 		return diff.Report{}, err
 	}
+	// A revision of no snapshot would show every live object as new.
+	if err := from.CheckSnapshot(); err != nil {
+		return diff.Report{}, err
+	}
 	dopts := diff.Options{From: revLabel(from), ShowSecrets: o.showSecrets}
 	if o.to != "" {
 		to, err := repo.At(o.to)
 		if err != nil {
+			return diff.Report{}, err
+		}
+		if err := to.CheckSnapshot(); err != nil {
 			return diff.Report{}, err
 		}
 		dopts.To = revLabel(to)

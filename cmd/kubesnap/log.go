@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -39,7 +40,9 @@ func newLog(stdout io.Writer) *cobra.Command {
 }
 
 func runLog(o logOptions, out io.Writer) error {
-	if _, err := os.Stat(o.repo); err != nil {
+	if _, err := os.Stat(o.repo); errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("repository %s does not exist: give --repo the folder kubesnap snapshot wrote to", o.repo)
+	} else if err != nil {
 		return fmt.Errorf("repository %s: %w", o.repo, err)
 	}
 	repo, err := gitstore.Open(o.repo, gitstore.Options{Branch: o.branch, Prefix: o.prefix})

@@ -204,6 +204,9 @@ func runRestore(ctx context.Context, o restoreOptions, stdout, stderr io.Writer)
 	} else if rev, err = repo.At(o.rev); err != nil {
 		return err
 	}
+	if err := rev.CheckSnapshot(); err != nil {
+		return err
+	}
 	unseal, err := unsealer(o.identity)
 	if err != nil {
 		return err

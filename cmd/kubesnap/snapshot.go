@@ -113,7 +113,7 @@ type snapshotReport struct {
 }
 
 func runSnapshot(ctx context.Context, o snapshotOptions, out io.Writer) error {
-	repo, cluster, err := connect(o.repo, gitstore.Options{Branch: o.branch, Prefix: o.prefix, Bare: o.bare, Base: o.base}, o.cluster)
+	repo, cluster, err := connect(ctx, o.repo, gitstore.Options{Branch: o.branch, Prefix: o.prefix, Bare: o.bare, Base: o.base}, o.cluster)
 	if err != nil {
 		return err
 	}
@@ -125,6 +125,9 @@ func runSnapshot(ctx context.Context, o snapshotOptions, out io.Writer) error {
 		// push is a fast-forward.
 		if _, _, err := repo.Pull(ctx); err != nil {
 			return err
+		}
+		if err := repo.CheckOwned(ctx); err != nil {
+			return err // the remote's branch is not kubesnap's
 		}
 	}
 	if err := o.secretFlags.key(ctx, &o.secrets, cluster, true, func(msg string) { fmt.Fprintln(o.warn, "warning: "+msg) }); err != nil {
@@ -222,11 +225,15 @@ func runSnapshot(ctx context.Context, o snapshotOptions, out io.Writer) error {
 	return nil
 }
 
-// connect opens the repository, refusing one with uncommitted edits in
-// kubesnap's folders, and builds the cluster client.
-func connect(dir string, opts gitstore.Options, flags *genericclioptions.ConfigFlags) (*gitstore.Repo, *kube.Cluster, error) {
+// connect opens the repository, refusing one that is not kubesnap's (see
+// gitstore.CheckOwned) or has uncommitted edits in kubesnap's folders,
+// and builds the cluster client.
+func connect(ctx context.Context, dir string, opts gitstore.Options, flags *genericclioptions.ConfigFlags) (*gitstore.Repo, *kube.Cluster, error) {
 	repo, err := gitstore.Open(dir, opts)
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := repo.CheckOwned(ctx); err != nil {
 		return nil, nil, err
 	}
 	edits, err := repo.LocalEdits()

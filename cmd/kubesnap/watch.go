@@ -167,7 +167,7 @@ func runWatch(ctx context.Context, o watchOptions, stderr io.Writer) error {
 	if o.watch.Snapshot.Secrets.Mode == snapsync.SecretsPlain {
 		log.Warn("--secrets plain: Secret values are stored in git as the cluster has them; anyone who can read the repository can read them")
 	}
-	repo, cluster, err := connect(o.repo, gitstore.Options{Branch: o.branch, Prefix: o.prefix, Bare: o.bare, AuthorName: o.authorName, AuthorEmail: o.authorEmail}, o.cluster)
+	repo, cluster, err := connect(ctx, o.repo, gitstore.Options{Branch: o.branch, Prefix: o.prefix, Bare: o.bare, AuthorName: o.authorName, AuthorEmail: o.authorEmail}, o.cluster)
 	if err != nil {
 		return err
 	}
@@ -201,6 +201,9 @@ func runWatch(ctx context.Context, o watchOptions, stderr io.Writer) error {
 		if o.remote.URL != "" {
 			if _, _, err := repo.Pull(ctx); err != nil {
 				return err
+			}
+			if err := repo.CheckOwned(ctx); err != nil {
+				return err // the remote's branch is not kubesnap's
 			}
 		}
 		return snapsync.NewWatcher(cluster, repo, o.watch).Run(ctx)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -74,6 +75,7 @@ func (r *Repo) Commit(ctx context.Context, changes []snapsync.Change, message st
 		return "", fmt.Errorf("move %s to %s: %w", r.branch.Short(), id, err)
 	}
 	if checkedOut {
+		defer r.doneWorkdir()
 		if err := r.updateWorktree(changes, edits); err != nil {
 			return "", err
 		}
@@ -276,6 +278,10 @@ func (r *Repo) updateWorktree(changes []snapsync.Change, ids map[string]*plumbin
 	if err != nil {
 		return err
 	}
+	w, err := r.workdir()
+	if err != nil {
+		return err
+	}
 	ahead := r.takeEarly()
 	written := make([]*index.Entry, len(changes))
 	dirs := map[string]bool{}
@@ -283,11 +289,10 @@ func (r *Repo) updateWorktree(changes []snapsync.Change, ids map[string]*plumbin
 	for i, c := range changes {
 		name := r.full(c.Path)
 		if c.Op == snapsync.Deleted {
-			file := filepath.Join(r.dir, filepath.FromSlash(name))
-			if err := os.Remove(file); err != nil && !errors.Is(err, os.ErrNotExist) {
+			if err := w.Remove(name); err != nil {
 				return fmt.Errorf("remove %s: %w", name, err)
 			}
-			removeEmptyParents(r.dir, filepath.Dir(file))
+			w.RemoveEmptyParents(path.Dir(name))
 			removed[name] = true
 			continue
 		}
@@ -296,15 +301,17 @@ func (r *Repo) updateWorktree(changes []snapsync.Change, ids map[string]*plumbin
 			delete(ahead, name)
 			continue
 		}
-		dirs[filepath.Dir(filepath.Join(r.dir, filepath.FromSlash(name)))] = true
+		dirs[path.Dir(name)] = true
 	}
-	if err := r.undoEarly(ahead); err != nil {
+	if err := r.undoEarly(w, ahead); err != nil {
 		return err
 	}
 	for d := range dirs {
-		if err := os.MkdirAll(d, 0o755); err != nil {
+		_, release, err := w.folder(d, true)
+		if err != nil {
 			return fmt.Errorf("create folder %s: %w", d, err)
 		}
+		release()
 	}
 	var g errgroup.Group
 	g.SetLimit(worktreeWriters)
@@ -314,7 +321,7 @@ func (r *Repo) updateWorktree(changes []snapsync.Change, ids map[string]*plumbin
 		}
 		g.Go(func() error {
 			name := r.full(c.Path)
-			e, err := writeFile(r.dir, name, c.Data, *ids[name])
+			e, err := writeFile(w, name, c.Data, *ids[name])
 			if err != nil {
 				return fmt.Errorf("write %s: %w", name, err)
 			}
@@ -332,7 +339,7 @@ func (r *Repo) updateWorktree(changes []snapsync.Change, ids map[string]*plumbin
 // undoEarly puts back files Stage wrote that the commit does not hold (a
 // list restarted and found the object unchanged after all): the version at
 // the new head, or no file.
-func (r *Repo) undoEarly(files map[string]*index.Entry) error {
+func (r *Repo) undoEarly(w *workdir, files map[string]*index.Entry) error {
 	if len(files) == 0 {
 		return nil
 	}
@@ -341,13 +348,12 @@ func (r *Repo) undoEarly(files map[string]*index.Entry) error {
 		return err
 	}
 	for name := range files {
-		file := filepath.Join(r.dir, filepath.FromSlash(name))
 		f, err := head.File(name)
 		if errors.Is(err, object.ErrFileNotFound) {
-			if err := os.Remove(file); err != nil && !errors.Is(err, os.ErrNotExist) {
+			if err := w.Remove(name); err != nil {
 				return fmt.Errorf("remove %s: %w", name, err)
 			}
-			removeEmptyParents(r.dir, filepath.Dir(file))
+			w.RemoveEmptyParents(path.Dir(name))
 			continue
 		}
 		if err != nil {
@@ -357,30 +363,18 @@ func (r *Repo) undoEarly(files map[string]*index.Entry) error {
 		if err != nil {
 			return fmt.Errorf("read %s at %s: %w", name, head.Hash, err)
 		}
-		if err := os.WriteFile(file, []byte(data), 0o644); err != nil {
+		if _, err := w.WriteFile(name, []byte(data), 0o644); err != nil {
 			return fmt.Errorf("write %s: %w", name, err)
 		}
 	}
 	return nil
 }
 
-// writeFile writes one file and returns its index entry, with the stat
-// data of the file as written.
-func writeFile(root, name string, data []byte, id plumbing.Hash) (*index.Entry, error) {
-	f, err := os.OpenFile(filepath.Join(root, filepath.FromSlash(name)), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+// writeFile writes one file through w and returns its index entry, with
+// the stat data of the file as written.
+func writeFile(w *workdir, name string, data []byte, id plumbing.Hash) (*index.Entry, error) {
+	fi, err := w.WriteFile(name, data, 0o644)
 	if err != nil {
-		return nil, err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return nil, err
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	if err := f.Close(); err != nil {
 		return nil, err
 	}
 	// The mtime may move on close on some file systems; git then rehashes
@@ -388,14 +382,4 @@ func writeFile(root, name string, data []byte, id plumbing.Hash) (*index.Entry, 
 	e := &index.Entry{Name: name, Hash: id, Mode: filemode.Regular, Size: uint32(fi.Size()), ModifiedAt: fi.ModTime()}
 	fillStat(e, fi)
 	return e, nil
-}
-
-// removeEmptyParents removes dir and its parents up to root while empty.
-func removeEmptyParents(root, dir string) {
-	for dir != root && strings.HasPrefix(dir, root) {
-		if os.Remove(dir) != nil { // not empty, or gone
-			return
-		}
-		dir = filepath.Dir(dir)
-	}
 }

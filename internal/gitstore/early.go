@@ -2,7 +2,6 @@ package gitstore
 
 import (
 	"os"
-	"path/filepath"
 	gosync "sync"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -22,9 +21,8 @@ import (
 // early is the state of files written ahead of a Commit.
 type early struct {
 	mu      gosync.Mutex
-	decided bool // whether to write early has been decided
-	write   bool // the branch is checked out: write files early
-	dirs    map[string]bool
+	decided bool                    // whether to write early has been decided
+	write   bool                    // the branch is checked out: write files early
 	entries map[string]*index.Entry // repository path → entry as written
 }
 
@@ -32,25 +30,21 @@ type early struct {
 // is checked out. It is best effort: a file it could not write is written
 // by Commit, which then reports the error.
 func (r *Repo) stageFile(name string, data []byte, h plumbing.Hash) {
-	file := filepath.Join(r.dir, filepath.FromSlash(name))
-	dir := filepath.Dir(file)
 	r.early.mu.Lock()
 	if !r.early.decided {
 		r.early.decided = true
 		r.early.write = r.prepareEarly()
 	}
 	ok := r.early.write
-	if ok && !r.early.dirs[dir] {
-		ok = os.MkdirAll(dir, 0o755) == nil
-		if ok {
-			r.early.dirs[dir] = true
-		}
-	}
 	r.early.mu.Unlock()
 	if !ok {
 		return
 	}
-	e, err := writeFile(r.dir, name, data, h)
+	w, err := r.workdir()
+	if err != nil {
+		return
+	}
+	e, err := writeFile(w, name, data, h) // makes and checks its folders
 	if err != nil {
 		return
 	}
@@ -71,7 +65,6 @@ func (r *Repo) prepareEarly() bool {
 	if os.WriteFile(r.markPath(), []byte("staging\n"), 0o644) != nil {
 		return false
 	}
-	r.early.dirs = map[string]bool{}
 	r.early.entries = map[string]*index.Entry{}
 	return true
 }
@@ -82,6 +75,6 @@ func (r *Repo) takeEarly() map[string]*index.Entry {
 	r.early.mu.Lock()
 	defer r.early.mu.Unlock()
 	entries := r.early.entries
-	r.early.decided, r.early.write, r.early.dirs, r.early.entries = false, false, nil, nil
+	r.early.decided, r.early.write, r.early.entries = false, false, nil
 	return entries
 }

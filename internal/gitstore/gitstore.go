@@ -15,12 +15,15 @@ import (
 	"os"
 	"path"
 	"strings"
+	gosync "sync"
 	"time"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/format/index"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/kubesnap/kubesnap/canonical"
 	snapsync "github.com/kubesnap/kubesnap/sync"
 )
 
@@ -72,6 +75,11 @@ type Repo struct {
 	remote *remote   // where Pull and Push go; nil until SetRemote
 	base   *Revision // Options.Base resolved; nil for none
 
+	// work is the worktree as the current Commit or checkout writes it
+	// (see workdir.go); nil between them.
+	work   *workdir
+	workMu gosync.Mutex
+
 	// The index as last written, and its file's size and time then.
 	index     *index.Index
 	indexSize int64
@@ -91,6 +99,8 @@ type Repo struct {
 func Open(dir string, opts Options) (*Repo, error) {
 	fi, err := os.Stat(dir)
 	switch {
+	case errors.Is(err, os.ErrNotExist) && opts.ReadOnly:
+		return nil, fmt.Errorf("repository %s does not exist: give --repo the folder kubesnap snapshot wrote to", dir)
 	case errors.Is(err, os.ErrNotExist):
 	case err != nil:
 		return nil, fmt.Errorf("repository %s: %w", dir, err)
@@ -98,6 +108,11 @@ func Open(dir string, opts Options) (*Repo, error) {
 		return nil, fmt.Errorf("repository %s is a file, not a folder: give --repo a folder (it is created if missing)", dir)
 	}
 	r := &Repo{dir: dir, prefix: strings.Trim(path.Clean("/"+opts.Prefix), "/"), author: object.Signature{Name: opts.AuthorName, Email: opts.AuthorEmail}, now: time.Now, bare: opts.Bare}
+	for seg := range strings.SplitSeq(r.prefix, "/") {
+		if strings.EqualFold(seg, ".git") {
+			return nil, fmt.Errorf("--path %s: a folder named .git is git's own: choose another", canonical.Shown(opts.Prefix))
+		}
+	}
 	if r.author.Name == "" {
 		r.author = object.Signature{Name: "kubesnap", Email: "kubesnap@localhost"}
 	}
@@ -224,27 +239,87 @@ func (r *Repo) subtree(c *object.Commit, dir string) (*object.Tree, error) {
 	return t, nil
 }
 
-// files lists path → blob id below dir of c, paths relative to dir.
-func (r *Repo) files(c *object.Commit, dir string) (map[string]string, error) {
-	out := map[string]string{}
+// walkTree calls fn for every entry but folders below dir of c (regular
+// files, links and submodules), with its path relative to dir. A folder
+// on the way to dir that is a link or a submodule is a *LinkError: the
+// files below it are not where the revision seems to keep them.
+func (r *Repo) walkTree(c *object.Commit, dir string, fn func(name string, e object.TreeEntry) error) error {
+	if err := r.checkAbove(c, dir); err != nil {
+		return err
+	}
 	t, err := r.subtree(c, dir)
 	if err != nil || t == nil {
-		return out, err
+		return err
 	}
 	w := object.NewTreeWalker(t, true, nil)
 	defer w.Close()
 	for {
 		name, e, err := w.Next()
 		if errors.Is(err, io.EOF) {
-			return out, nil
+			return nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("walk %s: %w", dir, err)
+			return fmt.Errorf("walk %s: %w", dir, err)
 		}
-		if e.Mode.IsFile() {
-			out[name] = e.Hash.String()
+		if e.Mode == filemode.Dir {
+			continue
+		}
+		if err := fn(name, e); err != nil {
+			return err
 		}
 	}
+}
+
+// checkAbove refuses a link or a submodule at dir or a folder above it in
+// c.
+func (r *Repo) checkAbove(c *object.Commit, dir string) error {
+	if c == nil || dir == "" {
+		return nil
+	}
+	t, err := c.Tree()
+	if err != nil {
+		return fmt.Errorf("read tree of %s: %w", c.Hash, err)
+	}
+	segs := strings.Split(dir, "/")
+	for i := range segs {
+		p := strings.Join(segs[:i+1], "/")
+		e, err := t.FindEntry(p)
+		if errors.Is(err, object.ErrEntryNotFound) || errors.Is(err, object.ErrDirectoryNotFound) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read %s at %s: %w", p, c.Hash, err)
+		}
+		if e.Mode == filemode.Symlink || e.Mode == filemode.Submodule {
+			return &LinkError{Path: p, Submodule: e.Mode == filemode.Submodule, Where: "commit " + c.Hash.String()[:12]}
+		}
+		if e.Mode != filemode.Dir {
+			return nil
+		}
+	}
+	return nil
+}
+
+// files lists path → blob id of the files below dir of c, paths relative
+// to dir. A link or a submodule there is a *LinkError naming it: kubesnap
+// neither follows one when reading a revision nor writes through one.
+func (r *Repo) files(c *object.Commit, dir string) (map[string]string, error) {
+	out := map[string]string{}
+	err := r.walkTree(c, dir, func(name string, e object.TreeEntry) error {
+		if e.Mode == filemode.Symlink || e.Mode == filemode.Submodule {
+			full := name
+			if dir != "" {
+				full = dir + "/" + name
+			}
+			return &LinkError{Path: full, Submodule: e.Mode == filemode.Submodule, Where: "commit " + c.Hash.String()[:12]}
+		}
+		out[name] = e.Hash.String()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // Files returns the blob id of every file under the prefix at the branch

@@ -23,8 +23,11 @@ type Entry struct {
 // commit added, modified or deleted.
 func (r *Repo) Log(limit int) ([]Entry, error) {
 	head, err := r.head()
-	if err != nil || head == nil {
+	if err != nil {
 		return nil, err
+	}
+	if head == nil {
+		return nil, fmt.Errorf("branch %s of repository %s has no commits yet: run kubesnap snapshot first", r.branch.Short(), r.dir)
 	}
 	iter := object.NewCommitPreorderIter(head, nil, nil)
 	defer iter.Close()

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+	"path"
 	"sort"
 	"strings"
 	"time"
@@ -235,11 +235,17 @@ func (r *Repo) integrate(theirs plumbing.Hash) (moved bool, conflicts []string, 
 	if err != nil {
 		return false, nil, err
 	}
+	if ours != nil && ours.Hash == theirs {
+		return false, nil, nil
+	}
+	// A link or a submodule the remote holds under the prefix is
+	// refused before anything moves: replayed onto, it would have our
+	// files written through it (see workdir.go).
+	if _, err := r.files(remote, r.prefix); err != nil {
+		return false, nil, err
+	}
 	if ours == nil {
 		return true, nil, r.moveBranch(nil, remote)
-	}
-	if ours.Hash == theirs {
-		return false, nil, nil
 	}
 	w, err := r.paint(ours, theirs)
 	if err != nil {
@@ -452,6 +458,7 @@ func (r *Repo) moveBranch(old, head *object.Commit) error {
 	}
 	var changes object.Changes
 	if checkedOut {
+		defer r.doneWorkdir()
 		if changes, err = r.treeChanges(old, head); err != nil {
 			return err
 		}
@@ -513,12 +520,32 @@ func (r *Repo) checkClean(changes object.Changes) error {
 	if err != nil {
 		return err
 	}
+	w, err := r.workdir()
+	if err != nil {
+		return err
+	}
 	for _, ch := range changes {
+		// A commit that would check out a link or a submodule where
+		// kubesnap writes is refused before the branch moves (one that
+		// removes one is welcome). Elsewhere, in another writer's folder,
+		// a link is checked out as git would, and never followed.
+		if err := r.checkLink(ch.To, "the remote's branch"); err != nil {
+			return err
+		}
+		if ch.To.Name != "" {
+			if err := checkName(ch.To.Name); err != nil {
+				return fmt.Errorf("the remote's branch: %w", err)
+			}
+		}
 		if ch.From.Name == "" {
 			name := ch.To.Name
-			data, err := os.ReadFile(filepath.Join(r.dir, filepath.FromSlash(name)))
+			data, err := w.ReadFile(name)
 			if errors.Is(err, os.ErrNotExist) {
 				continue
+			}
+			var link *LinkError
+			if errors.As(err, &link) {
+				return err
 			}
 			if err != nil || plumbing.ComputeHash(plumbing.BlobObject, data) != ch.To.TreeEntry.Hash {
 				return fmt.Errorf("the file %s is not tracked here but the remote has it: move it away and start again", name)
@@ -526,22 +553,17 @@ func (r *Repo) checkClean(changes object.Changes) error {
 			continue
 		}
 		name := ch.From.Name
-		var changed bool
-		switch ch.From.TreeEntry.Mode {
-		case filemode.Submodule:
-			continue
-		case filemode.Symlink:
-			target, err := os.Readlink(filepath.Join(r.dir, filepath.FromSlash(name)))
-			changed = err != nil || plumbing.ComputeHash(plumbing.BlobObject, []byte(target)) != ch.From.TreeEntry.Hash
-		default:
-			var entry *index.Entry
-			i := sort.Search(len(idx.Entries), func(i int) bool { return idx.Entries[i].Name >= name })
-			if i < len(idx.Entries) && idx.Entries[i].Name == name {
-				entry = idx.Entries[i]
-			}
-			if changed, err = r.differs(name, ch.From.TreeEntry.Hash.String(), entry); err != nil {
-				return err
-			}
+		if m := ch.From.TreeEntry.Mode; m == filemode.Symlink || m == filemode.Submodule {
+			continue // removed as a link, never followed
+		}
+		var entry *index.Entry
+		i := sort.Search(len(idx.Entries), func(i int) bool { return idx.Entries[i].Name >= name })
+		if i < len(idx.Entries) && idx.Entries[i].Name == name {
+			entry = idx.Entries[i]
+		}
+		changed, err := r.differs(name, ch.From.TreeEntry.Hash.String(), entry)
+		if err != nil {
+			return err
 		}
 		if changed {
 			return fmt.Errorf("the file %s has local changes and the remote changed it: commit or undo them and start again", name)
@@ -558,6 +580,11 @@ func (r *Repo) checkout(changes object.Changes) error {
 	if err != nil {
 		return err
 	}
+	w, err := r.workdir()
+	if err != nil {
+		return err
+	}
+	defer r.doneWorkdir()
 	removed := map[string]bool{}
 	var writes []object.ChangeEntry
 	for _, ch := range changes {
@@ -565,18 +592,20 @@ func (r *Repo) checkout(changes object.Changes) error {
 		if err != nil {
 			return fmt.Errorf("update worktree: %w", err)
 		}
+		if err := r.checkLink(ch.To, "the branch"); err != nil {
+			return err // moveBranch refused it already; this is a recovery
+		}
 		if ch.From.Name != "" && (action == merkletrie.Delete || ch.From.Name != ch.To.Name) {
 			name := ch.From.Name
-			file := filepath.Join(r.dir, filepath.FromSlash(name))
-			if err := os.RemoveAll(file); err != nil {
+			if err := w.RemoveAll(name); err != nil {
 				return fmt.Errorf("remove %s: %w", name, err)
 			}
-			removeEmptyParents(r.dir, filepath.Dir(file))
+			w.RemoveEmptyParents(path.Dir(name))
 			removed[name] = true
 		}
 		if action != merkletrie.Delete {
 			if ch.From.TreeEntry.Mode == filemode.Symlink || ch.From.TreeEntry.Mode == filemode.Submodule {
-				if err := os.RemoveAll(filepath.Join(r.dir, filepath.FromSlash(ch.From.Name))); err != nil {
+				if err := w.RemoveAll(ch.From.Name); err != nil {
 					return fmt.Errorf("remove %s: %w", ch.From.Name, err)
 				}
 			}
@@ -589,16 +618,19 @@ func (r *Repo) checkout(changes object.Changes) error {
 	g.SetLimit(worktreeWriters)
 	var failed error
 	for i, e := range writes {
-		file := filepath.Join(r.dir, filepath.FromSlash(e.Name))
-		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		_, release, err := w.folder(path.Dir(e.Name), true)
+		if err != nil {
 			failed = fmt.Errorf("create folder for %s: %w", e.Name, err)
 			break
 		}
+		release()
 		if e.TreeEntry.Mode == filemode.Submodule {
-			if err := os.MkdirAll(file, 0o755); err != nil {
+			_, release, err := w.folder(e.Name, true)
+			if err != nil {
 				failed = fmt.Errorf("create folder %s: %w", e.Name, err)
 				break
 			}
+			release()
 			written[i] = &index.Entry{Name: e.Name, Hash: e.TreeEntry.Hash, Mode: filemode.Submodule}
 			continue
 		}
@@ -609,7 +641,7 @@ func (r *Repo) checkout(changes object.Changes) error {
 			break
 		}
 		g.Go(func() error {
-			entry, err := checkoutFile(r.dir, e.Name, data, e.TreeEntry)
+			entry, err := checkoutFile(w, e.Name, data, e.TreeEntry)
 			if err != nil {
 				return fmt.Errorf("write %s: %w", e.Name, err)
 			}
@@ -643,17 +675,11 @@ func (r *Repo) blob(h plumbing.Hash) ([]byte, error) {
 	return data, err
 }
 
-// checkoutFile writes one file of mode e.Mode and returns its index entry.
-func checkoutFile(root, name string, data []byte, e object.TreeEntry) (*index.Entry, error) {
-	file := filepath.Join(root, filepath.FromSlash(name))
+// checkoutFile writes one file of mode e.Mode through w and returns its
+// index entry. A link is made, never followed (checkLink allowed it).
+func checkoutFile(w *workdir, name string, data []byte, e object.TreeEntry) (*index.Entry, error) {
 	if e.Mode == filemode.Symlink {
-		if err := os.Remove(file); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return nil, err
-		}
-		if err := os.Symlink(string(data), file); err != nil {
-			return nil, err
-		}
-		fi, err := os.Lstat(file)
+		fi, err := w.Symlink(string(data), name)
 		if err != nil {
 			return nil, err
 		}
@@ -661,7 +687,7 @@ func checkoutFile(root, name string, data []byte, e object.TreeEntry) (*index.En
 		fillStat(entry, fi)
 		return entry, nil
 	}
-	entry, err := writeFile(root, name, data, e.Hash)
+	entry, err := writeFile(w, name, data, e.Hash)
 	if err != nil {
 		return nil, err
 	}
@@ -669,15 +695,15 @@ func checkoutFile(root, name string, data []byte, e object.TreeEntry) (*index.En
 	if e.Mode == filemode.Executable {
 		perm = 0o755
 	}
-	fi, err := os.Stat(file)
+	fi, err := w.Lstat(name)
 	if err != nil {
 		return nil, err
 	}
 	if fi.Mode().Perm()&0o111 != perm&0o111 {
-		if err := os.Chmod(file, perm); err != nil {
+		if err := w.Chmod(name, perm); err != nil {
 			return nil, err
 		}
-		if fi, err = os.Stat(file); err != nil {
+		if fi, err = w.Lstat(name); err != nil {
 			return nil, err
 		}
 		entry.ModifiedAt = fi.ModTime()
@@ -687,6 +713,19 @@ func checkoutFile(root, name string, data []byte, e object.TreeEntry) (*index.En
 		entry.Mode = filemode.Executable
 	}
 	return entry, nil
+}
+
+// checkLink refuses e when it is a link or a submodule under the prefix,
+// in where.
+func (r *Repo) checkLink(e object.ChangeEntry, where string) error {
+	m := e.TreeEntry.Mode
+	if e.Name == "" || m != filemode.Symlink && m != filemode.Submodule {
+		return nil
+	}
+	if _, under := r.relative(e.Name); !under {
+		return nil
+	}
+	return &LinkError{Path: e.Name, Submodule: m == filemode.Submodule, Where: where}
 }
 
 // merged says what mergeIndex did, for saveIndex.

@@ -41,6 +41,11 @@ func (r *Repo) At(rev string) (*Revision, error) {
 		name = r.branch.Short()
 		rev = r.branch.String()
 	}
+	if name != "HEAD" && rev == r.branch.String() {
+		if c, err := r.head(); err == nil && c == nil {
+			return nil, fmt.Errorf("branch %s of repository %s has no commits yet: run kubesnap snapshot first", name, r.dir)
+		}
+	}
 	h, err := r.repo.ResolveRevision(plumbing.Revision(rev))
 	// io.EOF: "HEAD~5" walked past the first commit.
 	if errors.Is(err, plumbing.ErrReferenceNotFound) || errors.Is(err, plumbing.ErrObjectNotFound) || errors.Is(err, io.EOF) {

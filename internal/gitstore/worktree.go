@@ -5,37 +5,47 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
+	"path"
 	"sort"
 	"strings"
 
-	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/format/index"
+	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
 // managedDirs are the folders (below the prefix) whose files kubesnap
 // writes; a file there that git does not track would be overwritten.
 var managedDirs = []string{"cluster", "namespaces", ".kubesnap"}
 
-// walkManaged calls fn for every file in the folders kubesnap writes, with
-// its repository path and its path on disk.
-func (r *Repo) walkManaged(fn func(name, file string) error) error {
+// walkManaged calls fn with the repository path of every file in the
+// folders kubesnap writes. A link there, or on the way there, is a
+// *LinkError naming it: kubesnap would write through it.
+func (r *Repo) walkManaged(w *workdir, fn func(name string) error) error {
 	for _, d := range managedDirs {
-		root := filepath.Join(r.dir, filepath.FromSlash(r.full(d)))
-		err := filepath.WalkDir(root, func(p string, de fs.DirEntry, err error) error {
-			if errors.Is(err, os.ErrNotExist) {
-				return nil
-			}
-			if err != nil || de.IsDir() {
-				return err
-			}
-			rel, err := filepath.Rel(r.dir, p)
+		dir := r.full(d)
+		root, release, err := w.folder(dir, false)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		err = fs.WalkDir(root.FS(), ".", func(p string, de fs.DirEntry, err error) error {
 			if err != nil {
 				return err
 			}
-			return fn(filepath.ToSlash(rel), p)
+			name := dir + "/" + p
+			switch {
+			case de.Type()&fs.ModeSymlink != 0:
+				return &LinkError{Path: name, Where: "the worktree"}
+			case de.IsDir():
+				return nil
+			}
+			return fn(name)
 		})
+		release()
 		if err != nil {
 			return err
 		}
@@ -56,10 +66,15 @@ func (r *Repo) LocalEdits() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	tracked, err := r.files(c, "")
+	tracked, err := r.tracked(c)
 	if err != nil {
 		return nil, err
 	}
+	w, err := r.workdir()
+	if err != nil {
+		return nil, err
+	}
+	defer r.doneWorkdir()
 	idx, err := r.loadIndex()
 	if err != nil {
 		return nil, err
@@ -72,8 +87,11 @@ func (r *Repo) LocalEdits() ([]string, error) {
 			edits = append(edits, e.Name) // staged new file
 		}
 	}
-	for name, id := range tracked {
-		changed, err := r.differs(name, id, entries[name])
+	for name, e := range tracked {
+		if !regular(e.Mode) {
+			continue // a link or submodule outside the prefix: not kubesnap's
+		}
+		changed, err := r.differs(name, e.Hash.String(), entries[name])
 		if err != nil {
 			return nil, err
 		}
@@ -81,12 +99,16 @@ func (r *Repo) LocalEdits() ([]string, error) {
 			edits = append(edits, name)
 		}
 	}
-	err = r.walkManaged(func(name, file string) error {
+	err = r.walkManaged(w, func(name string) error {
 		if _, ok := tracked[name]; !ok && entries[name] == nil {
 			edits = append(edits, name)
 		}
 		return nil
 	})
+	var link *LinkError
+	if errors.As(err, &link) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("look for local edits: %w", err)
 	}
@@ -94,17 +116,51 @@ func (r *Repo) LocalEdits() ([]string, error) {
 	return edits, nil
 }
 
+// tracked lists the entries of c's tree, but folders, by repository
+// path. A link or a submodule under the prefix is a *LinkError; elsewhere
+// (another writer's folder, a README's link) it is listed, and left alone.
+func (r *Repo) tracked(c *object.Commit) (map[string]object.TreeEntry, error) {
+	out := map[string]object.TreeEntry{}
+	if err := r.checkAbove(c, r.prefix); err != nil {
+		return nil, err
+	}
+	err := r.walkTree(c, "", func(name string, e object.TreeEntry) error {
+		if _, under := r.relative(name); under && !regular(e.Mode) {
+			return &LinkError{Path: name, Submodule: e.Mode == filemode.Submodule, Where: "branch " + r.branch.Short()}
+		}
+		out[name] = e
+		return nil
+	})
+	return out, err
+}
+
+// regular says m is a file's mode kubesnap reads and writes: not a link,
+// not a submodule.
+func regular(m filemode.FileMode) bool {
+	return m == filemode.Regular || m == filemode.Executable || m == filemode.Deprecated
+}
+
 // differs reports whether the worktree file name differs from blob id. The
 // index entry, when its stat data still matches the file, answers without
-// reading the file.
+// reading the file. A link at name or on the way to it is a *LinkError.
 func (r *Repo) differs(name, id string, e *index.Entry) (bool, error) {
-	file := filepath.Join(r.dir, filepath.FromSlash(name))
-	fi, err := os.Lstat(file)
+	w, err := r.workdir()
+	if err != nil {
+		return false, err
+	}
+	fi, err := w.Lstat(name)
 	if errors.Is(err, os.ErrNotExist) {
 		return true, nil
 	}
 	if err != nil {
+		var link *LinkError
+		if errors.As(err, &link) {
+			return false, err
+		}
 		return false, fmt.Errorf("stat %s: %w", name, err)
+	}
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		return false, &LinkError{Path: name, Where: "the worktree"}
 	}
 	if e != nil && e.Hash.String() == id && int64(e.Size) == fi.Size() && e.ModifiedAt.Equal(fi.ModTime()) {
 		return false, nil
@@ -112,7 +168,7 @@ func (r *Repo) differs(name, id string, e *index.Entry) (bool, error) {
 	if !fi.Mode().IsRegular() {
 		return true, nil
 	}
-	data, err := os.ReadFile(file)
+	data, err := w.ReadFile(name)
 	if err != nil {
 		return false, fmt.Errorf("read %s: %w", name, err)
 	}
@@ -151,31 +207,85 @@ func (r *Repo) recover() error {
 		if err != nil {
 			return err
 		}
-		tracked, err := r.files(c, "")
-		if err != nil {
-			return err
-		}
-		err = r.walkManaged(func(name, file string) error {
-			if _, ok := tracked[name]; !ok {
-				return os.Remove(file)
-			}
-			return nil
-		})
-		if err != nil {
+		if err := r.resetWorktree(c); err != nil {
 			return fmt.Errorf("recover worktree after an interrupted commit: %w", err)
-		}
-		if c != nil {
-			w, err := r.repo.Worktree()
-			if err != nil {
-				return fmt.Errorf("recover worktree: %w", err)
-			}
-			if err := w.Reset(&git.ResetOptions{Commit: c.Hash, Mode: git.HardReset}); err != nil {
-				return fmt.Errorf("recover worktree after an interrupted commit: %w", err)
-			}
 		}
 	}
 	if err := os.Remove(r.markPath()); err != nil {
 		return fmt.Errorf("clear worktree mark: %w", err)
 	}
 	return nil
+}
+
+// resetWorktree brings the worktree and the index back to c (nil: no
+// commit yet): it removes the files c does not track in the folders
+// kubesnap writes, writes back every regular file of c that differs, and
+// drops the index entries c does not have. Links and submodules are
+// neither followed nor made (see workdir.go).
+func (r *Repo) resetWorktree(c *object.Commit) error {
+	tracked := map[string]object.TreeEntry{}
+	if c != nil {
+		var err error
+		if tracked, err = r.tracked(c); err != nil {
+			return err
+		}
+	}
+	w, err := r.workdir()
+	if err != nil {
+		return err
+	}
+	defer r.doneWorkdir()
+	idx, err := r.loadIndex()
+	if err != nil {
+		return err
+	}
+	var untracked []string
+	err = r.walkManaged(w, func(name string) error {
+		if _, ok := tracked[name]; !ok {
+			untracked = append(untracked, name)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	removed := map[string]bool{}
+	for _, name := range untracked {
+		if err := w.Remove(name); err != nil {
+			return fmt.Errorf("remove %s: %w", name, err)
+		}
+		w.RemoveEmptyParents(path.Dir(name))
+		removed[name] = true
+	}
+	entries := make(map[string]*index.Entry, len(idx.Entries))
+	for _, e := range idx.Entries {
+		entries[e.Name] = e
+		if _, ok := tracked[e.Name]; !ok {
+			removed[e.Name] = true
+		}
+	}
+	var written []*index.Entry
+	for name, te := range tracked {
+		if !regular(te.Mode) {
+			continue
+		}
+		e := entries[name]
+		changed, err := r.differs(name, te.Hash.String(), e)
+		if err != nil {
+			return err
+		}
+		if !changed && e != nil && e.Hash == te.Hash {
+			continue
+		}
+		data, err := r.blob(te.Hash)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", name, err)
+		}
+		entry, err := checkoutFile(w, name, data, te)
+		if err != nil {
+			return fmt.Errorf("write %s: %w", name, err)
+		}
+		written = append(written, entry)
+	}
+	return r.saveIndex(idx, mergeIndex(idx, written, removed))
 }
