@@ -139,14 +139,20 @@ func runDiff(ctx context.Context, o diffOptions) (diff.Report, error) {
 	if err != nil {
 		return diff.Report{}, err
 	}
+	if err := cluster.Check(ctx); err != nil {
+		return diff.Report{}, err
+	}
 	dopts.To, dopts.Live = "live ("+cluster.Name()+")", true
+	if err := o.secretFlags.resolve(ctx, &o.secrets, cluster); err != nil {
+		return diff.Report{}, err
+	}
 	if err := o.secretFlags.key(ctx, &o.secrets, cluster, false, func(msg string) {
 		if o.warn != nil {
 			fmt.Fprintln(o.warn, "warning: "+msg)
 		}
 	}); err != nil {
 		var usage usageError
-		if errors.As(err, &usage) {
+		if errors.As(err, &usage) || errors.Is(err, kube.ErrDigestKeyForbidden) {
 			return diff.Report{}, err
 		}
 		// Files written without a digest compare the same; with one, a

@@ -113,7 +113,7 @@ type snapshotReport struct {
 }
 
 func runSnapshot(ctx context.Context, o snapshotOptions, out io.Writer) error {
-	repo, cluster, err := connect(o.repo, gitstore.Options{Branch: o.branch, Prefix: o.prefix, Bare: o.bare, Base: o.base}, o.cluster)
+	repo, cluster, err := connect(ctx, o.repo, gitstore.Options{Branch: o.branch, Prefix: o.prefix, Bare: o.bare, Base: o.base}, o.cluster)
 	if err != nil {
 		return err
 	}
@@ -126,6 +126,9 @@ func runSnapshot(ctx context.Context, o snapshotOptions, out io.Writer) error {
 		if _, _, err := repo.Pull(ctx); err != nil {
 			return err
 		}
+	}
+	if err := o.secretFlags.resolve(ctx, &o.secrets, cluster); err != nil {
+		return err
 	}
 	if err := o.secretFlags.key(ctx, &o.secrets, cluster, true, func(msg string) { fmt.Fprintln(o.warn, "warning: "+msg) }); err != nil {
 		return err
@@ -223,8 +226,9 @@ func runSnapshot(ctx context.Context, o snapshotOptions, out io.Writer) error {
 }
 
 // connect opens the repository, refusing one with uncommitted edits in
-// kubesnap's folders, and builds the cluster client.
-func connect(dir string, opts gitstore.Options, flags *genericclioptions.ConfigFlags) (*gitstore.Repo, *kube.Cluster, error) {
+// kubesnap's folders, builds the cluster client and checks that the server
+// answers and takes the credentials.
+func connect(ctx context.Context, dir string, opts gitstore.Options, flags *genericclioptions.ConfigFlags) (*gitstore.Repo, *kube.Cluster, error) {
 	repo, err := gitstore.Open(dir, opts)
 	if err != nil {
 		return nil, nil, err
@@ -238,6 +242,9 @@ func connect(dir string, opts gitstore.Options, flags *genericclioptions.ConfigF
 	}
 	cluster, err := kube.Connect(flags)
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := cluster.Check(ctx); err != nil {
 		return nil, nil, err
 	}
 	return repo, cluster, nil

@@ -167,8 +167,11 @@ func runWatch(ctx context.Context, o watchOptions, stderr io.Writer) error {
 	if o.watch.Snapshot.Secrets.Mode == snapsync.SecretsPlain {
 		log.Warn("--secrets plain: Secret values are stored in git as the cluster has them; anyone who can read the repository can read them")
 	}
-	repo, cluster, err := connect(o.repo, gitstore.Options{Branch: o.branch, Prefix: o.prefix, Bare: o.bare, AuthorName: o.authorName, AuthorEmail: o.authorEmail}, o.cluster)
+	repo, cluster, err := connect(ctx, o.repo, gitstore.Options{Branch: o.branch, Prefix: o.prefix, Bare: o.bare, AuthorName: o.authorName, AuthorEmail: o.authorEmail}, o.cluster)
 	if err != nil {
+		return err
+	}
+	if err := o.secretFlags.resolve(ctx, &o.watch.Snapshot.Secrets, cluster); err != nil {
 		return err
 	}
 	if err := o.secretFlags.key(ctx, &o.watch.Snapshot.Secrets, cluster, true, func(msg string) { log.Warn(msg) }); err != nil {
