@@ -70,6 +70,10 @@ Exit status: 0 in sync, 1 drift, 2 error (as kubectl diff).`,
 			if o.secrets, err = o.secretFlags.complete(); err != nil {
 				return err
 			}
+			// A bad --age-identity is said first, whatever else is wrong.
+			if _, err := unsealer(o.identity); err != nil {
+				return exitError{code: 2, err: err}
+			}
 			o.warn = stderr
 			if f, ok := stdout.(*os.File); ok && o.output == "text" && !o.noColor && os.Getenv("NO_COLOR") == "" && term.IsTerminal(int(f.Fd())) {
 				o.color = true

@@ -12,11 +12,11 @@ import (
 	"strings"
 	"time"
 
+	"filippo.io/age"
 	"github.com/kubesnap/kubesnap/canonical"
 	"github.com/kubesnap/kubesnap/internal/kube"
 	"github.com/kubesnap/kubesnap/internal/sops"
 	snapsync "github.com/kubesnap/kubesnap/sync"
-	"filippo.io/age"
 	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -66,7 +66,6 @@ func (f *secretFlags) add(fs *pflag.FlagSet, write bool) {
 	fs.BoolVar(&f.allowStale, "allow-stale-secrets", false, "go on when the digest key cannot be read: a Secret value that changes while its keys stay the same then goes unseen, and git keeps the stale file")
 	f.fs = fs
 }
-
 
 // sensitiveFlag names where --sensitive-resources came from, for errors.
 func (f *secretFlags) sensitiveFlag() string {
