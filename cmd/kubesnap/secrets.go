@@ -60,7 +60,7 @@ func (f *secretFlags) add(fs *pflag.FlagSet, write bool) {
 	} else {
 		fs.StringVar(&f.mode, "secrets", "redact", `how the revision stores Secret values, as given to snapshot: redact, encrypt, skip or plain`)
 	}
-	fs.StringSliceVar(&f.sensitive, "sensitive-resources", nil, "more types whose values are treated as Secrets' (everything but metadata), <resource>.<group> form, comma-separated")
+	fs.StringSliceVar(&f.sensitive, "sensitive-resources", nil, "more types whose values are treated as Secrets' (everything but metadata), comma-separated: <resource>.<group> (credentials.example.com), or a resource or kind that names one served type; a name the server does not serve stops the command")
 	fs.StringVar(&f.digestKeyFile, "digest-key", "", "file holding the key of the Secret digests (default: a Secret in the cluster, see --digest-key-secret)")
 	fs.StringVar(&f.digestKeySecret, "digest-key-secret", "", "NAMESPACE/NAME of the Secret holding the key of the Secret digests, created when missing (default: "+strings.Join(digestKeySecrets, ", then ")+")")
 	fs.BoolVar(&f.allowStale, "allow-stale-secrets", false, "go on when the digest key cannot be read: a Secret value that changes while its keys stay the same then goes unseen, and git keeps the stale file")
@@ -163,7 +163,11 @@ func (f *secretFlags) key(ctx context.Context, s *snapsync.Secrets, cluster *kub
 		warn(err.Error() + "; going on without it (--allow-stale-secrets): a Secret value that changes while its keys stay the same goes unseen")
 		return nil
 	}
-	return fmt.Errorf("%w; without it a Secret value that changes while its keys stay the same goes unseen and git keeps the stale file: give the key with --digest-key FILE, or accept that with --allow-stale-secrets", err)
+	consequence := "git keeps the stale file"
+	if !create {
+		consequence = "diff reports no drift for it"
+	}
+	return fmt.Errorf("%w; without it a Secret value that changes while its keys stay the same goes unseen and %s: give the key with --digest-key FILE, or accept that with --allow-stale-secrets", err, consequence)
 }
 
 func (f *secretFlags) readKey(ctx context.Context, s *snapsync.Secrets, cluster *kube.Cluster, create bool) error {
