@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -111,12 +114,18 @@ func TestRedactedFileIsRefusedByTheAPIServer(t *testing.T) {
 	mustSnapshot(t, repo, scope...)
 	file := filepath.Join(repo, "namespaces", ns, "secrets", "db.yaml")
 
-	out, err := env.KubectlErr("", "apply", "--server-side", "-f", file)
-	if err == nil {
-		t.Errorf("kubectl apply --server-side of a redacted Secret succeeded:\n%s", out)
-	}
-	if after := env.Kubectl(t, "", "-n", ns, "get", "secret", "db", "-o", "jsonpath={.data}"); after != before {
-		t.Errorf("the live values changed from %s to %s", before, after)
+	// As a person restoring by checking out a commit would: forcing the
+	// conflicts with the Secret's own manager, or client-side.
+	for _, apply := range [][]string{{"apply", "--server-side", "--force-conflicts", "-f", file}, {"apply", "-f", file}} {
+		out, err := env.KubectlErr("", apply...)
+		if err == nil {
+			t.Errorf("kubectl %v of a redacted Secret succeeded:\n%s", apply, out)
+		} else if !strings.Contains(out, "base64") {
+			t.Errorf("kubectl %v was refused, but not for the marker:\n%s", apply, out)
+		}
+		if after := env.Kubectl(t, "", "-n", ns, "get", "secret", "db", "-o", "jsonpath={.data}"); after != before {
+			t.Errorf("kubectl %v changed the live values from %s to %s", apply, before, after)
+		}
 	}
 	ann := env.Kubectl(t, "", "-n", ns, "get", "secret", "db", "-o", "jsonpath={.metadata.annotations}")
 	if strings.Contains(ann, canonical.RedactedAnnotation) {
@@ -197,7 +206,7 @@ func TestSensitiveResourcesMustBeServed(t *testing.T) {
 			{"rules", "--explain", "secrets/" + ns + "/db"},
 		} {
 			args := append(cmd, "--kubeconfig", env.Kubeconfig, "--sensitive-resources", tc.name)
-			_, errOut, code := kubesnap(t, args...)
+			_, errOut, code := kubesnapWithin(t, time.Minute, args...)
 			if code != 2 {
 				t.Errorf("%s --sensitive-resources %s exited %d, want 2: %s", cmd[0], tc.name, code, errOut)
 			}
@@ -225,6 +234,25 @@ func TestSensitiveResourcesMustBeServed(t *testing.T) {
 		}
 		checkNoSecretValues(t, short, canary+"-widget")
 	}
+}
+
+// kubesnapWithin is kubesnap, ended after d as SIGTERM would: for
+// commands that must stop at start and would otherwise run on (watch).
+func kubesnapWithin(t *testing.T, d time.Duration, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	ctx, cancel := context.WithTimeout(t.Context(), d)
+	defer cancel()
+	root := newRoot(&out, &errOut)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err != nil {
+		errOut.WriteString(err.Error())
+	}
+	if ctx.Err() != nil {
+		t.Errorf("kubesnap %s was still running after %s", args[0], d)
+	}
+	return out.String(), errOut.String(), exitCode(err, io.Discard)
 }
 
 // commit commits every change in repo's worktree, as a person would.
@@ -267,7 +295,7 @@ func TestNoDigestKeyStopsUnlessAllowed(t *testing.T) {
 		if cmd == "diff" {
 			mustSnapshot(t, repo, "--include-namespaces", ns)
 		}
-		_, errOut, code := kubesnap(t, args...)
+		_, errOut, code := kubesnapWithin(t, time.Minute, args...)
 		if code == 0 {
 			t.Errorf("%s without the digest key exited 0", cmd)
 		}
@@ -384,7 +412,7 @@ current-context: gone
 			{"watch", "--repo", filepath.Join(dir, "new"), "--listen", ""},
 			{"diff", "--repo", repo},
 		} {
-			_, errOut, code := kubesnap(t, append(cmd, "--kubeconfig", kc.file)...)
+			_, errOut, code := kubesnapWithin(t, time.Minute, append(cmd, "--kubeconfig", kc.file)...)
 			if code == 0 {
 				t.Errorf("%s with %s exited 0", cmd[0], filepath.Base(kc.file))
 			}
