@@ -313,6 +313,13 @@ func TestNoDigestKeyStopsUnlessAllowed(t *testing.T) {
 	if code != 0 || !strings.Contains(errOut, "--allow-stale-secrets") {
 		t.Errorf("snapshot --allow-stale-secrets exited %d, want 0 and a warning:\n%s%s", code, out, errOut)
 	}
+	cfg := filepath.Join(t.TempDir(), "kubesnap.yaml")
+	if err := os.WriteFile(cfg, []byte("apiVersion: kubesnap.io/v1alpha1\nkind: Config\nsecrets:\n  allowStaleSecrets: true\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, errOut, code := kubesnap(t, append([]string{"snapshot", "--config", cfg}, base...)...); code != 0 {
+		t.Errorf("snapshot with secrets.allowStaleSecrets in the configuration file exited %d:\n%s%s", code, out, errOut)
+	}
 }
 
 // TestAgeKeyErrorsNeverQuoteTheKey: a secret key where a public key or a
