@@ -164,7 +164,7 @@ func DefaultRules() []DescribedRule {
 			Why:    "filled in by the token controller"},
 		{Name: "secret-values", Stage: StageNormalize, Match: "core Secret, and the kinds named sensitive",
 			Fields: []string{"data[*]", "stringData[*]"},
-			When: "values replaced by " + Redacted + " (base64 of kubesnap:redacted) and the object annotated " + RedactedAnnotation +
+			When: "values replaced by " + Redacted + " (not valid base64: the API server refuses the file) and the object annotated " + RedactedAnnotation +
 				", unless kept for encryption or plain storage; " + DigestAnnotation + " records that they changed; " +
 				"of a sensitive kind every field but apiVersion, kind, metadata and status",
 			Why: "no Secret value may reach git by default"},

@@ -13,9 +13,23 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
-// Redacted is the value every sensitive value gets in a redacted file:
-// "kubesnap:redacted", base64-encoded so that a Secret stays valid.
-const Redacted = "a3ViZXNuYXA6cmVkYWN0ZWQ="
+// Redacted is the value every sensitive value gets in a redacted file. It
+// is not valid base64 on purpose: the API server refuses a Secret holding
+// it, so a redacted file applied by anything but kubesnap (kubectl apply,
+// Argo CD, Flux) fails instead of overwriting the live values with it.
+const Redacted = "kubesnap:redacted"
+
+// legacyRedacted is the marker files written before Redacted held: the
+// base64 of "kubesnap:redacted", which the API server accepts. It is still
+// read as a marker, and rewritten to Redacted by Normalize.
+const legacyRedacted = "a3ViZXNuYXA6cmVkYWN0ZWQ="
+
+// IsRedacted reports whether v is a redaction marker, Redacted or the one
+// older files hold.
+func IsRedacted(v any) bool {
+	s, ok := v.(string)
+	return ok && (s == Redacted || s == legacyRedacted)
+}
 
 // RedactedAnnotation marks an object whose sensitive values were replaced
 // by Redacted; restore must never apply such an object.
@@ -153,18 +167,37 @@ func Redact(obj *unstructured.Unstructured, fields []string) bool {
 	return true
 }
 
-// protect applies p to obj's sensitive values, if it has any.
+// protect applies p to obj's sensitive values, if it has any. What it does
+// depends on obj's type and on the values alone, never on what obj says
+// about itself: a live object may carry RedactedAnnotation and a digest
+// (copied from a redacted file by whoever applied it) next to real values.
+//
+// An object whose every sensitive value is a marker is already redacted
+// (a stored file): its digest is the only trace of its values and stays,
+// and an older marker becomes Redacted. Any other object with values gets
+// a fresh digest (none without a key) and is redacted, or, when p keeps
+// the values, loses a RedactedAnnotation that would be false.
 func protect(obj *unstructured.Unstructured, p Protection) {
 	fields := SensitiveFields(obj, p.Sensitive)
 	if fields == nil {
 		return
 	}
-	if obj.GetAnnotations()[RedactedAnnotation] == "true" {
-		return // already redacted: its values are markers, its digest stays
+	names := nameSet(fields)
+	values, markers := 0, 0
+	eachSensitive(obj.Object, names, false, nil, func(_ []string, v any, _ func(any)) {
+		values++
+		if IsRedacted(v) {
+			markers++
+		}
+	})
+	if values > 0 && markers == values {
+		eachSensitive(obj.Object, names, false, nil, func(_ []string, _ any, set func(any)) { set(Redacted) })
+		setAnnotation(obj, RedactedAnnotation, "true")
+		return
 	}
 	deleteAnnotation(obj, DigestAnnotation)
-	hasValues := eachSensitive(obj.Object, nameSet(fields), false, nil, func([]string, any, func(any)) {})
-	if !hasValues {
+	deleteAnnotation(obj, RedactedAnnotation) // true only if set below
+	if values == 0 {
 		return
 	}
 	if len(p.Key) > 0 {
@@ -173,6 +206,39 @@ func protect(obj *unstructured.Unstructured, p Protection) {
 	if !p.Keep {
 		Redact(obj, fields)
 	}
+}
+
+// HoldsRedacted reports whether any value of obj outside its metadata is a
+// redaction marker: obj is (partly) a redacted file, whatever its
+// annotations say, and applying it would write markers over live values.
+// It does not need to know which types are sensitive.
+func HoldsRedacted(obj *unstructured.Unstructured) bool {
+	var walk func(v any) bool
+	walk = func(v any) bool {
+		switch t := v.(type) {
+		case map[string]any:
+			for _, c := range t {
+				if walk(c) {
+					return true
+				}
+			}
+		case []any:
+			for _, c := range t {
+				if walk(c) {
+					return true
+				}
+			}
+		default:
+			return IsRedacted(t)
+		}
+		return false
+	}
+	for k, v := range obj.Object {
+		if k != "metadata" && walk(v) {
+			return true
+		}
+	}
+	return false
 }
 
 // Sealed reads a file in the sops format (a top-level "sops" mapping) and

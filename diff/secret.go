@@ -59,6 +59,11 @@ func secretValues(obj *unstructured.Unstructured) map[string]string {
 	if data, ok := obj.Object["data"].(map[string]any); ok {
 		for k, v := range data {
 			s, isString := v.(string)
+			if canonical.IsRedacted(s) {
+				// Either marker, old or new: no value, the same one.
+				values[k] = "redacted"
+				continue
+			}
 			if !isString {
 				values[k] = "raw:" + jsonOf(v)
 				continue
@@ -72,7 +77,9 @@ func secretValues(obj *unstructured.Unstructured) map[string]string {
 	}
 	if sd, ok := obj.Object["stringData"].(map[string]any); ok {
 		for k, v := range sd {
-			if s, isString := v.(string); isString {
+			if s, isString := v.(string); isString && canonical.IsRedacted(s) {
+				values[k] = "redacted"
+			} else if isString {
 				values[k] = "value:" + s
 			} else {
 				values[k] = "raw:" + jsonOf(v)

@@ -192,6 +192,12 @@ func TestSecretRedaction(t *testing.T) {
 			wantKeys: &SecretKeys{Changed: []string{"a"}},
 		},
 		{
+			name:     "a file with the older redaction marker and one with the new are the same values",
+			from:     []byte("apiVersion: v1\ndata:\n  a: a3ViZXNuYXA6cmVkYWN0ZWQ=\nkind: Secret\nmetadata:\n  name: db\n  namespace: shop\n"),
+			to:       []byte("apiVersion: v1\ndata:\n  a: " + canonical.Redacted + "\nkind: Secret\nmetadata:\n  name: db\n  namespace: shop\n"),
+			wantDiff: "# the two sides differ only in formatting or in how values are encoded: Secret values are hidden\n",
+		},
+		{
 			name:     "a Secret that cannot be parsed is hidden whole",
 			from:     []byte("data: {a: alpha-Value-1x\n"),
 			to:       secretYAML([]string{"a: alpha-Value-1x"}, nil, ""),

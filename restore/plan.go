@@ -177,7 +177,9 @@ func MakePlan(ctx context.Context, target Target, objs []Object, opts Options) (
 		case o.Sealed:
 			it.Action, it.Reason = Skip, "encrypted in git: give its key with --age-identity FILE (or SOPS_AGE_KEY_FILE) to restore it"
 			sealed = append(sealed, it.ID().String())
-		case o.Obj.GetAnnotations()[canonical.RedactedAnnotation] == "true":
+		case o.Obj.GetAnnotations()[canonical.RedactedAnnotation] == "true" || canonical.HoldsRedacted(o.Obj):
+			// By its values too: a file whose annotation was removed
+			// would write markers over the live values.
 			it.Action, it.Reason = Skip, "its values are redacted in git: restore it from where it came from"
 			redacted = append(redacted, it.ID().String())
 		default:

@@ -312,9 +312,9 @@ func canonicalFile(id canonical.ID, data []byte, facts canonical.Facts, secrets 
 	}
 	t := canonical.Type{Group: id.Group, Resource: id.Resource, Kind: obj.GetKind()}
 	facts.Protection = secrets.protection(t)
-	if len(secrets.Key) == 0 && obj.GetAnnotations()[canonical.RedactedAnnotation] == "true" {
+	if ann := obj.GetAnnotations(); len(secrets.Key) == 0 && ann[canonical.DigestAnnotation] != "" {
 		// Without the key the live side has no digest: compare keys only.
-		ann := obj.GetAnnotations()
+		// (Decided without trusting the file's kubesnap.io/redacted.)
 		delete(ann, canonical.DigestAnnotation)
 		obj.SetAnnotations(ann)
 	}

@@ -112,6 +112,7 @@ var settings = []setting{
 	{key: "secrets.sensitiveResources", flag: "sensitive-resources", kind: kindList},
 	{key: "secrets.digestKey", flag: "digest-key", kind: kindPath},
 	{key: "secrets.digestKeySecret", flag: "digest-key-secret"},
+	{key: "secrets.allowStaleSecrets", flag: "allow-stale-secrets", kind: kindBool},
 
 	{key: "restore.force", flag: "force", kind: kindBool},
 	{key: "restore.prune", flag: "prune", kind: kindBool},

@@ -70,6 +70,10 @@ Exit status: 0 in sync, 1 drift, 2 error (as kubectl diff).`,
 			if o.secrets, err = o.secretFlags.complete(); err != nil {
 				return err
 			}
+			// A bad --age-identity is said first, whatever else is wrong.
+			if _, err := unsealer(o.identity); err != nil {
+				return exitError{code: 2, err: err}
+			}
 			o.warn = stderr
 			if f, ok := stdout.(*os.File); ok && o.output == "text" && !o.noColor && os.Getenv("NO_COLOR") == "" && term.IsTerminal(int(f.Fd())) {
 				o.color = true
@@ -146,14 +150,20 @@ func runDiff(ctx context.Context, o diffOptions) (diff.Report, error) {
 	if err != nil {
 		return diff.Report{}, err
 	}
+	if err := cluster.Check(ctx); err != nil {
+		return diff.Report{}, err
+	}
 	dopts.To, dopts.Live = "live ("+cluster.Name()+")", true
+	if err := o.secretFlags.resolve(ctx, &o.secrets, cluster); err != nil {
+		return diff.Report{}, err
+	}
 	if err := o.secretFlags.key(ctx, &o.secrets, cluster, false, func(msg string) {
 		if o.warn != nil {
 			fmt.Fprintln(o.warn, "warning: "+msg)
 		}
 	}); err != nil {
 		var usage usageError
-		if errors.As(err, &usage) {
+		if errors.As(err, &usage) || errors.Is(err, kube.ErrDigestKeyForbidden) {
 			return diff.Report{}, err
 		}
 		// Files written without a digest compare the same; with one, a

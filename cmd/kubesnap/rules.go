@@ -23,6 +23,7 @@ import (
 type rulesOptions struct {
 	explain, output, repo string
 	sensitive             []string
+	sensitiveFlag         string // where sensitive came from, for errors
 	cluster               *genericclioptions.ConfigFlags
 }
 
@@ -46,6 +47,10 @@ cluster-scoped one, where TYPE is a resource in kubectl's form
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkOutput(o.output, "text", "json"); err != nil {
 				return err
+			}
+			o.sensitiveFlag = "--sensitive-resources"
+			if !cmd.Flags().Changed("sensitive-resources") && len(o.sensitive) > 0 {
+				o.sensitiveFlag = "secrets.sensitiveResources (configuration file)"
 			}
 			return runRules(cmd.Context(), o, stdout)
 		},
@@ -83,11 +88,11 @@ func runRules(ctx context.Context, o rulesOptions, out io.Writer) error {
 		file = cfg.file
 	}
 	if o.explain != "" {
-		obj, t, err := explainTarget(ctx, o)
+		obj, t, sensitive, err := explainTarget(ctx, o)
 		if err != nil {
 			return err
 		}
-		return writeExplain(out, o.output, obj, t, rules, o.sensitive)
+		return writeExplain(out, o.output, obj, t, rules, sensitive)
 	}
 	rep := rulesReport{BuiltIn: canonical.DefaultRules(), User: rules.Describe(), File: file}
 	if o.output == "json" {
@@ -113,56 +118,61 @@ func runRules(ctx context.Context, o rulesOptions, out io.Writer) error {
 
 // explainTarget reads the object --explain names: a file, standard input,
 // or a live object. t is its type when known (a live object, or a file
-// whose path is where kubesnap stores it).
-func explainTarget(ctx context.Context, o rulesOptions) (*unstructured.Unstructured, *canonical.Type, error) {
+// whose path is where kubesnap stores it). sensitive are o.sensitive,
+// checked against the server's types and in the <resource>.<group> form
+// for a live object; as given for a file (no server is asked: see
+// sensitiveType).
+func explainTarget(ctx context.Context, o rulesOptions) (obj *unstructured.Unstructured, t *canonical.Type, sensitive []string, err error) {
 	arg := o.explain
 	if arg == "-" {
 		data, err := io.ReadAll(os.Stdin)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		obj, err := parseExplained("standard input", data)
-		return obj, nil, err
+		return obj, nil, o.sensitive, err
 	}
 	if data, err := os.ReadFile(arg); err == nil {
 		obj, err := parseExplained(arg, data)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
-		return obj, storedType(arg, obj), nil
+		return obj, storedType(arg, obj), o.sensitive, nil
 	} else if !errors.Is(err, os.ErrNotExist) || !strings.Contains(arg, "/") || strings.HasSuffix(arg, ".yaml") || strings.HasSuffix(arg, ".json") {
-		return nil, nil, usageError{fmt.Errorf("--explain %s: %w; give a file, - for standard input, or TYPE/[NAMESPACE/]NAME of a live object", arg, unwrapPathError(err))}
+		return nil, nil, nil, usageError{fmt.Errorf("--explain %s: %w; give a file, - for standard input, or TYPE/[NAMESPACE/]NAME of a live object", arg, unwrapPathError(err))}
 	}
 	parts := strings.Split(arg, "/")
 	if len(parts) > 3 || slices.Contains(parts, "") {
-		return nil, nil, usageError{fmt.Errorf("--explain %s: want TYPE/NAMESPACE/NAME or TYPE/NAME (deployments.apps/default/web), a file, or -", arg)}
+		return nil, nil, nil, usageError{fmt.Errorf("--explain %s: want TYPE/NAMESPACE/NAME or TYPE/NAME (deployments.apps/default/web), a file, or -", arg)}
 	}
 	cluster, err := kube.Connect(o.cluster)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	disc, err := cluster.Discover(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	t, err := findType(disc.Types, parts[0])
+	if sensitive, err = resolveSensitive(o.sensitive, disc, o.sensitiveFlag); err != nil {
+		return nil, nil, nil, err
+	}
+	found, err := findType(disc.Types, parts[0])
 	if err != nil {
-		return nil, nil, usageError{fmt.Errorf("--explain %s: %w", arg, err)}
+		return nil, nil, nil, usageError{fmt.Errorf("--explain %s: %w", arg, err)}
 	}
 	ns, name := "", parts[len(parts)-1]
-	switch {
+	switch t := found; {
 	case t.Namespaced && len(parts) != 3:
-		return nil, nil, usageError{fmt.Errorf("--explain %s: %s are namespaced; write %s/NAMESPACE/%s", arg, t.ResourceDir(), parts[0], name)}
+		return nil, nil, nil, usageError{fmt.Errorf("--explain %s: %s are namespaced; write %s/NAMESPACE/%s", arg, t.ResourceDir(), parts[0], name)}
 	case !t.Namespaced && len(parts) != 2:
-		return nil, nil, usageError{fmt.Errorf("--explain %s: %s are cluster-scoped; write %s/%s", arg, t.ResourceDir(), parts[0], name)}
+		return nil, nil, nil, usageError{fmt.Errorf("--explain %s: %s are cluster-scoped; write %s/%s", arg, t.ResourceDir(), parts[0], name)}
 	case t.Namespaced:
 		ns = parts[1]
 	}
-	obj, err := cluster.Get(ctx, t, ns, name)
-	if err != nil {
-		return nil, nil, err
+	if obj, err = cluster.Get(ctx, found, ns, name); err != nil {
+		return nil, nil, nil, err
 	}
-	return obj, &t, nil
+	return obj, &found, sensitive, nil
 }
 
 // findType finds the type a user named: its resource in kubectl's form
@@ -224,22 +234,40 @@ func storedType(file string, obj *unstructured.Unstructured) *canonical.Type {
 	return nil
 }
 
+// sensitiveType reports whether a name of sensitive could mean obj's type
+// t (nil when not known): its <resource>.<group>, its resource or its kind;
+// without t, any type of obj's group. For a file no server says what a
+// name means, so a name that could mean the type counts: hiding a value
+// too many is better than showing one.
+func sensitiveType(sensitive []string, obj *unstructured.Unstructured, t *canonical.Type) bool {
+	gvk := obj.GroupVersionKind()
+	for _, name := range sensitive {
+		_, group, full := strings.Cut(name, ".")
+		switch {
+		case strings.EqualFold(name, gvk.Kind):
+			return true
+		case t != nil && (name == t.ResourceDir() || name == t.Resource):
+			return true
+		case t == nil && full && group == gvk.Group:
+			return true
+		case t == nil && !full && (strings.EqualFold(name, gvk.Kind+"s") || strings.EqualFold(name, gvk.Kind+"es")):
+			return true // a guess at the resource's name
+		}
+	}
+	return false
+}
+
 func writeExplain(out io.Writer, output string, obj *unstructured.Unstructured, t *canonical.Type, rules canonical.Rules, sensitive []string) error {
 	facts := canonical.Facts{Rules: rules}
-	gv := obj.GroupVersionKind()
 	switch {
-	case t != nil:
+	case t != nil && sensitiveType(sensitive, obj, t):
 		// Redacted as the default mode (redact) stores it.
-		facts.Protection = snapsync.Secrets{Sensitive: sensitive}.Protection(*t)
-	case len(sensitive) > 0:
-		// The type's resource is not known (the file is not where
-		// kubesnap stores it): every kind of a group named sensitive is
-		// hidden, rather than risk showing one.
-		for _, r := range sensitive {
-			if _, group, _ := strings.Cut(r, "."); group == gv.Group && group != "" {
-				facts.Protection.Sensitive = map[schema.GroupKind]bool{gv.GroupKind(): true}
-			}
-		}
+		facts.Protection = snapsync.Secrets{Sensitive: []string{t.ResourceDir()}}.Protection(*t)
+	case t != nil:
+		facts.Protection = snapsync.Secrets{}.Protection(*t)
+	case sensitiveType(sensitive, obj, nil):
+		gk := obj.GroupVersionKind().GroupKind()
+		facts.Protection.Sensitive = map[schema.GroupKind]bool{gk: true}
 	}
 	ex, err := canonical.Explain(obj, facts)
 	if err != nil {

@@ -7,14 +7,18 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	"filippo.io/age"
+	"github.com/kubesnap/kubesnap/canonical"
 	"github.com/kubesnap/kubesnap/internal/kube"
 	"github.com/kubesnap/kubesnap/internal/sops"
 	snapsync "github.com/kubesnap/kubesnap/sync"
 	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 // digestKeySecrets are where the key of the Secret digests is looked for
@@ -33,6 +37,19 @@ type secretFlags struct {
 	sensitive       []string
 	digestKeyFile   string
 	digestKeySecret string
+	allowStale      bool
+	fs              *pflag.FlagSet // to tell a flag from the configuration file in errors
+}
+
+// publicKeyLooks says what an age public key looks like, for errors that
+// must not quote what was given instead.
+const publicKeyLooks = "an age public key is age1 and 58 more letters and digits, as age-keygen -y IDENTITY-FILE prints it"
+
+// keyLike reports whether s, given where a file name is expected, is an
+// age secret key itself: it must then not be quoted in an error.
+func keyLike(s string) bool {
+	s = strings.TrimSpace(s)
+	return strings.HasPrefix(s, "AGE-SECRET-KEY-") || strings.HasPrefix(s, "AGE-PLUGIN-")
 }
 
 func (f *secretFlags) add(fs *pflag.FlagSet, write bool) {
@@ -43,9 +60,21 @@ func (f *secretFlags) add(fs *pflag.FlagSet, write bool) {
 	} else {
 		fs.StringVar(&f.mode, "secrets", "redact", `how the revision stores Secret values, as given to snapshot: redact, encrypt, skip or plain`)
 	}
-	fs.StringSliceVar(&f.sensitive, "sensitive-resources", nil, "more types whose values are treated as Secrets' (everything but metadata), <resource>.<group> form, comma-separated")
+	fs.StringSliceVar(&f.sensitive, "sensitive-resources", nil, "more types whose values are treated as Secrets' (everything but metadata), comma-separated: <resource>.<group> (credentials.example.com), or a resource or kind that names one served type; a name the server does not serve stops the command")
 	fs.StringVar(&f.digestKeyFile, "digest-key", "", "file holding the key of the Secret digests (default: a Secret in the cluster, see --digest-key-secret)")
 	fs.StringVar(&f.digestKeySecret, "digest-key-secret", "", "NAMESPACE/NAME of the Secret holding the key of the Secret digests, created when missing (default: "+strings.Join(digestKeySecrets, ", then ")+")")
+	fs.BoolVar(&f.allowStale, "allow-stale-secrets", false, "go on when the digest key cannot be read: a Secret value that changes while its keys stay the same then goes unseen, and git keeps the stale file")
+	f.fs = fs
+}
+
+// sensitiveFlag names where --sensitive-resources came from, for errors.
+func (f *secretFlags) sensitiveFlag() string {
+	if f.fs != nil {
+		if fl := f.fs.Lookup("sensitive-resources"); fl != nil && !fl.Changed {
+			return "secrets.sensitiveResources (configuration file)"
+		}
+	}
+	return "--sensitive-resources"
 }
 
 // complete checks the flags and returns what they say, but the key.
@@ -61,15 +90,28 @@ func (f *secretFlags) complete() (snapsync.Secrets, error) {
 		}
 		s.Sensitive = append(s.Sensitive, r)
 	}
-	names := append([]string(nil), f.recipients...)
+	// Each recipient with where it came from, for errors: they name the
+	// argument, never its text, which may be a secret key given by mistake.
+	type given struct{ where, value string }
+	var names []given
+	for i, r := range f.recipients {
+		where := "--age-recipient"
+		if len(f.recipients) > 1 {
+			where = fmt.Sprintf("--age-recipient number %d", i+1)
+		}
+		names = append(names, given{where, r})
+	}
 	if f.recipientsFile != "" {
+		if keyLike(f.recipientsFile) {
+			return s, usageError{errors.New("--age-recipients-file takes the path of a file of public keys, and was given an age secret key: " + publicKeyLooks)}
+		}
 		data, err := os.ReadFile(f.recipientsFile)
 		if err != nil {
 			return s, fmt.Errorf("--age-recipients-file: %w", err)
 		}
-		for _, line := range strings.Split(string(data), "\n") {
+		for n, line := range strings.Split(string(data), "\n") {
 			if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
-				names = append(names, line)
+				names = append(names, given{fmt.Sprintf("--age-recipients-file %s line %d", f.recipientsFile, n+1), line})
 			}
 		}
 	}
@@ -82,20 +124,17 @@ func (f *secretFlags) complete() (snapsync.Secrets, error) {
 	if len(names) == 0 {
 		return s, usageError{errors.New("--secrets encrypt needs the public keys to encrypt for: --age-recipient age1… or --age-recipients-file FILE")}
 	}
-	for _, n := range names {
-		if _, err := sops.ParseRecipients([]string{n}); err != nil {
-			return s, usageError{fmt.Errorf("age recipient %q is not a valid age public key (age1…)", n)}
+	rs := make([]age.Recipient, len(names))
+	keys := make([]string, len(names))
+	for i, n := range names {
+		r, err := sops.ParseRecipient(n.value)
+		if err != nil {
+			return s, usageError{fmt.Errorf("%s %v; %s", n.where, err, publicKeyLooks)}
 		}
+		rs[i], keys[i] = r, strings.TrimSpace(n.value)
 	}
-	rs, err := sops.ParseRecipients(names)
-	if err != nil {
-		return s, usageError{err}
-	}
-	for i := range names {
-		names[i] = strings.TrimSpace(names[i])
-	}
-	sort.Strings(names)
-	s.Sealer = sealer{names: names, seal: func(plain []byte, re string) ([]byte, error) {
+	sort.Strings(keys)
+	s.Sealer = sealer{names: keys, seal: func(plain []byte, re string) ([]byte, error) {
 		return sops.Encrypt(plain, rs, re, time.Now())
 	}}
 	return s, nil
@@ -111,15 +150,24 @@ func (f *secretFlags) warn(w io.Writer, s snapsync.Secrets) {
 // key fills in s.Key where the mode needs one: from --digest-key, or the
 // cluster's Secret (created when missing and create is set). A caller who
 // may not read the key's Secret (who usually may not read Secrets either)
-// goes on without it: warn is told, and no digest is written.
+// is stopped: without the key a value that changes under the same key
+// leaves the file as it is, and git keeps a stale Secret without a word.
+// With --allow-stale-secrets it goes on without the key, and warn is told.
 func (f *secretFlags) key(ctx context.Context, s *snapsync.Secrets, cluster *kube.Cluster, create bool, warn func(string)) error {
 	err := f.readKey(ctx, s, cluster, create)
-	if errors.Is(err, kube.ErrDigestKeyForbidden) {
-		warn(err.Error() + "; Secrets are stored without the digest of their values")
-		s.Key = nil
+	if !errors.Is(err, kube.ErrDigestKeyForbidden) {
+		return err
+	}
+	s.Key = nil
+	if f.allowStale {
+		warn(err.Error() + "; going on without it (--allow-stale-secrets): a Secret value that changes while its keys stay the same goes unseen")
 		return nil
 	}
-	return err
+	consequence := "git keeps the stale file"
+	if !create {
+		consequence = "diff reports no drift for it"
+	}
+	return fmt.Errorf("%w; without it a Secret value that changes while its keys stay the same goes unseen and %s: give the key with --digest-key FILE, or accept that with --allow-stale-secrets", err, consequence)
 }
 
 func (f *secretFlags) readKey(ctx context.Context, s *snapsync.Secrets, cluster *kube.Cluster, create bool) error {
@@ -191,9 +239,119 @@ func unsealer(path string) (snapsync.Unseal, error) {
 	if path == "" {
 		return nil, nil
 	}
+	if keyLike(path) {
+		return nil, usageError{fmt.Errorf("%s takes the path of an identity file, and was given the key itself: write it to a file (age-keygen -o FILE writes a new one) and give its path", from)}
+	}
 	ids, err := sops.ReadIdentities(path)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", from, path, err)
 	}
 	return func(data []byte) ([]byte, error) { return sops.Decrypt(data, ids) }, nil
+}
+
+// resolve checks every name of --sensitive-resources against the types the
+// server serves and leaves them in s in the <resource>.<group> form the
+// syncer compares with. A name no served type answers to would leave that
+// type's values in plain text: it stops the command (exit 2).
+func (f *secretFlags) resolve(ctx context.Context, s *snapsync.Secrets, cluster *kube.Cluster) error {
+	if len(s.Sensitive) == 0 {
+		return nil
+	}
+	disc, err := cluster.Discover(ctx)
+	if err != nil {
+		return err
+	}
+	s.Sensitive, err = resolveSensitive(s.Sensitive, disc, f.sensitiveFlag())
+	return err
+}
+
+// resolveSensitive returns names in the <resource>.<group> form: each is a
+// type's resource in that form, or a short form (the resource alone, or
+// the kind) that names exactly one served type. A name in the full form
+// whose group's discovery failed (an unavailable APIService) is kept as
+// given: it may be served again later, and must be hidden then.
+func resolveSensitive(names []string, disc snapsync.Discovery, flag string) ([]string, error) {
+	failed := map[string]bool{}
+	for gv := range disc.FailedGroups {
+		if g, err := schema.ParseGroupVersion(gv); err == nil {
+			failed[g.Group] = true
+		}
+	}
+	var out []string
+	for _, name := range names {
+		var exact bool
+		var short []string
+		for _, t := range disc.Types {
+			switch {
+			case t.ResourceDir() == name:
+				exact = true
+			case t.Resource == name || strings.EqualFold(t.Kind, name):
+				short = append(short, t.ResourceDir())
+			}
+		}
+		_, group, full := strings.Cut(name, ".")
+		switch {
+		case exact:
+			out = append(out, name)
+		case len(short) == 1:
+			out = append(out, short[0])
+		case len(short) > 1:
+			sort.Strings(short)
+			return nil, usageError{fmt.Errorf("%s: %q could mean %s; write one of them", flag, name, strings.Join(short, " or "))}
+		case full && failed[group]:
+			out = append(out, name)
+		default:
+			msg := fmt.Sprintf("%s: %q is not a type this server serves", flag, name)
+			if like := typesLike(name, disc.Types); len(like) > 0 {
+				msg += "; did you mean " + strings.Join(like, " or ") + "?"
+			} else {
+				msg += "; kubectl api-resources lists the types it serves (write NAME.GROUP, e.g. credentials.example.com)"
+			}
+			return nil, usageError{errors.New(msg)}
+		}
+	}
+	sort.Strings(out)
+	return slices.Compact(out), nil
+}
+
+// typesLike returns up to 5 served types a mistyped name could mean: the
+// same resource in another group, a singular or plural of one, or one a
+// couple of letters away.
+func typesLike(name string, types []canonical.Type) []string {
+	resource, _, _ := strings.Cut(name, ".")
+	var out []string
+	for _, t := range types {
+		r := t.Resource
+		if r == resource || len(resource) >= 3 && (strings.HasPrefix(r, resource) || strings.HasPrefix(resource, r)) ||
+			editDistance(resource, r) <= 2 || editDistance(name, t.ResourceDir()) <= 2 {
+			out = append(out, t.ResourceDir())
+		}
+	}
+	sort.Strings(out)
+	out = slices.Compact(out)
+	if len(out) > 5 {
+		out = out[:5]
+	}
+	return out
+}
+
+// editDistance is the Levenshtein distance of a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }

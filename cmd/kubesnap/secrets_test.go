@@ -206,7 +206,7 @@ func TestSecretsBadFlagsGetOneClearLine(t *testing.T) {
 	}{
 		{"unknown mode", []string{"--secrets", "hide"}, 2, `unknown secrets mode "hide"`},
 		{"encrypt without recipients", []string{"--secrets", "encrypt"}, 2, "--secrets encrypt needs the public keys"},
-		{"bad recipient", []string{"--secrets", "encrypt", "--age-recipient", "age1notakey"}, 2, "age1notakey"},
+		{"bad recipient", []string{"--secrets", "encrypt", "--age-recipient", "age1notakey"}, 2, "--age-recipient is not a valid age1… public key"},
 		{"recipient without encrypt", []string{"--age-recipient", "age1x"}, 2, "age recipients are for --secrets encrypt"},
 		{"missing recipients file", []string{"--secrets", "encrypt", "--age-recipients-file", "/nonexistent/recipients"}, 1, "--age-recipients-file"},
 		{"bad sensitive resource", []string{"--sensitive-resources", "widgets/example"}, 2, "<resource>.<group> form"},

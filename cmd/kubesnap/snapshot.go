@@ -130,6 +130,9 @@ func runSnapshot(ctx context.Context, o snapshotOptions, out io.Writer) error {
 			return err // the remote's branch is not kubesnap's
 		}
 	}
+	if err := o.secretFlags.resolve(ctx, &o.secrets, cluster); err != nil {
+		return err
+	}
 	if err := o.secretFlags.key(ctx, &o.secrets, cluster, true, func(msg string) { fmt.Fprintln(o.warn, "warning: "+msg) }); err != nil {
 		return err
 	}
@@ -227,7 +230,8 @@ func runSnapshot(ctx context.Context, o snapshotOptions, out io.Writer) error {
 
 // connect opens the repository, refusing one that is not kubesnap's (see
 // gitstore.CheckOwned) or has uncommitted edits in kubesnap's folders,
-// and builds the cluster client.
+// builds the cluster client and checks that the server answers and takes
+// the credentials.
 func connect(ctx context.Context, dir string, opts gitstore.Options, flags *genericclioptions.ConfigFlags) (*gitstore.Repo, *kube.Cluster, error) {
 	repo, err := gitstore.Open(dir, opts)
 	if err != nil {
@@ -245,6 +249,9 @@ func connect(ctx context.Context, dir string, opts gitstore.Options, flags *gene
 	}
 	cluster, err := kube.Connect(flags)
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := cluster.Check(ctx); err != nil {
 		return nil, nil, err
 	}
 	return repo, cluster, nil

@@ -171,6 +171,9 @@ func runWatch(ctx context.Context, o watchOptions, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := o.secretFlags.resolve(ctx, &o.watch.Snapshot.Secrets, cluster); err != nil {
+		return err
+	}
 	if err := o.secretFlags.key(ctx, &o.watch.Snapshot.Secrets, cluster, true, func(msg string) { log.Warn(msg) }); err != nil {
 		return err
 	}

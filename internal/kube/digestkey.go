@@ -41,7 +41,7 @@ func (c *Cluster) DigestKey(ctx context.Context, namespace, name string, create 
 	case err == nil:
 		return keyOf(obj, where)
 	case apierrors.IsForbidden(err):
-		return nil, fmt.Errorf("cannot read the digest key Secret %s: %w; grant get on it, or give the key with --digest-key FILE", where, ErrDigestKeyForbidden)
+		return nil, fmt.Errorf("cannot read the digest key Secret %s: %w; grant get on it (kubectl -n %s create role kubesnap-digest-key --verb=get --resource=secrets --resource-name=%s, and a rolebinding of it to this user)", where, ErrDigestKeyForbidden, namespace, name)
 	case !apierrors.IsNotFound(err):
 		return nil, c.unreachable(fmt.Errorf("read the digest key Secret %s: %w", where, err))
 	case !create:

@@ -106,14 +106,30 @@ func hostOf(server string) string {
 	return server
 }
 
-// unreachable turns a transport error into one line saying what to check.
+// unreachable turns a transport error, or credentials the server refuses,
+// into one line saying what to check.
 func (c *Cluster) unreachable(err error) error {
 	var netErr net.Error
 	var opErr *net.OpError
-	if errors.As(err, &opErr) || errors.As(err, &netErr) || strings.Contains(err.Error(), "connection refused") {
+	switch {
+	case apierrors.IsUnauthorized(err):
+		return fmt.Errorf("the API server at %s refused the credentials (401 Unauthorized): check the user of the context in --kubeconfig (--context, --user): its token or client certificate is wrong or expired", hostOf(c.config.Host))
+	case errors.As(err, &opErr) || errors.As(err, &netErr) || strings.Contains(err.Error(), "connection refused"):
 		return fmt.Errorf("cannot reach the API server at %s: %w (check --kubeconfig and --context, and that the cluster is up)", hostOf(c.config.Host), err)
 	}
 	return fmt.Errorf("API server at %s: %w", hostOf(c.config.Host), err)
+}
+
+// Check asks the server for its version: an error says, in one line, that
+// it cannot be reached or refuses the credentials, and what to check.
+// Commands call it before anything else, so that their first message is
+// about the server rather than about whatever they asked it first.
+func (c *Cluster) Check(ctx context.Context) error {
+	_, err := c.discovery.RESTClient().Get().AbsPath("/version").Do(ctx).Raw()
+	if err != nil {
+		return c.unreachable(err)
+	}
+	return nil
 }
 
 // Discover lists the preferred version of every resource type.

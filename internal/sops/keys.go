@@ -96,6 +96,13 @@ func lines(data []byte) func(yield func(int, string) bool) {
 	}
 }
 
+// ParseRecipient parses one age public key as ParseRecipients does. Its
+// error says what s is ("is an age secret key, …"), to follow the name of
+// the argument s came from, and never quotes s.
+func ParseRecipient(s string) (age.Recipient, error) {
+	return parseRecipient(strings.TrimSpace(s))
+}
+
 func parseRecipient(s string) (age.Recipient, error) {
 	switch {
 	case strings.HasPrefix(s, "AGE-SECRET-KEY-"):
