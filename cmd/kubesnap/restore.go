@@ -223,6 +223,9 @@ func runRestore(ctx context.Context, o restoreOptions, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
+	if err := cluster.Check(ctx); err != nil {
+		return err
+	}
 	target := cluster.Target()
 	target.Log = slog.New(slog.NewTextHandler(stderr, nil))
 	target.Rules = rulesOf(ctx)
