@@ -128,6 +128,8 @@ func DefaultRules() []DescribedRule {
 			Why: "mirror pod: the kubelet makes it from a static pod file"},
 		{Name: "completed-pods", Stage: StageSkipObject, Match: "core Pod in phase Succeeded or Failed",
 			Why: "completed pod"},
+		{Name: "kubernetes-service", Stage: StageSkipObject, Match: "core Service default/kubernetes",
+			Why: "reconciled by each API server"},
 		{Name: "root-ca-configmap", Stage: StageSkipObject, Match: "core ConfigMap kube-root-ca.crt in every namespace",
 			Why: "published in every namespace by the API server"},
 		{Name: "automanaged-apiservices", Stage: StageSkipObject, Match: "apiregistration.k8s.io APIService labelled kube-aggregator.kubernetes.io/automanaged",
