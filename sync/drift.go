@@ -329,13 +329,6 @@ func canonicalFile(id canonical.ID, data []byte, facts canonical.Facts, secrets 
 	return obj, canon, sealed, nil
 }
 
-func objectName(obj *unstructured.Unstructured) string {
-	if obj.GetNamespace() == "" {
-		return obj.GetKind() + " " + obj.GetName()
-	}
-	return obj.GetKind() + " " + obj.GetNamespace() + "/" + obj.GetName()
-}
-
 // JoinFirst joins the first n items and says how many more there are:
 // "a, b, c and 4 more".
 func JoinFirst(items []string, n int) string {

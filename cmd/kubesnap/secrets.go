@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"filippo.io/age"
 	"github.com/kubesnap/kubesnap/canonical"
 	"github.com/kubesnap/kubesnap/internal/kube"
 	"github.com/kubesnap/kubesnap/internal/sops"
@@ -124,16 +123,18 @@ func (f *secretFlags) complete() (snapsync.Secrets, error) {
 	if len(names) == 0 {
 		return s, usageError{errors.New("--secrets encrypt needs the public keys to encrypt for: --age-recipient age1… or --age-recipients-file FILE")}
 	}
-	rs := make([]age.Recipient, len(names))
 	keys := make([]string, len(names))
 	for i, n := range names {
-		r, err := sops.ParseRecipient(n.value)
-		if err != nil {
+		if _, err := sops.ParseRecipient(n.value); err != nil {
 			return s, usageError{fmt.Errorf("%s %v; %s", n.where, err, publicKeyLooks)}
 		}
-		rs[i], keys[i] = r, strings.TrimSpace(n.value)
+		keys[i] = strings.TrimSpace(n.value)
 	}
 	sort.Strings(keys)
+	rs, err := sops.ParseRecipients(keys) // each one checked above, naming its argument
+	if err != nil {
+		return s, usageError{fmt.Errorf("age recipients: %v; %s", err, publicKeyLooks)}
+	}
 	s.Sealer = sealer{names: keys, seal: func(plain []byte, re string) ([]byte, error) {
 		return sops.Encrypt(plain, rs, re, time.Now())
 	}}

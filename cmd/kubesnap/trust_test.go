@@ -456,7 +456,7 @@ func TestResolveSensitive(t *testing.T) {
 		{"two names for one type count once", []string{"Credential", "credentials.example.com"}, []string{"credentials.example.com"}, ""},
 		{"a short form that names two types is refused", []string{"tokens"}, nil, `"tokens" could mean tokens.example.net or tokens.example.org`},
 		{"another group is refused, naming the served one", []string{"credentials.example.org"}, nil, `"credentials.example.org" is not a type this server serves; did you mean credentials.example.com?`},
-		{"a typo is refused, naming what it could mean", []string{"credentails"}, nil, "did you mean credentials.example.com?"},
+		{"a typo is refused, naming what it could mean", []string{"credentals"}, nil, "did you mean credentials.example.com?"},
 		{"a name like nothing is refused, saying where to look", []string{"passwords.vault.io"}, nil, "kubectl api-resources"},
 		{"a type of a group whose discovery failed is kept", []string{"keys.metrics.example.io"}, []string{"keys.metrics.example.io"}, ""},
 	} {

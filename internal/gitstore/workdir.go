@@ -135,7 +135,7 @@ func (w *workdir) folderLocked(dir string, create bool) (d *os.Root, owned bool,
 		return nil, false, err
 	}
 	if parentOwned {
-		defer parent.Close()
+		defer func() { _ = parent.Close() }() // a folder only read: nothing to report
 	}
 	fi, err := parent.Lstat(base)
 	if errors.Is(err, fs.ErrNotExist) && create {
