@@ -16,6 +16,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp/sideband"
 	"github.com/go-git/go-git/v5/plumbing/storer"
 	"github.com/go-git/go-git/v5/plumbing/transport"
+	snapsync "github.com/kubesnap/kubesnap/sync"
 )
 
 // Pull, Push and the tag calls speak git's protocol through go-git's
@@ -97,7 +98,10 @@ func (r *Repo) Push(ctx context.Context) (rebased bool, conflicts []string, err 
 			refused, refusedAt = true, remoteHead
 		}
 		if round >= rm.maxRounds {
-			return rebased, conflicts, rm.fail(op, fmt.Errorf("the remote branch moved on %d times while we pushed; will try again", round))
+			return rebased, conflicts, rm.fail(op, fmt.Errorf("%w: the remote branch moved on %d times while we pushed; will try again", snapsync.ErrLostRace, round))
+		}
+		if err := rm.contend(ctx, round); err != nil {
+			return rebased, conflicts, rm.fail(op, err)
 		}
 		theirs, err := r.fetchRetrying(ctx, rm)
 		if err != nil {
