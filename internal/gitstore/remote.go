@@ -365,12 +365,16 @@ func (rm *remote) retry(ctx context.Context, fn func(ctx context.Context) error)
 	}
 }
 
+// maxRaceWait bounds one wait after a lost race, so that a Push that
+// loses every round still returns within seconds.
+const maxRaceWait = 2 * time.Second
+
 // contend waits after the round-th race lost to another writer: a random
-// time up to raceWait·2^(round-1), at most maxWait ("full jitter"). Writers
-// that lost to each other then try again at different times, instead of
-// fetching, rebasing and pushing in step and losing again.
+// time up to raceWait·2^(round-1), at most maxRaceWait ("full jitter").
+// Writers that lost to each other then try again at different times,
+// instead of fetching, rebasing and pushing in step and losing again.
 func (rm *remote) contend(ctx context.Context, round int) error {
-	limit := min(rm.raceWait<<min(round-1, 16), rm.maxWait)
+	limit := min(rm.raceWait<<min(round-1, 16), maxRaceWait)
 	if limit <= 0 {
 		return nil
 	}
