@@ -106,6 +106,20 @@ func TestWatchFleetOfThreeOnOneRemote(t *testing.T) {
 		args := append(httpRemoteArgs(url), "--path", path, "--include-namespaces", ns, "--debounce", "100ms", "--max-delay", "300ms")
 		ws = append(ws, startWatch(t, filepath.Join(t.TempDir(), "repo"), append(args, scope...)...))
 	}
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		for i, w := range ws {
+			var failed []string
+			for _, line := range strings.Split(w.log.String(), "\n") {
+				if strings.Contains(line, "push failed") {
+					failed = append(failed, line)
+				}
+			}
+			t.Logf("watcher %d, %d failed pushes, the last ones:\n%s", i, len(failed), strings.Join(failed[max(len(failed)-3, 0):], "\n"))
+		}
+	})
 
 	// Changes in all three at once: creates, updates and deletes.
 	client := env.Client(t)
