@@ -158,6 +158,11 @@ type Remote interface {
 	DeleteTags(ctx context.Context, names ...string) error
 }
 
+// ErrLostRace is wrapped by Remote.Push when other writers moved the
+// remote branch on every time we fetched, rebased and pushed: nothing is
+// wrong, and trying again soon is right.
+var ErrLostRace = errors.New("lost the race to other writers")
+
 // Tagger is a Store that can tag its branch head.
 type Tagger interface {
 	// Tag points a new tag at the branch head.

@@ -71,6 +71,10 @@ type Observer interface {
 	CommitFailed(err error)
 	Pushed(at time.Time)
 	PushFailed(err error)
+	// APIServerLost is told, while the API server does not answer, since
+	// when and the latest error; APIServerBack when it answers again.
+	APIServerLost(since time.Time, err error)
+	APIServerBack()
 	Pending(n int)
 	Captured(objects map[string]int) // per resource dir
 	WatchRestarted(resource string)
@@ -129,7 +133,14 @@ type Watcher struct {
 	retryAt       time.Time // commit retry after a failure
 	failures      int
 	pushAt        time.Time // push retry after a failure
-	pushFailures  int
+	pushFailures  int       // failures that back off
+	// pushFailingSince is when the pushes started failing (zero when the
+	// last one went through); pushFailedRun counts them.
+	pushFailingSince time.Time
+	pushFailedRun    int
+
+	probe  chan struct{} // ask the API server now (followAPI)
+	probes gosync.WaitGroup
 }
 
 type pendingChange struct {
@@ -141,7 +152,7 @@ type pendingChange struct {
 func NewWatcher(src Informers, st Store, opts WatchOptions) *Watcher {
 	w := &Watcher{src: src, st: st, opts: opts, log: opts.Logger, obs: opts.Observer, now: time.Now,
 		live: map[string]string{}, counts: map[string]int{}, pending: map[string]pendingChange{},
-		kick: make(chan struct{}, 1), retype: make(chan struct{}, 1), switched: make(chan string),
+		kick: make(chan struct{}, 1), retype: make(chan struct{}, 1), switched: make(chan string), probe: make(chan struct{}, 1),
 		types: map[string]canonical.Type{}, informers: map[string]map[string]Informer{}}
 	if w.log == nil {
 		w.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -182,6 +193,8 @@ func (w *Watcher) Run(ctx context.Context) error {
 	}
 	w.stored = stored
 	w.facts = res.Facts
+	w.probes.Add(1)
+	go w.followAPI(ctx)
 	for _, t := range res.Captured {
 		if err := w.startType(ctx, t); err != nil {
 			w.log.Warn("cannot watch type", "resource", t.ResourceDir(), "error", err)
@@ -293,6 +306,7 @@ func (w *Watcher) startType(ctx context.Context, t canonical.Type) error {
 			OnError: func(err error) {
 				w.obs.WatchRestarted(dir)
 				w.log.Warn("watch restarting", "resource", dir, "error", err)
+				w.askAPI()
 			},
 		}, &handler{w: w, dir: dir})
 		if err != nil {
@@ -799,12 +813,12 @@ func (w *Watcher) push(ctx context.Context) {
 	rebased, conflicts, err := w.opts.Remote.Push(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
-			w.pushAt = w.backoff(&w.pushFailures, "push", err)
+			w.pushAt = w.pushFailed(err)
 		}
 		w.obs.PushFailed(err)
 		return
 	}
-	w.pushFailures = 0
+	w.pushSucceeded()
 	w.unpushed = false
 	w.obs.Pushed(w.now())
 	if rebased {
@@ -1084,6 +1098,7 @@ var ErrAbandon = errors.New("stop without committing: no longer the leader")
 // pushes, with a bounded time of its own since ctx has ended.
 func (w *Watcher) shutdown(ctx context.Context) error {
 	w.switches.Wait() // they end with ctx
+	w.probes.Wait()   // so does followAPI
 	if errors.Is(context.Cause(ctx), ErrAbandon) {
 		w.stopInformers()
 		w.log.Warn("stopped without committing", "reason", ErrAbandon)
@@ -1113,11 +1128,13 @@ func (w *Watcher) stopInformers() {
 
 type nopObserver struct{}
 
-func (nopObserver) Ready()                   {}
-func (nopObserver) Committed(time.Time, int) {}
-func (nopObserver) CommitFailed(error)       {}
-func (nopObserver) Pushed(time.Time)         {}
-func (nopObserver) PushFailed(error)         {}
-func (nopObserver) Pending(int)              {}
-func (nopObserver) Captured(map[string]int)  {}
-func (nopObserver) WatchRestarted(string)    {}
+func (nopObserver) Ready()                         {}
+func (nopObserver) Committed(time.Time, int)       {}
+func (nopObserver) CommitFailed(error)             {}
+func (nopObserver) Pushed(time.Time)               {}
+func (nopObserver) PushFailed(error)               {}
+func (nopObserver) Pending(int)                    {}
+func (nopObserver) Captured(map[string]int)        {}
+func (nopObserver) WatchRestarted(string)          {}
+func (nopObserver) APIServerLost(time.Time, error) {}
+func (nopObserver) APIServerBack()                 {}

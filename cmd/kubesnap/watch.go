@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/mail"
 	"os"
+	"strings"
+	gosync "sync"
 	"sync/atomic"
 	"time"
 
@@ -31,6 +33,7 @@ type watchOptions struct {
 	remote               gitstore.Remote
 	watch                snapsync.WatchOptions
 	listen               string
+	pushThreshold        time.Duration
 	leaderElect          bool
 	election             kube.Election
 	logFormat            string
@@ -80,7 +83,10 @@ pushes, and exits 0.`,
 	fs.IntVar(&o.watch.KeepSnapshots, "keep-snapshots", 0, "keep only the newest N snapshot tags (0: all)")
 	fs.DurationVar(&o.watch.SnapshotRetention, "snapshot-retention", 0, "delete snapshot tags older than this (0: never)")
 	fs.DurationVar(&o.watch.Rediscover, "rediscover", o.watch.Rediscover, "how often to look for new and removed types")
-	fs.StringVar(&o.listen, "listen", ":8080", `address of /healthz, /readyz and /metrics ("" for none)`)
+	// Only this machine by default: the metrics name the cluster's types
+	// and the remote. deploy/ listens on every address of the pod.
+	fs.StringVar(&o.listen, "listen", "127.0.0.1:8080", `address of /healthz, /readyz and /metrics (":8080" for every address, "" for none)`)
+	fs.DurationVar(&o.pushThreshold, "push-failure-threshold", 10*time.Minute, "report not ready on /readyz once pushes have failed for this long (0: never)")
 	fs.BoolVar(&o.leaderElect, "leader-elect", false, "commit only while holding the leader Lease, so replicas give high availability")
 	fs.StringVar(&wf.electionNS, "leader-elect-namespace", "", "namespace of the leader Lease (default $POD_NAMESPACE, else kubesnap-system)")
 	fs.StringVar(&wf.electionID, "leader-elect-id", "", "this replica's identity (default the host name)")
@@ -111,6 +117,9 @@ func (o *watchOptions) complete(wf *watchFlags, ff *filterFlags) error {
 		if o.watch.Schedule, err = snapsync.ParseSchedule(wf.schedule); err != nil {
 			return usageError{fmt.Errorf("--schedule: %w", err)}
 		}
+	}
+	if o.pushThreshold < 0 {
+		return usageError{errors.New("--push-failure-threshold cannot be negative")}
 	}
 	if o.watch.KeepSnapshots < 0 || o.watch.SnapshotRetention < 0 {
 		return usageError{errors.New("--keep-snapshots and --snapshot-retention cannot be negative")}
@@ -184,6 +193,9 @@ func runWatch(ctx context.Context, o watchOptions, stderr io.Writer) error {
 		o.watch.Remote = repo
 	}
 	m := newMetrics()
+	// "A resync": the API server may be out of reach as long as the
+	// watcher goes between looking at its types.
+	m.apiThreshold, m.pushThreshold = o.watch.Rediscover, o.pushThreshold
 	o.watch.Observer = m
 	o.watch.Logger = log
 	o.watch.Snapshot.Cluster = cluster.Name()
@@ -244,10 +256,31 @@ type metrics struct {
 	objects                       *prometheus.GaugeVec
 	watchRestarts                 *prometheus.CounterVec
 	ready, standby                atomic.Bool
+
+	// Readiness goes once the API server has been out of reach for
+	// apiThreshold, or pushes have failed for pushThreshold (0: never).
+	apiThreshold, pushThreshold time.Duration
+	now                         func() time.Time
+	mu                          gosync.Mutex
+	pushFailing, apiLost        failing
+}
+
+// failing is a run of failures: since when (zero: none), and the latest.
+type failing struct {
+	since time.Time
+	err   error
+}
+
+// seconds is how long the run has lasted.
+func (f failing) seconds(now time.Time) float64 {
+	if f.since.IsZero() {
+		return 0
+	}
+	return now.Sub(f.since).Seconds()
 }
 
 func newMetrics() *metrics {
-	m := &metrics{reg: prometheus.NewRegistry()}
+	m := &metrics{reg: prometheus.NewRegistry(), now: time.Now}
 	f := func(c prometheus.Collector) { m.reg.MustRegister(c) }
 	m.lastCommit = prometheus.NewGauge(prometheus.GaugeOpts{Name: "kubesnap_last_commit_timestamp_seconds", Help: "Time of the last successful commit."})
 	m.lastPush = prometheus.NewGauge(prometheus.GaugeOpts{Name: "kubesnap_last_push_timestamp_seconds", Help: "Time of the last successful push."})
@@ -257,7 +290,17 @@ func newMetrics() *metrics {
 	m.pushFailures = prometheus.NewCounter(prometheus.CounterOpts{Name: "kubesnap_push_failures_total", Help: "Pushes that failed (retried)."})
 	m.objects = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kubesnap_objects", Help: "Objects captured, per resource."}, []string{"resource"})
 	m.watchRestarts = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kubesnap_watch_restarts_total", Help: "Watches restarted after an error, per resource."}, []string{"resource"})
-	for _, c := range []prometheus.Collector{m.lastCommit, m.lastPush, m.pending, m.commits, m.commitFailures, m.pushFailures, m.objects, m.watchRestarts} {
+	pushFailing := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "kubesnap_push_failing_seconds", Help: "How long pushes have been failing; 0 when the last push went through."}, func() float64 {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return m.pushFailing.seconds(m.now())
+	})
+	apiLost := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "kubesnap_apiserver_unreachable_seconds", Help: "How long the API server has not answered; 0 when it answers."}, func() float64 {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return m.apiLost.seconds(m.now())
+	})
+	for _, c := range []prometheus.Collector{m.lastCommit, m.lastPush, m.pending, m.commits, m.commitFailures, m.pushFailures, m.objects, m.watchRestarts, pushFailing, apiLost} {
 		f(c)
 	}
 	return m
@@ -270,6 +313,10 @@ func (m *metrics) handler() http.Handler {
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
 		switch {
 		case m.ready.Load():
+			if why := m.unready(); why != "" {
+				http.Error(w, why, http.StatusServiceUnavailable)
+				return
+			}
 			fmt.Fprintln(w, "ok")
 		case m.standby.Load():
 			fmt.Fprintln(w, "ok: standing by for the leader Lease")
@@ -280,14 +327,52 @@ func (m *metrics) handler() http.Handler {
 	return mux
 }
 
+// unready says why a watching watcher is not ready; "" when it is.
+func (m *metrics) unready() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	var why []string
+	if f := m.apiLost; !f.since.IsZero() && now.Sub(f.since) > m.apiThreshold {
+		why = append(why, fmt.Sprintf("cannot reach the API server for %s: %v", now.Sub(f.since).Round(time.Second), f.err))
+	}
+	if f := m.pushFailing; m.pushThreshold > 0 && !f.since.IsZero() && now.Sub(f.since) > m.pushThreshold {
+		why = append(why, fmt.Sprintf("pushes failing for %s: %v", now.Sub(f.since).Round(time.Second), f.err))
+	}
+	return strings.Join(why, "; ")
+}
+
 func (m *metrics) Ready() { m.ready.Store(true) }
 func (m *metrics) Committed(at time.Time, _ int) {
 	m.commits.Inc()
 	m.lastCommit.Set(float64(at.Unix()))
 }
-func (m *metrics) CommitFailed(error)      { m.commitFailures.Inc() }
-func (m *metrics) Pushed(at time.Time)     { m.lastPush.Set(float64(at.Unix())) }
-func (m *metrics) PushFailed(error)        { m.pushFailures.Inc() }
+func (m *metrics) CommitFailed(error) { m.commitFailures.Inc() }
+func (m *metrics) Pushed(at time.Time) {
+	m.lastPush.Set(float64(at.Unix()))
+	m.mu.Lock()
+	m.pushFailing = failing{}
+	m.mu.Unlock()
+}
+func (m *metrics) PushFailed(err error) {
+	m.pushFailures.Inc()
+	m.mu.Lock()
+	if m.pushFailing.since.IsZero() {
+		m.pushFailing.since = m.now()
+	}
+	m.pushFailing.err = err
+	m.mu.Unlock()
+}
+func (m *metrics) APIServerLost(since time.Time, err error) {
+	m.mu.Lock()
+	m.apiLost = failing{since: since, err: err}
+	m.mu.Unlock()
+}
+func (m *metrics) APIServerBack() {
+	m.mu.Lock()
+	m.apiLost = failing{}
+	m.mu.Unlock()
+}
 func (m *metrics) Pending(n int)           { m.pending.Set(float64(n)) }
 func (m *metrics) WatchRestarted(r string) { m.watchRestarts.WithLabelValues(r).Inc() }
 func (m *metrics) Captured(objects map[string]int) {

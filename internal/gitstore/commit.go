@@ -172,7 +172,7 @@ func (s *staging) flush() error {
 func (r *Repo) writeTree(st *staging, base plumbing.Hash, edits map[string]*plumbing.Hash) (id plumbing.Hash, empty bool, err error) {
 	entries := map[string]object.TreeEntry{}
 	if !base.IsZero() {
-		t, err := r.repo.TreeObject(base)
+		t, err := st.tree(base)
 		if err != nil {
 			return id, false, fmt.Errorf("read tree %s: %w", base, err)
 		}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"unicode"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/format/packfile"
@@ -16,6 +17,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp/sideband"
 	"github.com/go-git/go-git/v5/plumbing/storer"
 	"github.com/go-git/go-git/v5/plumbing/transport"
+	snapsync "github.com/kubesnap/kubesnap/sync"
 )
 
 // Pull, Push and the tag calls speak git's protocol through go-git's
@@ -97,7 +99,10 @@ func (r *Repo) Push(ctx context.Context) (rebased bool, conflicts []string, err 
 			refused, refusedAt = true, remoteHead
 		}
 		if round >= rm.maxRounds {
-			return rebased, conflicts, rm.fail(op, fmt.Errorf("the remote branch moved on %d times while we pushed; will try again", round))
+			return rebased, conflicts, rm.fail(op, fmt.Errorf("%w: the remote branch moved on %d times while we pushed; will try again", snapsync.ErrLostRace, round))
+		}
+		if err := rm.contend(ctx, round); err != nil {
+			return rebased, conflicts, rm.fail(op, err)
 		}
 		theirs, err := r.fetchRetrying(ctx, rm)
 		if err != nil {
@@ -326,6 +331,24 @@ func (r *Repo) send(ctx context.Context, plan func(refs map[plumbing.ReferenceNa
 	}
 	req := packp.NewReferenceUpdateRequestFromCapabilities(ar.Capabilities)
 	req.Commands = cmds
+	// The remote's own words for a refusal (a hook's message, a
+	// protected branch, a lock it could not take) come on the side band;
+	// quiet keeps its progress off it.
+	var said remoteWords
+	for _, c := range []capability.Capability{capability.Sideband64k, capability.Sideband} {
+		if ar.Capabilities.Supports(c) {
+			if err := req.Capabilities.Set(c); err != nil {
+				return &localError{err}
+			}
+			req.Progress = &said
+			break
+		}
+	}
+	if req.Progress != nil && ar.Capabilities.Supports(capability.Quiet) {
+		if err := req.Capabilities.Set(capability.Quiet); err != nil {
+			return &localError{err}
+		}
+	}
 	deletesOnly := true
 	for _, c := range cmds {
 		if c.Action() != packp.Delete {
@@ -352,11 +375,11 @@ func (r *Repo) send(ctx context.Context, plan func(refs map[plumbing.ReferenceNa
 	report, err := sess.ReceivePack(ctx, req)
 	if report != nil {
 		if report.UnpackStatus != "" && report.UnpackStatus != "ok" {
-			return fmt.Errorf("the remote could not unpack what we sent: %s", report.UnpackStatus)
+			return fmt.Errorf("the remote could not unpack what we sent: %s%s", report.UnpackStatus, said.quote())
 		}
 		for _, cs := range report.CommandStatuses {
 			if cs.Status != "ok" {
-				return &rejectedError{ref: cs.ReferenceName, status: cs.Status}
+				return &rejectedError{ref: cs.ReferenceName, status: cs.Status + said.quote()}
 			}
 		}
 	}
@@ -367,6 +390,39 @@ func (r *Repo) send(ctx context.Context, plan func(refs map[plumbing.ReferenceNa
 		return fmt.Errorf("write pack: %w", err)
 	}
 	return nil
+}
+
+// remoteWords keeps the first messages the remote sent on the side band.
+type remoteWords struct{ buf []byte }
+
+// maxRemoteWords bounds what a remote may put into our errors and logs.
+const maxRemoteWords = 400
+
+func (w *remoteWords) Write(p []byte) (int, error) {
+	if room := 4*maxRemoteWords - len(w.buf); room > 0 {
+		w.buf = append(w.buf, p[:min(len(p), room)]...)
+	}
+	return len(p), nil
+}
+
+// quote returns what the remote said as " (the remote said: …)", on one
+// line, without control characters, cut at maxRemoteWords bytes; "" when
+// it said nothing.
+func (w *remoteWords) quote() string {
+	s := strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == unicode.ReplacementChar {
+			return ' '
+		}
+		return r
+	}, strings.ToValidUTF8(string(w.buf), " "))
+	s = strings.Join(strings.Fields(s), " ")
+	if s == "" {
+		return ""
+	}
+	if len(s) > maxRemoteWords {
+		s = strings.ToValidUTF8(s[:maxRemoteWords], "") + "…"
+	}
+	return " (the remote said: " + s + ")"
 }
 
 // Tags lists the local tags whose name starts with prefix, sorted.

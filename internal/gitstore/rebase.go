@@ -351,6 +351,19 @@ func (r *Repo) rebase(ours, remote, fork *object.Commit, chain []*object.Commit)
 	return conflicts, r.moveTags(replaced)
 }
 
+// tree reads tree h from the objects staged so far, else from the
+// repository. A rebase replays each commit onto the tree the one before
+// made, and those trees are written only when the whole chain is done:
+// reading them from the repository alone failed every rebase of two
+// commits or more, for good, since the chain only grows while the
+// push fails.
+func (s *staging) tree(h plumbing.Hash) (*object.Tree, error) {
+	if obj, ok := s.objects[h]; ok {
+		return object.DecodeTree(s.repo.repo.Storer, obj)
+	}
+	return s.repo.repo.TreeObject(h)
+}
+
 // relative returns p relative to the prefix, when it is below it.
 func (r *Repo) relative(p string) (string, bool) {
 	if r.prefix == "" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	gitproto "github.com/go-git/go-git/v5/plumbing/transport/git"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
+	snapsync "github.com/kubesnap/kubesnap/sync"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -61,6 +63,7 @@ type remote struct {
 	maxWait   time.Duration // longest wait between attempts
 	timeout   time.Duration // one attempt
 	maxRounds int           // rebase-and-push rounds before Push gives up
+	raceWait  time.Duration // longest wait after the first lost race, doubled each time
 }
 
 // SetRemote checks rem and makes it the remote Pull, Push, PushTags and
@@ -79,6 +82,7 @@ func (r *Repo) SetRemote(rem Remote) error {
 		maxWait:   30 * time.Second,
 		timeout:   10 * time.Minute,
 		maxRounds: 10,
+		raceWait:  50 * time.Millisecond,
 	}
 	if token != "" {
 		rm.secrets = append(rm.secrets, token)
@@ -259,7 +263,7 @@ var safeCauses = []error{
 	context.Canceled, context.DeadlineExceeded,
 	transport.ErrAuthenticationRequired, transport.ErrAuthorizationFailed,
 	transport.ErrRepositoryNotFound, transport.ErrInvalidAuthMethod,
-	errRemoteMoved, errNoRemote,
+	errRemoteMoved, errNoRemote, snapsync.ErrLostRace,
 }
 
 var (
@@ -358,5 +362,28 @@ func (rm *remote) retry(ctx context.Context, fn func(ctx context.Context) error)
 		case <-t.C:
 		}
 		wait = min(2*wait, rm.maxWait)
+	}
+}
+
+// maxRaceWait bounds one wait after a lost race, so that a Push that
+// loses every round still returns within seconds.
+const maxRaceWait = 2 * time.Second
+
+// contend waits after the round-th race lost to another writer: a random
+// time up to raceWait·2^(round-1), at most maxRaceWait ("full jitter").
+// Writers that lost to each other then try again at different times,
+// instead of fetching, rebasing and pushing in step and losing again.
+func (rm *remote) contend(ctx context.Context, round int) error {
+	limit := min(rm.raceWait<<min(round-1, 16), maxRaceWait)
+	if limit <= 0 {
+		return nil
+	}
+	t := time.NewTimer(rand.N(limit))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }

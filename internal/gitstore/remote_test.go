@@ -575,8 +575,20 @@ func TestRemoteRulesAreReportedNotRetriedForever(t *testing.T) {
 		setRemote(t, r, Remote{URL: remote})
 		commit(t, r, "c\n", add("a.yaml", "a\n"))
 		_, _, err := r.Push(t.Context())
-		if err == nil || !strings.Contains(err.Error(), "refused to update main") {
+		if err == nil || !strings.Contains(err.Error(), "refused to update main") || !strings.Contains(err.Error(), "(the remote said: no pushes today)") {
 			t.Errorf("Push refused by a hook = %v", err)
+		}
+		// Over HTTP too, and what the remote says is one line without
+		// its control characters.
+		if err := os.WriteFile(hook, []byte("#!/bin/sh\nprintf 'branch main is protected\\n\\033[31mask an admin\\n' >&2\nexit 1\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		gitCLI(t, remote, "config", "http.receivepack", "true")
+		srv := gitHTTP(t, filepath.Dir(remote), "tok")
+		setRemote(t, r, Remote{URL: srv.URL + "/remote.git", Token: "tok", Username: "kubesnap"})
+		_, _, err = r.Push(t.Context())
+		if err == nil || !strings.HasSuffix(err.Error(), "(the remote said: branch main is protected [31mask an admin)") {
+			t.Errorf("Push over HTTP refused by a hook = %v", err)
 		}
 	})
 }
