@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	gosync "sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -98,13 +99,15 @@ func TestWatchFleetOfThreeOnOneRemote(t *testing.T) {
 	remote, url := bareHTTPRemote(t)
 	scope := []string{"--include-resources", "configmaps"}
 	var nss, paths []string
-	var ws []*runningWatch
+	var ws []*watchProcess
 	for i := range 3 {
 		ns := env.Namespace(t)
 		path := fmt.Sprintf("clusters/c%d", i)
 		nss, paths = append(nss, ns), append(paths, path)
 		args := append(httpRemoteArgs(url), "--path", path, "--include-namespaces", ns, "--debounce", "100ms", "--max-delay", "300ms")
-		ws = append(ws, startWatch(t, filepath.Join(t.TempDir(), "repo"), append(args, scope...)...))
+		// Processes of their own, as three clusters' pods: klog's logger
+		// is the process's.
+		ws = append(ws, spawnWatch(t, true, append(append(args, "--repo", filepath.Join(t.TempDir(), "repo")), scope...)...))
 	}
 	t.Cleanup(func() {
 		if !t.Failed() {
@@ -172,8 +175,11 @@ func TestWatchFleetOfThreeOnOneRemote(t *testing.T) {
 		}
 		t.Logf("watcher %d: %d commits, %d pushes lost their races, %d pushes failed otherwise", i,
 			strings.Count(log, "msg=committed"), strings.Count(log, "push lost its races"), strings.Count(log, `msg="push failed; retrying"`))
-		if code := w.stop(t); code != 0 {
-			t.Errorf("watcher %d exited %d:\n%s", i, code, log)
+		if err := w.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.cmd.Wait(); err != nil {
+			t.Errorf("watcher %d did not exit 0 on SIGTERM: %v\n%s", i, err, w.log)
 		}
 	}
 	// Every commit on the remote is on main's first-parent line: no
