@@ -134,10 +134,11 @@ func TestWatchFleetOfThreeOnOneRemote(t *testing.T) {
 			cms := client.CoreV1().ConfigMaps(ns)
 			for i := 0; time.Now().Before(stop); i++ {
 				var err error
-				switch n := rand.IntN(max(i, 1)); {
-				case i%5 == 4:
+				n := rand.IntN(max(i, 1))
+				switch i % 5 {
+				case 4:
 					err = cms.Delete(t.Context(), fmt.Sprintf("cm-%03d", n), metav1.DeleteOptions{})
-				case i%5 == 2:
+				case 2:
 					_, err = cms.Update(t.Context(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("cm-%03d", n)}, Data: map[string]string{"v": strconv.Itoa(i)}}, metav1.UpdateOptions{})
 				default:
 					_, err = cms.Create(t.Context(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("cm-%03d", i)}, Data: map[string]string{"v": "0"}}, metav1.CreateOptions{})
