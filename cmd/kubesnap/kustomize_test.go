@@ -149,8 +149,8 @@ func TestRestoreKustomizeFailuresApplyNothing(t *testing.T) {
 	empty := dirWith(map[string]string{"patch.yaml": "a: b\n"})
 	broken := dirWith(map[string]string{"kustomization.yaml": "resources: [nothere.yaml]\n"})
 	unknown := dirWith(map[string]string{
-		"kustomization.yaml": "resources: [widget.yaml]\n",
-		"widget.yaml":        "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: " + ns + "}\n",
+		"kustomization.yaml": "resources: [thing.yaml]\n",
+		"thing.yaml":         "apiVersion: nowhere.kubesnap.test/v1\nkind: Thing\nmetadata: {name: w, namespace: " + ns + "}\n",
 	})
 	loose := dirWith(map[string]string{
 		"kustomization.yaml": "resources: [cm.yaml]\n",
@@ -160,7 +160,7 @@ func TestRestoreKustomizeFailuresApplyNothing(t *testing.T) {
 		{missing, "--kustomize " + missing + ": no such folder"},
 		{empty, "--kustomize " + empty + ": no kustomization.yaml, kustomization.yml, Kustomization in the folder"},
 		{broken, "--kustomize " + broken + ": kustomize: accumulating resources: accumulation err='accumulating resources from 'nothere.yaml'"},
-		{unknown, "--kustomize " + unknown + ": kustomize built a Widget (example.com/v1), a kind neither the revision nor the target knows"},
+		{unknown, "--kustomize " + unknown + ": kustomize built a Thing (nowhere.kubesnap.test/v1), a kind neither the revision nor the target knows"},
 		{loose, "--kustomize " + loose + ": kustomize built ConfigMap loose without a namespace"},
 	} {
 		out, errOut, code := kubesnap(t, "restore", "--kubeconfig", env.Kubeconfig, "--repo", repo, "--rev", "HEAD",
