@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path"
+	"slices"
 	"sort"
 
 	"github.com/go-git/go-git/v5/plumbing/filemode"
@@ -136,10 +138,7 @@ func (v *Revision) CheckSnapshot() error {
 	if err != nil {
 		return err
 	}
-	paths := make([]string, 0, len(files))
-	for p := range files {
-		paths = append(paths, p)
-	}
+	paths := slices.Collect(maps.Keys(files))
 	if snapsync.HoldsSnapshot(paths) {
 		return nil
 	}
@@ -159,10 +158,7 @@ func (r *Repo) CheckOwned(ctx context.Context) error {
 	if err != nil || len(files) == 0 {
 		return err
 	}
-	paths := make([]string, 0, len(files))
-	for p := range files {
-		paths = append(paths, p)
-	}
+	paths := slices.Collect(maps.Keys(files))
 	if snapsync.HoldsSnapshot(paths) {
 		return nil
 	}

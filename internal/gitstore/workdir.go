@@ -276,27 +276,27 @@ func (w *workdir) Chmod(name string, perm fs.FileMode) error {
 // Remove removes the file name, or the link of that name (not what it
 // points to). A missing name is no error.
 func (w *workdir) Remove(name string) error {
-	if err := checkName(name); err != nil {
-		return err
-	}
-	dir, base := split(name)
-	d, release, err := w.folder(dir, false)
-	if errors.Is(err, fs.ErrNotExist) {
+	return w.inParent(name, func(d *os.Root, base string) error {
+		if err := d.Remove(base); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
 		return nil
-	}
-	if err != nil {
-		return err
-	}
-	defer release()
-	if err := d.Remove(base); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	return nil
+	})
 }
 
 // RemoveAll removes name and what it holds; a link is removed, not
 // followed. A missing name is no error.
 func (w *workdir) RemoveAll(name string) error {
+	return w.inParent(name, func(d *os.Root, base string) error {
+		w.forget(name)
+		return d.RemoveAll(base)
+	})
+}
+
+// inParent calls fn with the folder that holds name, opened without
+// following a link, and name's last segment; a missing folder is no
+// error (there is nothing to remove).
+func (w *workdir) inParent(name string, fn func(d *os.Root, base string) error) error {
 	if err := checkName(name); err != nil {
 		return err
 	}
@@ -309,8 +309,7 @@ func (w *workdir) RemoveAll(name string) error {
 		return err
 	}
 	defer release()
-	w.forget(name)
-	return d.RemoveAll(base)
+	return fn(d, base)
 }
 
 // RemoveEmptyParents removes the folder dir and its parents while they
