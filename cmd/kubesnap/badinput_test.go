@@ -103,16 +103,7 @@ func TestSnapshotListsForbiddenTypesAsSkipped(t *testing.T) {
 	ns := env.Namespace(t)
 	env.Kubectl(t, "", "-n", ns, "create", "configmap", "visible", "--from-literal=k=v")
 	env.Kubectl(t, "", "-n", ns, "create", "secret", "generic", "hidden", "--from-literal=k=v")
-	role := "kubesnap-test-limited-" + ns
-	env.Kubectl(t, "", "create", "clusterrole", role, "--verb=get,list,watch", "--resource=namespaces,configmaps")
-	env.Kubectl(t, "", "create", "clusterrolebinding", role, "--clusterrole="+role, "--user="+testenv.LimitedUser)
-	t.Cleanup(func() {
-		for _, kind := range []string{"clusterrolebinding", "clusterrole"} {
-			if out, err := env.KubectlErr("", "delete", kind, role); err != nil {
-				t.Errorf("delete %s %s: %v: %s", kind, role, err, out)
-			}
-		}
-	})
+	limitedUser(t, ns)
 	repo := t.TempDir()
 	out, errOut, code := kubesnap(t, "snapshot", "--repo", repo, "--kubeconfig", env.LimitedKubeconfig, "--include-namespaces", ns, "--allow-stale-secrets")
 	if code != 0 {

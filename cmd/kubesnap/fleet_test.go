@@ -221,13 +221,7 @@ func TestWatchSaysWhenPushesFailAndWhenTheyWorkAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	env.Kubectl(t, "", "-n", ns, "create", "configmap", "thawed", "--from-literal=a=b")
-	eventually(t, 2*time.Minute, func() bool {
-		code, _ := httpGet(t, addr, "/readyz")
-		return code == http.StatusOK
-	}, "/readyz ready once a push went through")
-	if v := metric(t, addr, "kubesnap_push_failing_seconds"); v != 0 {
-		t.Errorf("kubesnap_push_failing_seconds = %v after a push went through, want 0", v)
-	}
+	readyAgain(t, addr, 2*time.Minute, "kubesnap_push_failing_seconds")
 	if log := w.log.String(); !regexp.MustCompile(`msg="pushed after failures" failures=\d+ "failing for"=`).MatchString(log) {
 		t.Errorf("the log does not say the push went through after failures:\n%s", log)
 	}
@@ -332,13 +326,7 @@ func TestWatchSaysWhenTheAPIServerIsLostAndBack(t *testing.T) {
 	eventually(t, time.Minute, func() bool {
 		return regexp.MustCompile(`msg="the API server answers again" "unreachable for"=\d`).MatchString(w.log.String())
 	}, "the log to say the API server answers again")
-	eventually(t, 30*time.Second, func() bool {
-		code, _ := httpGet(t, addr, "/readyz")
-		return code == http.StatusOK
-	}, "/readyz ready again")
-	if v := metric(t, addr, "kubesnap_apiserver_unreachable_seconds"); v != 0 {
-		t.Errorf("kubesnap_apiserver_unreachable_seconds = %v once it answers, want 0", v)
-	}
+	readyAgain(t, addr, 30*time.Second, "kubesnap_apiserver_unreachable_seconds")
 	// And the watcher works on.
 	env.Kubectl(t, "", "-n", ns, "create", "configmap", "after", "--from-literal=a=b")
 	eventually(t, time.Minute, func() bool {
@@ -352,5 +340,18 @@ func TestWatchListensOnLoopbackByDefault(t *testing.T) {
 	f := newWatch(io.Discard).Flags().Lookup("listen")
 	if f == nil || f.DefValue != "127.0.0.1:8080" {
 		t.Fatalf("--listen defaults to %v, want 127.0.0.1:8080", f)
+	}
+}
+
+// readyAgain waits until /readyz answers 200 again after a fault, and
+// checks that the gauge that counted the fault went back to 0.
+func readyAgain(t *testing.T, addr string, timeout time.Duration, gauge string) {
+	t.Helper()
+	eventually(t, timeout, func() bool {
+		code, _ := httpGet(t, addr, "/readyz")
+		return code == http.StatusOK
+	}, "/readyz ready again once "+gauge+" ends")
+	if v := metric(t, addr, gauge); v != 0 {
+		t.Errorf("%s = %v once the fault is over, want 0", gauge, v)
 	}
 }
