@@ -105,7 +105,7 @@ func SkipObject(obj *unstructured.Unstructured) (reason string, skip bool) {
 		return "reconciled by each API server", true
 	case group == "" && kind == "ConfigMap" && obj.GetName() == "kube-root-ca.crt":
 		return "published in every namespace by the API server", true
-	case group == "apiregistration.k8s.io" && kind == "APIService":
+	case group == APIServiceGroup && kind == APIServiceKind:
 		if obj.GetLabels()["kube-aggregator.kubernetes.io/automanaged"] != "" {
 			return "managed by the API server", true
 		}
