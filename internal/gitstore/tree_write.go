@@ -1,0 +1,80 @@
+package gitstore
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+)
+
+// writeTree applies edits (paths relative to the tree, nil hash = delete)
+// to the tree base (zero for none) and returns the new tree's id; empty
+// reports a tree with no entries, which the parent drops. Subtrees without
+// edits are kept by id, unread.
+func (r *Repo) writeTree(st *staging, base plumbing.Hash, edits map[string]*plumbing.Hash) (id plumbing.Hash, empty bool, err error) {
+	entries := map[string]object.TreeEntry{}
+	if !base.IsZero() {
+		t, err := st.tree(base)
+		if err != nil {
+			return id, false, fmt.Errorf("read tree %s: %w", base, err)
+		}
+		for _, e := range t.Entries {
+			entries[e.Name] = e
+		}
+	}
+	sub := map[string]map[string]*plumbing.Hash{}
+	for p, h := range edits {
+		dir, rest, nested := strings.Cut(p, "/")
+		if !nested {
+			if h == nil {
+				delete(entries, p)
+			} else {
+				entries[p] = object.TreeEntry{Name: p, Mode: filemode.Regular, Hash: *h}
+			}
+			continue
+		}
+		if sub[dir] == nil {
+			sub[dir] = map[string]*plumbing.Hash{}
+		}
+		sub[dir][rest] = h
+	}
+	for dir, e := range sub {
+		var old plumbing.Hash
+		if cur, ok := entries[dir]; ok && cur.Mode == filemode.Dir {
+			old = cur.Hash
+		}
+		h, empty, err := r.writeTree(st, old, e)
+		if err != nil {
+			return id, false, err
+		}
+		if empty {
+			delete(entries, dir)
+		} else {
+			entries[dir] = object.TreeEntry{Name: dir, Mode: filemode.Dir, Hash: h}
+		}
+	}
+	t := &object.Tree{Entries: make([]object.TreeEntry, 0, len(entries))}
+	for _, e := range entries {
+		t.Entries = append(t.Entries, e)
+	}
+	// git orders tree entries by name, comparing a folder as if its name
+	// ended in "/".
+	key := func(e object.TreeEntry) string {
+		if e.Mode == filemode.Dir {
+			return e.Name + "/"
+		}
+		return e.Name
+	}
+	sort.Slice(t.Entries, func(i, j int) bool { return key(t.Entries[i]) < key(t.Entries[j]) })
+	obj := &plumbing.MemoryObject{}
+	if err := t.Encode(obj); err != nil {
+		return id, false, fmt.Errorf("encode tree: %w", err)
+	}
+	if base != obj.Hash() { // an unchanged tree need not be written again
+		st.objects[obj.Hash()] = obj
+	}
+	return obj.Hash(), len(t.Entries) == 0, nil
+}
