@@ -3,7 +3,6 @@ package gitstore
 import (
 	"context"
 	"fmt"
-	"os"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -53,9 +52,9 @@ func (r *Repo) Commit(ctx context.Context, changes []snapsync.Change, message st
 	}
 	if checkedOut {
 		// If we stop between moving the branch and updating the files,
-		// the next Open finds this mark and brings the worktree to HEAD.
-		if err := os.WriteFile(r.markPath(), []byte(id.String()+"\n"), 0o644); err != nil {
-			return "", fmt.Errorf("mark worktree update: %w", err)
+		// the next Open finds this journal and brings the worktree to HEAD.
+		if err := r.writeJournal(id.String()); err != nil {
+			return "", err
 		}
 	}
 	var old *plumbing.Reference
@@ -70,8 +69,8 @@ func (r *Repo) Commit(ctx context.Context, changes []snapsync.Change, message st
 		if err := r.updateWorktree(changes, edits); err != nil {
 			return "", err
 		}
-		if err := os.Remove(r.markPath()); err != nil {
-			return "", fmt.Errorf("clear worktree mark: %w", err)
+		if err := r.clearJournal(); err != nil {
+			return "", err
 		}
 	}
 	return id.String(), nil

@@ -18,7 +18,7 @@ import (
 const worktreeWriters = 8
 
 // updateWorktree writes the changed files and their index entries. Files
-// are written in place: if we stop halfway, the mark Commit left makes the
+// are written in place: if we stop halfway, the journal Commit left makes the
 // next Open reset the worktree to HEAD.
 func (r *Repo) updateWorktree(changes []snapsync.Change, ids map[string]*plumbing.Hash) error {
 	idx, err := r.loadIndex()

@@ -1,7 +1,6 @@
 package gitstore
 
 import (
-	"os"
 	gosync "sync"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -12,7 +11,7 @@ import (
 // files take seconds next to a busy etcd). stageFile writes each changed
 // file as soon as the snapshot finds it, while the lists still run, and
 // Commit keeps the index entries it recorded instead of writing the file
-// again. Safety is the worktree mark's: it is written before the first
+// again. Safety is the worktree journal's: it is written before the first
 // early file, and until Commit clears it, Open brings the worktree back to
 // the branch head (removing files HEAD does not track in the folders
 // kubesnap writes; kubesnap refuses to start over untracked files there,
@@ -54,7 +53,7 @@ func (r *Repo) stageFile(name string, data []byte, h plumbing.Hash) {
 }
 
 // prepareEarly decides whether files can be written ahead and, if so,
-// makes the repository (a first snapshot's is new) and the mark.
+// makes the repository (a first snapshot's is new) and the journal.
 func (r *Repo) prepareEarly() bool {
 	if r.bare || r.create() != nil {
 		return false
@@ -62,7 +61,7 @@ func (r *Repo) prepareEarly() bool {
 	if out, err := r.checkedOut(); err != nil || !out {
 		return false
 	}
-	if os.WriteFile(r.markPath(), []byte("staging\n"), 0o644) != nil {
+	if r.writeJournal(journalStaging) != nil {
 		return false
 	}
 	r.early.entries = map[string]*index.Entry{}

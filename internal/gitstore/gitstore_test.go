@@ -212,7 +212,7 @@ func TestOpenFinishesAnInterruptedWorktreeUpdate(t *testing.T) {
 	}
 	// Simulate a crash after the branch moved but before the files were
 	// written: commit with the real git into the object store only, move
-	// the branch, and leave kubesnap's mark.
+	// the branch, and leave kubesnap's worktree journal.
 	blob := strings.TrimSpace(gitIn(t, dir, "x: after\n", "hash-object", "-w", "--stdin"))
 	tree := strings.TrimSpace(gitIn(t, dir, "100644 blob "+blob+"\tx.yaml\n", "mktree"))
 	for _, p := range []string{"namespaces/a/configmaps", "namespaces/a", "namespaces"} {
@@ -224,7 +224,7 @@ func TestOpenFinishesAnInterruptedWorktreeUpdate(t *testing.T) {
 	}
 	commit := strings.TrimSpace(gitCLI(t, dir, "commit-tree", tree, "-p", "HEAD", "-m", "c2"))
 	gitCLI(t, dir, "update-ref", "refs/heads/main", commit)
-	if err := os.WriteFile(r.markPath(), []byte(commit+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(r.journalPath(), []byte(commit+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "namespaces/a/configmaps/x.yaml"), []byte("half-writ"), 0o644); err != nil {
@@ -238,8 +238,8 @@ func TestOpenFinishesAnInterruptedWorktreeUpdate(t *testing.T) {
 	if edits, err := r.LocalEdits(); err != nil || len(edits) != 0 {
 		t.Errorf("LocalEdits after recovery = %v, %v", edits, err)
 	}
-	if _, err := os.Stat(r.markPath()); !os.IsNotExist(err) {
-		t.Errorf("mark left behind: %v", err)
+	if _, err := os.Stat(r.journalPath()); !os.IsNotExist(err) {
+		t.Errorf("journal left behind: %v", err)
 	}
 }
 

@@ -2,7 +2,6 @@ package gitstore
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -30,8 +29,8 @@ func (r *Repo) moveBranch(old, head *object.Commit) error {
 		if old != nil {
 			from = old.Hash
 		}
-		if err := os.WriteFile(r.markPath(), []byte(fromMark+from.String()+"\n"), 0o644); err != nil {
-			return fmt.Errorf("mark worktree update: %w", err)
+		if err := r.writeJournal(journalMovedFrom + from.String()); err != nil {
+			return err
 		}
 	}
 	var oldRef *plumbing.Reference
@@ -47,10 +46,7 @@ func (r *Repo) moveBranch(old, head *object.Commit) error {
 	if err := r.checkout(changes); err != nil {
 		return err
 	}
-	if err := os.Remove(r.markPath()); err != nil {
-		return fmt.Errorf("clear worktree mark: %w", err)
-	}
-	return nil
+	return r.clearJournal()
 }
 
 // treeChanges lists the files that differ between the trees of old and

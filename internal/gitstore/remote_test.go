@@ -468,15 +468,15 @@ func TestOpenFinishesAnInterruptedPull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(r.markPath(), []byte(fromMark+old+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(r.journalPath(), []byte(journalMovedFrom+old+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	gitCLI(t, dir, "update-ref", "refs/heads/main", theirs.String())
 
 	open(t, dir, Options{})
 	clean(t, dir)
-	if _, err := os.Stat(r.markPath()); !os.IsNotExist(err) {
-		t.Errorf("mark left behind: %v", err)
+	if _, err := os.Stat(r.journalPath()); !os.IsNotExist(err) {
+		t.Errorf("journal left behind: %v", err)
 	}
 }
 
