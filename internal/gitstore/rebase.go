@@ -2,7 +2,6 @@ package gitstore
 
 import (
 	"fmt"
-	"sort"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -62,26 +61,9 @@ func (r *Repo) integrate(theirs plumbing.Hash) (moved bool, conflicts []string, 
 	case w.flags[ours.Hash]&fromTheirs != 0: // we are behind
 		return true, nil, r.moveBranch(ours, remote)
 	}
-	// Our commits on our first-parent line; a merge brings its other
-	// parents' changes along in its diff against the first.
-	var chain []*object.Commit
-	fork := ours
-	for fork != nil && w.flags[fork.Hash] == fromOurs {
-		chain = append(chain, fork)
-		if fork.NumParents() == 0 {
-			fork = nil
-			break
-		}
-		p := w.commits[fork.ParentHashes[0]]
-		if p == nil {
-			if p, err = r.repo.CommitObject(fork.ParentHashes[0]); err != nil {
-				return false, nil, fmt.Errorf("read parent of %s: %w", fork.Hash, err)
-			}
-		}
-		fork = p
-	}
-	for i, j := 0, len(chain)-1; i < j; i, j = i+1, j-1 {
-		chain[i], chain[j] = chain[j], chain[i]
+	chain, fork, err := r.chain(w)
+	if err != nil {
+		return false, nil, err
 	}
 	conflicts, err = r.rebase(ours, remote, fork, chain)
 	return true, conflicts, err
@@ -93,65 +75,23 @@ func (r *Repo) integrate(theirs plumbing.Hash) (moved bool, conflicts []string, 
 // changed since fork.
 func (r *Repo) rebase(ours, remote, fork *object.Commit, chain []*object.Commit) ([]string, error) {
 	st := &staging{repo: r, objects: map[plumbing.Hash]plumbing.EncodedObject{}}
-	id, tree := remote.Hash, remote.TreeHash
-	replaced := map[plumbing.Hash]plumbing.Hash{}
-	touched := map[string]bool{}
-	now := r.now()
-	for _, c := range chain {
-		edits, err := r.edits(c)
-		if err != nil {
-			return nil, err
-		}
-		for p := range edits {
-			touched[p] = true
-		}
-		t, _, err := r.writeTree(st, tree, edits)
-		if err != nil {
-			return nil, err
-		}
-		if t == tree { // the remote has these changes already
-			replaced[c.Hash] = id
-			continue
-		}
-		committer := c.Committer
-		committer.When = now.In(c.Committer.When.Location())
-		commit := &object.Commit{Author: c.Author, Committer: committer, Message: c.Message, TreeHash: t, ParentHashes: []plumbing.Hash{id}}
-		obj := &plumbing.MemoryObject{}
-		if err := commit.Encode(obj); err != nil {
-			return nil, fmt.Errorf("encode commit: %w", err)
-		}
-		st.objects[obj.Hash()] = obj
-		id, tree = obj.Hash(), t
-		replaced[c.Hash] = id
+	re, err := r.replay(st, remote, chain)
+	if err != nil {
+		return nil, err
 	}
-	var conflicts []string
-	for p := range touched {
-		rel, ok := r.relative(p)
-		if !ok {
-			continue
-		}
-		before, err := blobAt(fork, p)
-		if err != nil {
-			return nil, err
-		}
-		after, err := blobAt(remote, p)
-		if err != nil {
-			return nil, err
-		}
-		if before != after {
-			conflicts = append(conflicts, rel)
-		}
+	conflicts, err := r.conflicts(fork, remote, re.touched)
+	if err != nil {
+		return nil, err
 	}
-	sort.Strings(conflicts)
 	if err := st.flush(); err != nil {
 		return nil, err
 	}
-	head, err := r.repo.CommitObject(id)
+	head, err := r.repo.CommitObject(re.head)
 	if err != nil {
-		return nil, fmt.Errorf("read commit %s: %w", id, err)
+		return nil, fmt.Errorf("read commit %s: %w", re.head, err)
 	}
 	if err := r.moveBranch(ours, head); err != nil {
 		return nil, err
 	}
-	return conflicts, r.moveTags(replaced)
+	return conflicts, r.moveTags(re.replaced)
 }

@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -118,4 +119,27 @@ func (w *walk) onlyOurs() []*object.Commit {
 		}
 	}
 	return out
+}
+
+// chain lists the commits only ours has on our first-parent line, oldest
+// first, and fork, the first parent of the oldest (nil for none); a merge
+// brings its other parents' changes along in its diff against the first.
+func (r *Repo) chain(w *walk) (chain []*object.Commit, fork *object.Commit, err error) {
+	fork = w.ours
+	for fork != nil && w.flags[fork.Hash] == fromOurs {
+		chain = append(chain, fork)
+		if fork.NumParents() == 0 {
+			fork = nil
+			break
+		}
+		p := w.commits[fork.ParentHashes[0]]
+		if p == nil {
+			if p, err = r.repo.CommitObject(fork.ParentHashes[0]); err != nil {
+				return nil, nil, fmt.Errorf("read parent of %s: %w", fork.Hash, err)
+			}
+		}
+		fork = p
+	}
+	slices.Reverse(chain)
+	return chain, fork, nil
 }
