@@ -73,7 +73,7 @@ func (r *Repo) saveIndex(idx *index.Index, m merged) error {
 	return nil
 }
 
-// errIndexFormat says an index needs what writeIndex does not write.
+// errIndexFormat says an index needs what encodeIndex does not write.
 var errIndexFormat = errors.New("index needs go-git's encoder")
 
 // merged says what mergeIndex did, for saveIndex.

@@ -11,26 +11,19 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/format/index"
 )
 
-// writeIndex writes idx in git's index format version 4 (see git's
-// Documentation/gitformat-index.txt; git reads it since 1.8.0, go-git too):
-// a header, one entry per file with its stat data, blob id and name, and a
-// SHA-1 of all of it. Version 4 writes each name as the number of bytes to
-// drop from the end of the previous name and the rest, NUL-terminated:
-// kubesnap's paths share long prefixes, so the file is a third smaller
-// than version 2, and writing and hashing it is what grows with the
-// repository in a one-file commit. Extensions (the cache tree, which every change
-// invalidates anyway) are left out; git rebuilds them when it needs them.
-// It writes to a temporary file and renames it, as git does.
-func writeIndex(path string, idx *index.Index) error {
-	buf, _, err := encodeIndex(idx)
-	if err != nil {
-		return err
-	}
-	return replaceFile(path, buf)
-}
-
-// encodeIndex encodes idx as writeIndex writes it, and returns the offset
-// of each entry in the result too.
+// encodeIndex encodes idx in git's index format version 4 (see git's
+// Documentation/gitformat-index.txt; git reads it since 1.8.0, go-git too)
+// and returns the offset of each entry in the result too: a header, one
+// entry per file with its stat data, blob id and name, and a SHA-1 of all
+// of it. Version 4 writes each name as the number of bytes to drop from
+// the end of the previous name and the rest, NUL-terminated: kubesnap's
+// paths share long prefixes, so the file is smaller than version 2, and
+// writing and hashing it is what grows with the repository in a one-file
+// commit. Extensions (the cache tree, which every change invalidates
+// anyway) are left out; git rebuilds them when it needs them. An index
+// this cannot encode (another version, conflicts, skip-worktree or
+// intent-to-add entries, names of 0xFFF bytes or more) is errIndexFormat:
+// go-git's encoder writes it.
 func encodeIndex(idx *index.Index) (buf []byte, at []int, err error) {
 	if idx.Version < 2 || idx.Version > 4 {
 		return nil, nil, errIndexFormat
@@ -68,7 +61,7 @@ func encodeIndex(idx *index.Index) (buf []byte, at []int, err error) {
 	return buf, at, nil
 }
 
-// patchable says writeIndex can write e.
+// patchable says encodeIndex can write e.
 func patchable(e *index.Entry) bool {
 	return e.Stage == 0 && !e.SkipWorktree && !e.IntentToAdd && len(e.Name) < 0xFFF
 }
