@@ -27,6 +27,7 @@ func (r *Repo) Push(ctx context.Context) (rebased bool, conflicts []string, err 
 	seen := map[string]bool{}
 	var refused bool
 	var refusedAt plumbing.Hash
+	race := rm.raceBackoff()
 	for round := 1; ; round++ {
 		var remoteHead plumbing.Hash
 		err := rm.retry(ctx, func(ctx context.Context) error {
@@ -52,7 +53,7 @@ func (r *Repo) Push(ctx context.Context) (rebased bool, conflicts []string, err 
 		if round >= rm.maxRounds {
 			return rebased, conflicts, rm.fail(op, fmt.Errorf("%w: the remote branch moved on %d times while we pushed; will try again", snapsync.ErrLostRace, round))
 		}
-		if err := rm.contend(ctx, round); err != nil {
+		if err := contend(ctx, race.Step()); err != nil {
 			return rebased, conflicts, rm.fail(op, err)
 		}
 		theirs, err := r.fetchRetrying(ctx, rm)

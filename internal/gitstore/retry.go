@@ -6,13 +6,15 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // retry runs fn until it succeeds, fails for good, or has failed
 // rm.attempts times, waiting longer after each failure (exponential
 // backoff, capped). Each attempt gets rm.timeout.
 func (rm *remote) retry(ctx context.Context, fn func(ctx context.Context) error) error {
-	wait := rm.backoff
+	backoff := wait.Backoff{Duration: rm.backoff, Factor: 2, Steps: rm.attempts, Cap: rm.maxWait}
 	for attempt := 1; ; attempt++ {
 		actx, cancel := context.WithTimeout(ctx, rm.timeout)
 		err := fn(actx)
@@ -26,14 +28,9 @@ func (rm *remote) retry(ctx context.Context, fn func(ctx context.Context) error)
 		if attempt >= rm.attempts {
 			return fmt.Errorf("%w (gave up after %d attempts)", err, attempt)
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("%w: %w", ctx.Err(), err)
-		case <-t.C:
+		if cerr := sleep(ctx, backoff.Step()); cerr != nil {
+			return fmt.Errorf("%w: %w", cerr, err)
 		}
-		wait = min(2*wait, rm.maxWait)
 	}
 }
 
@@ -41,16 +38,28 @@ func (rm *remote) retry(ctx context.Context, fn func(ctx context.Context) error)
 // loses every round still returns within seconds.
 const maxRaceWait = 2 * time.Second
 
-// contend waits after the round-th race lost to another writer: a random
-// time up to raceWait·2^(round-1), at most maxRaceWait ("full jitter").
-// Writers that lost to each other then try again at different times,
-// instead of fetching, rebasing and pushing in step and losing again.
-func (rm *remote) contend(ctx context.Context, round int) error {
-	limit := min(rm.raceWait<<min(round-1, 16), maxRaceWait)
-	if limit <= 0 {
+// raceBackoff gives, at each Step, the window of the wait after the next
+// race lost to another writer: raceWait, doubled each round, at most
+// maxRaceWait.
+func (rm *remote) raceBackoff() wait.Backoff {
+	return wait.Backoff{Duration: min(rm.raceWait, maxRaceWait), Factor: 2, Steps: rm.maxRounds, Cap: maxRaceWait}
+}
+
+// contend waits after a race lost to another writer: a random time below
+// window ("full jitter": wait.Backoff's Jitter only adds to a step, which
+// would keep every writer waiting at least the step). Writers that lost
+// to each other then try again at different times, instead of fetching,
+// rebasing and pushing in step and losing again.
+func contend(ctx context.Context, window time.Duration) error {
+	if window <= 0 {
 		return nil
 	}
-	t := time.NewTimer(rand.N(limit))
+	return sleep(ctx, rand.N(window))
+}
+
+// sleep waits d, or until ctx is done, which is its error.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
