@@ -7,15 +7,15 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/format/index"
 )
 
-// Writing a first snapshot's files is most of its commit time (12,000
-// files take seconds next to a busy etcd). stageFile writes each changed
-// file as soon as the snapshot finds it, while the lists still run, and
-// Commit keeps the index entries it recorded instead of writing the file
-// again. Safety is the worktree journal's: it is written before the first
-// early file, and until Commit clears it, Open brings the worktree back to
-// the branch head (removing files HEAD does not track in the folders
-// kubesnap writes; kubesnap refuses to start over untracked files there,
-// so those are its own).
+// Writing a first snapshot's files is most of its commit time (see
+// BENCHMARKS.md). stageFile writes each changed file as soon as the
+// snapshot finds it, while the lists still run, and Commit keeps the index
+// entries it recorded instead of writing the file again. Safety is the
+// worktree journal's: it is written before the first early file, and until
+// Commit clears it, Open brings the worktree back to the branch head
+// (removing files HEAD does not track in the folders kubesnap writes;
+// kubesnap refuses to start over untracked files there, so those are its
+// own).
 
 // early is the state of files written ahead of a Commit.
 type early struct {

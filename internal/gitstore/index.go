@@ -12,13 +12,13 @@ import (
 
 // The index is the one file a commit must rewrite whole: git keeps one
 // entry per tracked file in it, and a checksum of all of it. Three things
-// keep that cheap at 10,000 files. The decoded index is kept between
+// keep that cheap in a large repository. The decoded index is kept between
 // commits and reread only when the file changed under us (a person ran git
 // add). It is encoded by encodeIndex below rather than go-git's encoder,
-// which writes each field through reflection and took ~10 ms for 10,000
-// entries against ~1 ms here; go-git still reads it, and writes every
-// index this one cannot. And a commit that only changes tracked files in
-// place patches their entries in the bytes last written (patchIndex) and
+// which writes each field through reflection and is several times slower
+// (see BENCHMARKS.md); go-git still reads it, and writes every index this
+// one cannot. And a commit that only changes tracked files in place
+// patches their entries in the bytes last written (patchIndex) and
 // rehashes them, without encoding the others again.
 
 func (r *Repo) indexPath() string { return filepath.Join(r.gitDir(), "index") }

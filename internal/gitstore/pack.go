@@ -20,11 +20,11 @@ import (
 // (the repository's objects/pack), using the staged entries where there
 // are some. It writes the index itself, as it knows every entry's id,
 // offset and checksum, instead of letting go-git read the whole pack back
-// and decompress every object to index it (a third of a first snapshot's
-// commit time). Both files are synced, then take their final names, the
-// index first: go-git finds packs by their .pack files and fails on one
-// without an index, while git and go-git ignore an index without its pack.
-// So a crash between the two renames leaves a harmless stray index.
+// and decompress every object to index it (see BENCHMARKS.md). Both files
+// are synced, then take their final names, the index first: go-git finds
+// packs by their .pack files and fails on one without an index, while git
+// and go-git ignore an index without its pack. So a crash between the two
+// renames leaves a harmless stray index.
 func writePack(dir string, objects map[plumbing.Hash]plumbing.EncodedObject, staged map[plumbing.Hash][]byte) (err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
