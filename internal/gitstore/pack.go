@@ -103,13 +103,6 @@ func syncDir(dir string) error {
 	return err
 }
 
-// packIndexEntry is what a pack index holds of one object.
-type packIndexEntry struct {
-	id     plumbing.Hash
-	crc    uint32 // CRC-32 of the entry as the pack holds it
-	offset uint64
-}
-
 // writePackData writes the pack itself: the header, the entries (commits
 // and trees first, then blobs, each by id) and the checksum, which it
 // returns with the entries' index data.

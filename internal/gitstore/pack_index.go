@@ -5,7 +5,16 @@ import (
 	"crypto/sha1"
 	"encoding/binary"
 	"slices"
+
+	"github.com/go-git/go-git/v5/plumbing"
 )
+
+// packIndexEntry is what a pack index holds of one object.
+type packIndexEntry struct {
+	id     plumbing.Hash
+	crc    uint32 // CRC-32 of the entry as the pack holds it
+	offset uint64
+}
 
 // encodePackIndex encodes a pack index, version 2 (git's
 // Documentation/gitformat-pack.txt): the fan-out table, the sorted ids,
