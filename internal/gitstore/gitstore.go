@@ -1,10 +1,3 @@
-// Package gitstore is kubesnap's only go-git code: it reads trees at a
-// revision and writes commits from changed paths, touching only the blobs
-// and trees on those paths, never scanning the whole worktree. It pushes
-// the branch to a remote and pulls it back (see SetRemote), replaying its
-// commits over another writer's instead of forcing (see rebase.go). With a
-// base revision it writes drift commits: the live state on top of the base,
-// on a branch that is not checked out (see base.go).
 package gitstore
 
 import (

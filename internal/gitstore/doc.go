@@ -1,0 +1,135 @@
+// Package gitstore is kubesnap's only go-git code: it reads trees at a
+// revision, writes commits from changed paths, keeps a checked-out
+// worktree and its index in step with the branch, and pushes, fetches and
+// rebases the branch against a remote. It implements sync.Store,
+// sync.Remote and sync.Tagger (Repo) and sync.Reader (Revision).
+//
+// A commit, a push and a pull cost what changed, not what the repository
+// holds: none rebuilds the whole tree, scans the whole worktree or walks
+// the whole history.
+//
+// # Writing a commit
+//
+//	Stage(p, data)      while the snapshot lists: compress the blob for the
+//	                    pack, and write the file into the worktree early
+//	                    (under the journal, see below)
+//	Commit(changes):
+//	    blobs := the changed files' blobs
+//	    tree  := the head's tree with the changes; only the trees on the
+//	             changed paths are rewritten, the others kept by id, unread
+//	    write the commit, its trees and blobs: loose objects, or one pack
+//	             and its index when there are many
+//	    if the branch is checked out: write the journal
+//	    move the branch, refusing if it moved meanwhile
+//	    if checked out: write the changed files not written early, patch
+//	             their index entries, clear the journal
+//
+// With a base revision (Options.Base) Commit writes drift commits
+// instead: the live state on top of the base, on a branch that is not
+// checked out (base.go).
+//
+// # The worktree
+//
+// Every file kubesnap writes, reads or removes in the worktree goes
+// through a workdir: an os.Root that no path can leave, whose folders are
+// each checked to be real folders. A symbolic link or a submodule where
+// kubesnap writes is refused with a LinkError; kubesnap never follows or
+// makes a link there. kubesnap refuses to commit over local edits
+// (LocalEdits) and to check out a file a person changed.
+//
+// # The worktree journal
+//
+// Before it changes files in the worktree, kubesnap writes the journal,
+// .git/kubesnap-worktree, saying what is under way (a commit, files
+// staged early, or a branch move "from <old head>"), and removes it once
+// the worktree and the index match the branch head. Open finds a journal
+// a crash left and finishes the update: it resets the files kubesnap
+// writes to HEAD, or after a branch move writes the files that differ
+// between the old head and HEAD (journal.go).
+//
+// # Push, fetch and rebase
+//
+// gitstore speaks git's protocol through go-git's transports but chooses
+// the objects itself:
+//
+//	Push:
+//	    paint our commits and the remote's, newest first, until no commit
+//	        only ours is left to walk
+//	    send our commits the remote lacks, each with the trees and blobs
+//	        its first parent lacks; never force
+//	    the remote moved on (another writer): wait a random time (it grows
+//	        each round), fetch, integrate, push again
+//	Pull: fetch, integrate
+//	fetch: ask for the remote branch, offering the commits we have near
+//	    it, so the remote sends only what came after
+//	integrate: nothing when we have the remote head, a fast-forward when
+//	    we are behind, else replay our commits onto the remote head (a
+//	    rebase: never a merge) and report the files both sides changed
+//
+// Moving the branch moves the worktree and the index along, file by
+// changed file, and the local tags that pointed at replayed commits.
+// Transport failures are retried with backoff; credentials never appear
+// in errors (redact.go).
+//
+// # Files
+//
+// The repository:
+//   - gitstore.go: Repo, the branch head, paths under the prefix.
+//   - open.go: Options and Open.
+//   - tree.go: reading a commit's tree (files below a folder, links
+//     refused).
+//   - read.go: Files, Read and BlobID at the branch head or the base.
+//   - revision.go: Revision, At and Before; revision_blobs.go: ReadBlobs,
+//     reading a whole revision's blobs.
+//   - log.go: Log, the catalog of commits.
+//   - snapshots.go, owned.go: whether a revision or the branch holds a
+//     kubesnap snapshot (CheckSnapshot, CheckOwned, NoSnapshotError).
+//   - tags.go: Tag, Tags, DeleteTag, and moving tags after a rebase.
+//
+// Writing a commit:
+//   - commit.go: Commit.
+//   - tree_write.go: writeTree, the tree with edits, rewriting only the
+//     trees on their paths.
+//   - staging.go: a commit's new objects, written loose or as one pack.
+//   - stage.go: Stage, blobs compressed while the snapshot lists;
+//     early.go: files written into the worktree ahead of Commit.
+//   - pack.go: writing a pack; pack_index.go: its index.
+//   - base.go: drift commits on top of a base revision.
+//
+// The worktree and the index:
+//   - workdir.go: the workdir, folders checked and kept open;
+//     workdir_files.go: reading, writing and removing files through it;
+//     link.go: LinkError and the names kubesnap never writes.
+//   - commit_worktree.go: a commit's files and index entries.
+//   - worktree.go: the folders kubesnap writes, and whether a file differs
+//     from a blob; local_edits.go: LocalEdits.
+//   - index.go: loading, merging and saving the index; index_encode.go:
+//     encoding it, and patching entries in place.
+//   - journal.go: the worktree journal and the recovery Open runs;
+//     reset.go: bringing the worktree back to a commit.
+//   - stat_linux.go, stat_other.go: stat data for index entries.
+//
+// The remote:
+//   - remote.go: Remote and SetRemote; ssh.go: ssh keys and known hosts;
+//     redact.go: credentials blotted out of text.
+//   - remote_errors.go: errors from talking to the remote, and which are
+//     worth retrying; retry.go: the transport retry and the lost-race
+//     backoff.
+//   - pull.go: Pull; push.go: Push; push_tags.go: PushTags, DeleteTags.
+//   - push_objects.go: the objects a push sends.
+//   - send.go: one receive-pack exchange; remote_words.go: the remote's
+//     own messages, quoted safely.
+//   - fetch.go: fetching the branch and the commits offered as common
+//     ground.
+//
+// Rebase and branch moves:
+//   - rebase.go: integrate and rebase, the orchestration (the algorithm
+//     is written out there).
+//   - rebase_walk.go: the history walk (paint) and the chain of our
+//     commits.
+//   - rebase_replay.go: replaying the chain, and the files both sides
+//     changed.
+//   - move.go: moving the branch with its worktree and index.
+//   - checkout_check.go: refusing a move over local edits or links;
+//     checkout.go: writing the changed files and their index entries.
+package gitstore
