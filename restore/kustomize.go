@@ -199,7 +199,7 @@ type kindType struct {
 	namespaced bool
 }
 
-var crdKind = schema.GroupKind{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition"}
+var crdKind = schema.GroupKind{Group: canonical.CRDGroup, Kind: canonical.CRDKind}
 
 // identify gives each built object its identity and path.
 func identify(ctx context.Context, built []*unstructured.Unstructured, objs []Object, d Discovery) ([]Object, error) {

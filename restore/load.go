@@ -65,9 +65,10 @@ type blobReader interface {
 // A file whose name is not one kubesnap writes, or that
 // canonical.ReadObject refuses (not one object, too large, another object
 // than its path names), makes a *BadFilesError naming every such file:
-// diff reads revisions through the same two functions. The files are read in one goroutine and parsed in as many as
-// there are CPUs. Encrypted files are decrypted with unseal (a file that
-// does not decrypt is a bad file); without it they are Sealed.
+// diff reads revisions through the same two functions. The files are read
+// in one goroutine and parsed in as many as there are CPUs. Encrypted
+// files are decrypted with unseal (a file that does not decrypt is a bad
+// file); without it they are Sealed.
 func Load(ctx context.Context, rev Revision, f canonical.Filter, unseal Unseal) ([]Object, error) {
 	files, err := rev.Files(ctx)
 	if err != nil {
@@ -179,7 +180,7 @@ func open(id canonical.ID, data []byte, unseal Unseal) (obj *unstructured.Unstru
 		err = errors.New("not a valid Secret object (details hidden: they may quote its values)")
 	}
 	if err != nil {
-		return nil, nil, false, fmt.Errorf("%v; fix or remove the file", err)
+		return nil, nil, false, fmt.Errorf("%w; fix or remove the file", err)
 	}
 	switch {
 	case !sealed:
@@ -190,7 +191,7 @@ func open(id canonical.ID, data []byte, unseal Unseal) (obj *unstructured.Unstru
 	}
 	plain, err := unseal(data)
 	if err != nil {
-		return nil, nil, false, fmt.Errorf("cannot decrypt: %v; give the right key with --age-identity or SOPS_AGE_KEY_FILE", err)
+		return nil, nil, false, fmt.Errorf("cannot decrypt: %w; give the right key with --age-identity or SOPS_AGE_KEY_FILE", err)
 	}
 	obj, err = canonical.Parse(plain)
 	if err == nil {
