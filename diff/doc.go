@@ -38,7 +38,8 @@
 //	diff.go      Status, Pair, Options, Entry, Report: the types
 //	build.go     Build: one Entry per pair whose bytes differ
 //	unified.go   unified: GNU-style hunks over go-diff's line diff
-//	secret.go    a Secret's diff with its values replaced by placeholders
+//	secret.go    a Secret's values, read as the server stores them
+//	redact.go    a Secret's diff with its values replaced by placeholders
 //	text.go      Report.WriteText, Counts, Total: the terminal report
 //	json.go      Report.WriteJSON
 //	markdown.go  Report.WriteMarkdown: a pull-request comment

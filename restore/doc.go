@@ -33,8 +33,10 @@
 //
 //	ports.go      Target, FieldManager, ErrNotServed, ErrImmutable
 //	load.go       Revision, Object, Load: read and parse a revision
+//	open.go       open: one file parsed, decrypted or left sealed
 //	scope.go      ReadScope: what the snapshot captured; never-pruned objects
 //	kustomize.go  Kustomize: run a kustomization over the revision
+//	identify.go   the identity and path of each object it builds
 //	clone.go      --namespace-map: move objects and the filter's namespaces
 //	phase.go      Phase, PhaseOf: the order types are applied in
 //	plan.go       Action, Item, Plan, Options, MakePlan

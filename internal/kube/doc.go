@@ -42,6 +42,7 @@
 //	wait.go          Target.WaitEstablished: a CRD established and served
 //	errors.go        what a refused write, or an unreachable server, means
 //	restorelease.go  the restore lease's name, duration, annotation, errors
-//	hold.go          Target.Hold: take, renew and release the restore lease
+//	hold.go          Target.Hold: take the restore lease
+//	hold_renew.go    renew it while the restore runs, remove it after
 //	restoreheld.go   Cluster.RestoreHeld and leaseObserver: is it held
 package kube

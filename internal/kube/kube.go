@@ -23,7 +23,7 @@ const PageSize = 500
 type Cluster struct {
 	// ExactTimeout bounds a LIST at an exact resourceVersion before
 	// falling back to a fresh one: a server asked for a version it has
-	// not seen yet answers only after client-go's retries (~40 s).
+	// not seen yet answers only after client-go's retries run out.
 	ExactTimeout time.Duration
 
 	config    *rest.Config
