@@ -70,5 +70,5 @@ func (h *hold) remove(ctx context.Context) error {
 
 // sameTime reports whether a and b are both set and the same instant.
 func sameTime(a, b *metav1.MicroTime) bool {
-	return a != nil && b != nil && a.Time.Equal(b.Time)
+	return a != nil && b != nil && a.Equal(b)
 }
