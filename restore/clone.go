@@ -47,7 +47,7 @@ func mapNamespaces(objs []Object, m map[string]string) ([]Object, []string) {
 					notes = append(notes, fmt.Sprintf("%s calls a service in namespace %s: not rewritten", id, ns))
 				}
 			}
-		case "apiservices.apiregistration.k8s.io":
+		case canonical.APIServiceDir:
 			if ns, _, _ := unstructured.NestedString(obj.Object, "spec", "service", "namespace"); m[ns] != "" {
 				notes = append(notes, fmt.Sprintf("%s is served from namespace %s: not rewritten", id, ns))
 			}
@@ -87,4 +87,36 @@ func mentions(obj *unstructured.Unstructured, m map[string]string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// mappedFilter is f with its namespaces moved as the namespace map moves
+// objects, for the target's side.
+func mappedFilter(f canonical.Filter, m map[string]string) canonical.Filter {
+	if len(m) == 0 {
+		return f
+	}
+	mapAll := func(in []string) []string {
+		out := make([]string, len(in))
+		for i, ns := range in {
+			out[i] = ns
+			if to, ok := m[ns]; ok {
+				out[i] = to
+			}
+		}
+		return out
+	}
+	f.IncludeNamespaces = mapAll(f.IncludeNamespaces)
+	f.ExcludeNamespaces = mapAll(f.ExcludeNamespaces)
+	// What is moved away from a namespace is not restored there: its
+	// live objects are out of scope (a clone must never prune its source).
+	targets := map[string]bool{}
+	for _, to := range m {
+		targets[to] = true
+	}
+	for from := range m {
+		if !targets[from] {
+			f.ExcludeNamespaces = append(f.ExcludeNamespaces, from)
+		}
+	}
+	return f
 }

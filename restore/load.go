@@ -1,9 +1,7 @@
 package restore
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"runtime"
 	"sort"
@@ -65,9 +63,10 @@ type blobReader interface {
 // A file whose name is not one kubesnap writes, or that
 // canonical.ReadObject refuses (not one object, too large, another object
 // than its path names), makes a *BadFilesError naming every such file:
-// diff reads revisions through the same two functions. The files are read in one goroutine and parsed in as many as
-// there are CPUs. Encrypted files are decrypted with unseal (a file that
-// does not decrypt is a bad file); without it they are Sealed.
+// diff reads revisions through the same two functions. The files are read
+// in one goroutine and parsed in as many as there are CPUs. Encrypted
+// files are decrypted with unseal (a file that does not decrypt is a bad
+// file); without it they are Sealed.
 func Load(ctx context.Context, rev Revision, f canonical.Filter, unseal Unseal) ([]Object, error) {
 	files, err := rev.Files(ctx)
 	if err != nil {
@@ -166,54 +165,4 @@ func Load(ctx context.Context, rev Revision, f canonical.Filter, unseal Unseal) 
 		return nil, &BadFilesError{Lines: bad}
 	}
 	return out, nil
-}
-
-// open reads a file as canonical.ReadObject does, and returns its object
-// and content to apply: an encrypted file decrypted, without kubesnap's
-// digest annotation (a restore does not apply it), or in its redacted
-// form when there is no key (sealed is then true).
-func open(id canonical.ID, data []byte, unseal Unseal) (obj *unstructured.Unstructured, out []byte, sealed bool, err error) {
-	obj, sealed, err = canonical.ReadObject(id, data)
-	if err != nil && id.Group == "" && id.Resource == "secrets" {
-		// The parser's message may quote the document, values and all.
-		err = errors.New("not a valid Secret object (details hidden: they may quote its values)")
-	}
-	if err != nil {
-		return nil, nil, false, fmt.Errorf("%v; fix or remove the file", err)
-	}
-	switch {
-	case !sealed:
-		return obj, data, false, nil
-	case unseal == nil:
-		out, err = canonical.Marshal(obj)
-		return obj, out, true, err
-	}
-	plain, err := unseal(data)
-	if err != nil {
-		return nil, nil, false, fmt.Errorf("cannot decrypt: %v; give the right key with --age-identity or SOPS_AGE_KEY_FILE", err)
-	}
-	obj, err = canonical.Parse(plain)
-	if err == nil {
-		err = canonical.CheckObject(id, obj)
-	}
-	if err != nil {
-		return nil, nil, false, errors.New("decrypted, but not a valid object (details hidden: they may quote its values)")
-	}
-	if ann := obj.GetAnnotations(); ann[canonical.DigestAnnotation] != "" {
-		delete(ann, canonical.DigestAnnotation)
-		obj.SetAnnotations(ann)
-		if len(ann) == 0 {
-			unstructured.RemoveNestedField(obj.Object, "metadata", "annotations")
-		}
-	}
-	out, err = canonical.Marshal(obj)
-	return obj, out, false, err
-}
-
-// isCanonical says data is obj in canonical form, as kubesnap writes it.
-func isCanonical(obj *unstructured.Unstructured, data []byte) bool {
-	c := obj.DeepCopy()
-	canonical.Normalize(c, keep)
-	canon, err := canonical.Marshal(c)
-	return err == nil && bytes.Equal(canon, data)
 }

@@ -38,7 +38,7 @@ func (p Phase) String() string { return phaseNames[p] }
 
 // phaseOf the resource dirs that do not go to PhaseRest.
 var phases = map[string]Phase{
-	"customresourcedefinitions.apiextensions.k8s.io": PhaseCRDs,
+	canonical.CRDDir:                                PhaseCRDs,
 	"namespaces":                                    PhaseNamespaces,
 	"storageclasses.storage.k8s.io":                 PhaseClusterPolicy,
 	"priorityclasses.scheduling.k8s.io":             PhaseClusterPolicy,
@@ -67,7 +67,7 @@ var phases = map[string]Phase{
 	"mutatingwebhookconfigurations.admissionregistration.k8s.io":     PhaseAdmission,
 	"validatingadmissionpolicies.admissionregistration.k8s.io":       PhaseAdmission,
 	"validatingadmissionpolicybindings.admissionregistration.k8s.io": PhaseAdmission,
-	"apiservices.apiregistration.k8s.io":                             PhaseAdmission,
+	canonical.APIServiceDir: PhaseAdmission,
 }
 
 // PhaseOf is the phase objects of id's type are applied in.

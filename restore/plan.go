@@ -1,17 +1,14 @@
 package restore
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/kubesnap/kubesnap/canonical"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 // Action is what a restore does to one object.
@@ -150,7 +147,7 @@ func MakePlan(ctx context.Context, target Target, objs []Object, opts Options) (
 	}
 	pending := map[string]canonical.Type{} // defined by a CRD of the revision
 	for _, o := range objs {
-		if o.ID.ResourceDir() == "customresourcedefinitions.apiextensions.k8s.io" {
+		if o.ID.ResourceDir() == canonical.CRDDir {
 			if t, ok := crdType(o.Obj); ok && served[t.ResourceDir()].Resource == "" {
 				pending[t.ResourceDir()] = t
 			}
@@ -233,224 +230,9 @@ func MakePlan(ctx context.Context, target Target, objs []Object, opts Options) (
 	return plan, nil
 }
 
-// settle decides each desired object's action: create when it is not
-// live, unchanged when the canonical bytes match, and otherwise what a
-// server-side dry-run says (a file edited by hand may differ only in
-// form): unchanged, or update (--force) / differs.
-func settle(ctx context.Context, target Target, desired map[string]*Item, live map[string][]byte, opts Options) error {
-	workers := opts.Workers
-	if workers <= 0 {
-		workers = 8
-	}
-	sem := make(chan struct{}, workers)
-	var wg sync.WaitGroup
-	// A create into a namespace, or of a type, that this restore makes
-	// first cannot be dry-run now.
-	created := map[string]bool{}
-	for path, it := range desired {
-		if _, isLive := live[path]; !isLive {
-			switch it.ID().ResourceDir() {
-			case "namespaces":
-				created["namespace "+it.Name] = true
-			case "customresourcedefinitions.apiextensions.k8s.io":
-				if t, ok := crdType(it.obj); ok {
-					created["type "+t.ResourceDir()] = true
-				}
-			}
-		}
-	}
-	for path, it := range desired {
-		have, isLive := live[path]
-		switch {
-		case !isLive:
-			it.Action = Create
-			if !opts.Validate {
-				continue
-			}
-			if created["namespace "+it.Namespace] || created["type "+it.ID().ResourceDir()] {
-				it.Reason = "validated when applied: this restore makes its namespace or type first"
-				continue
-			}
-		case bytes.Equal(canonicalBytes(it.obj, it.facts()), have):
-			it.Action = Unchanged
-			continue
-		}
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			dryRun(ctx, target, it, have, isLive, opts.Force, it.facts())
-		})
-	}
-	wg.Wait()
-	return ctx.Err()
-}
-
-// dryRun asks the server what applying it would store: for a create it
-// validates; for a live object it compares with what is there.
-func dryRun(ctx context.Context, target Target, it *Item, have []byte, isLive, force bool, facts canonical.Facts) {
-	would, err := target.DryRun(ctx, it.t, it.obj)
-	if !isLive {
-		if err != nil {
-			it.Reason = "the server would refuse it: " + err.Error()
-		}
-		return
-	}
-	it.Action = Differs
-	if force {
-		it.Action = Update
-	}
-	if err != nil {
-		it.Reason = "dry-run refused: " + err.Error()
-		return
-	}
-	// A file kubesnap wrote differs for real: fields someone added live
-	// are kept by a plain apply, so the dry-run may match the live object
-	// where --force (which takes those fields over) would remove them.
-	if !it.canonical && bytes.Equal(canonicalBytes(would, facts), have) {
-		it.Action = Unchanged
-	}
-}
-
-// ignoreLive removes from obj, the revision's object, what rules remove
-// from live, the live one: manager rules read live's managedFields, which
-// obj (a file) has none of, so a revision written before a manager rule
-// neither sends nor compares the fields that manager owns live.
-func ignoreLive(obj, live *unstructured.Unstructured, rules canonical.Rules) {
-	if len(rules) == 0 {
-		return
-	}
-	meta, _ := obj.Object["metadata"].(map[string]any)
-	liveMeta, _ := live.Object["metadata"].(map[string]any)
-	if meta == nil || liveMeta["managedFields"] == nil {
-		rules.Apply(obj)
-		return
-	}
-	meta["managedFields"] = liveMeta["managedFields"]
-	rules.Apply(obj)
-	delete(meta, "managedFields")
-}
-
-// canonicalBytes is obj in canonical form, for comparing.
-func canonicalBytes(obj *unstructured.Unstructured, facts canonical.Facts) []byte {
-	c := obj.DeepCopy()
-	canonical.Normalize(c, facts)
-	data, err := canonical.Marshal(c)
-	if err != nil {
-		return nil // compares unequal to anything live
-	}
-	return data
-}
-
-// applyable is obj without what the server owns: what a restore sends.
-func applyable(obj *unstructured.Unstructured) *unstructured.Unstructured {
-	c := obj.DeepCopy()
-	for _, f := range []string{"resourceVersion", "uid", "generation", "creationTimestamp", "selfLink", "managedFields", "deletionTimestamp", "deletionGracePeriodSeconds", "ownerReferences"} {
-		unstructured.RemoveNestedField(c.Object, "metadata", f)
-	}
-	unstructured.RemoveNestedField(c.Object, "status")
-	return c
-}
-
-// crdType is the resource type a CustomResourceDefinition defines, in its
-// storage version.
-func crdType(crd *unstructured.Unstructured) (canonical.Type, bool) {
-	group, _, _ := unstructured.NestedString(crd.Object, "spec", "group")
-	plural, _, _ := unstructured.NestedString(crd.Object, "spec", "names", "plural")
-	kind, _, _ := unstructured.NestedString(crd.Object, "spec", "names", "kind")
-	scope, _, _ := unstructured.NestedString(crd.Object, "spec", "scope")
-	versions, _, _ := unstructured.NestedSlice(crd.Object, "spec", "versions")
-	var version string
-	for _, v := range versions {
-		m, _ := v.(map[string]any)
-		if s, _ := m["storage"].(bool); s {
-			version, _ = m["name"].(string)
-		}
-	}
-	if group == "" || plural == "" || version == "" {
-		return canonical.Type{}, false
-	}
-	return canonical.Type{Group: group, Version: version, Resource: plural, Kind: kind, Namespaced: scope == "Namespaced"}, true
-}
-
-// versionWarning warns when the target runs another minor version than
-// the revision was taken from.
-func versionWarning(from, to string) string {
-	if from == "" || to == "" {
-		return ""
-	}
-	if minor(from) != minor(to) {
-		return fmt.Sprintf("the revision was taken from Kubernetes %s and the target runs %s: objects of API versions the target does not serve are skipped", from, to)
-	}
-	return ""
-}
-
-// minor is "v1.37" of "v1.37.2".
-func minor(v string) string {
-	parts := strings.SplitN(v, ".", 3)
-	if len(parts) < 2 {
-		return v
-	}
-	return parts[0] + "." + parts[1]
-}
-
-// mappedFilter is f with its namespaces moved as the namespace map moves
-// objects, for the target's side.
-func mappedFilter(f canonical.Filter, m map[string]string) canonical.Filter {
-	if len(m) == 0 {
-		return f
-	}
-	mapAll := func(in []string) []string {
-		out := make([]string, len(in))
-		for i, ns := range in {
-			out[i] = ns
-			if to, ok := m[ns]; ok {
-				out[i] = to
-			}
-		}
-		return out
-	}
-	f.IncludeNamespaces = mapAll(f.IncludeNamespaces)
-	f.ExcludeNamespaces = mapAll(f.ExcludeNamespaces)
-	// What is moved away from a namespace is not restored there: its
-	// live objects are out of scope (a clone must never prune its source).
-	targets := map[string]bool{}
-	for _, to := range m {
-		targets[to] = true
-	}
-	for from := range m {
-		if !targets[from] {
-			f.ExcludeNamespaces = append(f.ExcludeNamespaces, from)
-		}
-	}
-	return f
-}
-
 // ErrNoObjects stops a restore of a revision with nothing in scope: with
 // --prune it would delete everything.
 var ErrNoObjects = errors.New("the revision holds no objects in scope: check --rev, --path and the filters")
-
-// unservedVersions skips objects stored in another version than the one
-// the target prefers, when the target does not serve that version at all
-// (a revision from an older Kubernetes): a dry-run says, so that they are
-// "skip (why)" in the plan and never fail mid-apply.
-func unservedVersions(ctx context.Context, target Target, plan *Plan, pending map[string]canonical.Type) error {
-	for i := range plan.Items {
-		it := &plan.Items[i]
-		if it.Action != "" || pending[it.ID().ResourceDir()].Resource != "" {
-			continue
-		}
-		gv, err := schema.ParseGroupVersion(it.obj.GetAPIVersion())
-		if err != nil || gv.Version == it.t.Version {
-			continue
-		}
-		if _, err := target.DryRun(ctx, it.t, it.obj); errors.Is(err, ErrNotServed) {
-			it.Action, it.Reason = Skip, fmt.Sprintf("the target does not serve %s (it serves %s/%s)", it.obj.GetAPIVersion(), it.t.Group, it.t.Version)
-		} else if ctx.Err() != nil {
-			return ctx.Err()
-		}
-	}
-	return nil
-}
 
 // count says "1 object is" or "3 objects are".
 func count(n int, one, many string) string {

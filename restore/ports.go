@@ -1,9 +1,3 @@
-// Package restore applies a revision's objects to a cluster: it plans
-// (reads the revision, filters, transforms, orders the objects in phases,
-// compares each with the live one) and then applies the plan with
-// server-side apply, phase by phase, waiting for CRDs, pruning last.
-//
-// The cluster is reached through Target, implemented by internal/kube.
 package restore
 
 import (
@@ -41,10 +35,10 @@ type Target interface {
 	// WaitEstablished waits until the CustomResourceDefinition name is
 	// Established and NamesAccepted, and its types are served.
 	WaitEstablished(ctx context.Context, name string, timeout time.Duration) error
-	// Hold takes the restore mark (the Lease kube-system/kubesnap-restore,
+	// Hold takes the restore lease (the Lease kube-system/kubesnap-restore,
 	// naming holder and revision) and renews it until release is called;
 	// release removes it. It fails when another restore holds a fresh
-	// mark.
+	// restore lease.
 	Hold(ctx context.Context, holder, revision string) (release func(), err error)
 }
 

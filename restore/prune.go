@@ -63,7 +63,7 @@ func compareLive(ctx context.Context, target Target, types []canonical.Type, des
 			if _, skip := canonical.SkipObject(obj); skip && !never {
 				return nil // never captured: its absence says nothing
 			}
-			if !never && id.ResourceDir() == crdDir {
+			if !never && id.ResourceDir() == canonical.CRDDir {
 				why, never = crdKept(obj, opts.PruneCRDs, wanted)
 			}
 			switch {
@@ -76,7 +76,7 @@ func compareLive(ctx context.Context, target Target, types []canonical.Type, des
 			default:
 				item.Action = Prune
 				prunes = append(prunes, item)
-				if id.ResourceDir() == crdDir {
+				if id.ResourceDir() == canonical.CRDDir {
 					crds = append(crds, obj)
 				}
 			}
@@ -95,9 +95,6 @@ func compareLive(ctx context.Context, target Target, types []canonical.Type, des
 	}
 	return live, append(prunes, gone...), nil
 }
-
-// crdDir is the resource dir of CustomResourceDefinitions.
-const crdDir = "customresourcedefinitions.apiextensions.k8s.io"
 
 // crdKept says why a live CRD the revision does not hold stays: its
 // deletion deletes every custom resource of its type, so only

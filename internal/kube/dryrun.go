@@ -76,8 +76,3 @@ func (c *Cluster) dryRunError(t canonical.Type, err error) error {
 	}
 	return c.unreachable(err)
 }
-
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(s, "\n")
-	return s
-}

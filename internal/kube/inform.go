@@ -2,10 +2,8 @@ package kube
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	gosync "sync"
-	"time"
 
 	"github.com/kubesnap/kubesnap/canonical"
 	snapsync "github.com/kubesnap/kubesnap/sync"
@@ -18,14 +16,6 @@ import (
 )
 
 var _ snapsync.Informers = (*Cluster)(nil)
-
-// RestoreLease names the Lease a restore holds while it runs.
-const (
-	RestoreLeaseNamespace = "kube-system"
-	RestoreLeaseName      = "kubesnap-restore"
-)
-
-var leases = schema.GroupVersionResource{Group: "coordination.k8s.io", Version: "v1", Resource: "leases"}
 
 // Inform starts a dynamic informer for t. Objects pass through
 // opts.Transform before the informer stores them, so the cache holds
@@ -113,35 +103,4 @@ func (i *informer) Get(namespace, name string) (*unstructured.Unstructured, bool
 func (i *informer) Stop() {
 	i.cancel()
 	i.wg.Wait()
-}
-
-// RestoreHeld reads the restore mark: held while its Lease names a holder
-// and was renewed within its duration.
-func (c *Cluster) RestoreHeld(ctx context.Context) (holder string, held bool, err error) {
-	l, err := c.dynamic.Resource(leases).Namespace(RestoreLeaseNamespace).Get(ctx, RestoreLeaseName, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return "", false, nil
-	}
-	if err != nil {
-		return "", false, fmt.Errorf("read the restore mark %s/%s: %w", RestoreLeaseNamespace, RestoreLeaseName, err)
-	}
-	return leaseHeld(l, time.Now())
-}
-
-// leaseHeld reads a Lease's holder and whether it is still fresh.
-func leaseHeld(l *unstructured.Unstructured, now time.Time) (string, bool, error) {
-	holder, _, _ := unstructured.NestedString(l.Object, "spec", "holderIdentity")
-	if holder == "" {
-		return "", false, nil
-	}
-	secs, _, _ := unstructured.NestedInt64(l.Object, "spec", "leaseDurationSeconds")
-	renew, _, _ := unstructured.NestedString(l.Object, "spec", "renewTime")
-	if renew == "" {
-		renew, _, _ = unstructured.NestedString(l.Object, "spec", "acquireTime")
-	}
-	at, err := time.Parse(time.RFC3339Nano, renew)
-	if err != nil {
-		return holder, false, errors.New("restore mark without a valid renewTime: treating it as expired")
-	}
-	return holder, now.Before(at.Add(time.Duration(secs) * time.Second)), nil
 }

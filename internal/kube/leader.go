@@ -8,7 +8,6 @@ import (
 
 	snapsync "github.com/kubesnap/kubesnap/sync"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 )
@@ -36,13 +35,9 @@ func DefaultElection(namespace, identity string) Election {
 // after the old leader's last commit and push. lost reports that
 // leadership was lost rather than ctx ending.
 func (c *Cluster) LeaderElect(ctx context.Context, e Election, lead func(context.Context), standby func(leader string)) (lost bool, err error) {
-	cs, err := kubernetes.NewForConfig(c.config)
-	if err != nil {
-		return false, fmt.Errorf("client for leader election: %w", err)
-	}
 	lock := &resourcelock.LeaseLock{
 		LeaseMeta:  metav1.ObjectMeta{Namespace: e.Namespace, Name: e.Name},
-		Client:     cs.CoordinationV1(),
+		Client:     c.leases,
 		LockConfig: resourcelock.ResourceLockConfig{Identity: e.Identity},
 	}
 	// The election outlives ctx until lead has finished.

@@ -1,0 +1,115 @@
+package kube
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/kubesnap/kubesnap/canonical"
+	snapsync "github.com/kubesnap/kubesnap/sync"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+)
+
+// ResourceVersion returns the newest resourceVersion, read with a quorum
+// LIST of one namespace.
+func (c *Cluster) ResourceVersion(ctx context.Context) (string, error) {
+	l, err := c.dynamic.Resource(schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}).
+		List(ctx, metav1.ListOptions{Limit: 1})
+	if err != nil {
+		return "", c.unreachable(err)
+	}
+	return l.GetResourceVersion(), nil
+}
+
+// List pages through the objects of t. When opts.ResourceVersion is set it
+// lists exactly at that version; where the server cannot (410 Gone after
+// compaction, an aggregated API that does not support it, a continue token
+// that expired) it restarts the list at the newest version and reports
+// fresh.
+func (c *Cluster) List(ctx context.Context, t canonical.Type, opts snapsync.ListOptions, fn func(*unstructured.Unstructured) error) (fresh bool, err error) {
+	r := c.resource(t, opts.Namespace)
+	if opts.ResourceVersion != "" && t.Aggregated {
+		fresh = true // another server: the cluster's versions mean nothing there
+	} else if opts.ResourceVersion != "" {
+		exact, cancel := context.WithTimeout(ctx, c.ExactTimeout)
+		err := c.pages(exact, r, opts.LabelSelector, opts.ResourceVersion, fn)
+		cancel()
+		if err == nil || ctx.Err() != nil || apierrors.IsForbidden(err) || errors.As(err, new(callbackError)) {
+			return false, c.listError(t, err)
+		}
+		fresh = true
+	}
+	return fresh, c.listError(t, c.pages(ctx, r, opts.LabelSelector, "", fn))
+}
+
+// resource is the dynamic client of t, in namespace when t is namespaced
+// and namespace is set (else across all namespaces).
+func (c *Cluster) resource(t canonical.Type, namespace string) dynamic.ResourceInterface {
+	ri := c.dynamic.Resource(schema.GroupVersionResource{Group: t.Group, Version: t.Version, Resource: t.Resource})
+	if t.Namespaced && namespace != "" {
+		return ri.Namespace(namespace)
+	}
+	return ri
+}
+
+// callbackError carries an error of List's callback through the pager, so
+// that it is not mistaken for the server's.
+type callbackError struct{ err error }
+
+func (e callbackError) Error() string { return e.err.Error() }
+func (e callbackError) Unwrap() error { return e.err }
+
+func (c *Cluster) listError(t canonical.Type, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case apierrors.IsForbidden(err):
+		return fmt.Errorf("%w: list %s: %s", snapsync.ErrForbidden, t.ResourceDir(), apierrors.ReasonForError(err))
+	}
+	if cb := (callbackError{}); errors.As(err, &cb) {
+		return cb.err
+	}
+	return fmt.Errorf("list %s: %w", t.ResourceDir(), err)
+}
+
+func (c *Cluster) pages(ctx context.Context, r dynamic.ResourceInterface, selector, rv string, fn func(*unstructured.Unstructured) error) error {
+	opts := metav1.ListOptions{Limit: PageSize, LabelSelector: selector}
+	if rv != "" {
+		opts.ResourceVersion = rv
+		opts.ResourceVersionMatch = metav1.ResourceVersionMatchExact
+	}
+	for {
+		l, err := r.List(ctx, opts)
+		if err != nil {
+			return err
+		}
+		for i := range l.Items {
+			if err := fn(&l.Items[i]); err != nil {
+				return callbackError{err}
+			}
+		}
+		if l.GetContinue() == "" {
+			return nil
+		}
+		opts = metav1.ListOptions{Limit: PageSize, LabelSelector: selector, Continue: l.GetContinue()}
+	}
+}
+
+// Get reads one live object of t, managedFields included (rules
+// --explain). A missing object is an error that says so.
+func (c *Cluster) Get(ctx context.Context, t canonical.Type, namespace, name string) (*unstructured.Unstructured, error) {
+	obj, err := c.resource(t, namespace).Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil, fmt.Errorf("%s: not found", t.ID(namespace, name))
+	case apierrors.IsForbidden(err):
+		return nil, fmt.Errorf("%w: get %s: %s", snapsync.ErrForbidden, t.ID(namespace, name), apierrors.ReasonForError(err))
+	case err != nil:
+		return nil, c.unreachable(fmt.Errorf("get %s: %w", t.ID(namespace, name), err))
+	}
+	return obj, nil
+}
