@@ -22,11 +22,11 @@ import (
 // always gives the same bytes, and Parse(Marshal(obj)) marshals to the same
 // bytes again. Strings that a YAML 1.1 reader (kubectl's) would take for
 // something else are quoted.
+//
+// Marshal shares nothing between calls: a caller that marshals many
+// objects keeps an Encoder, which writes the same bytes faster.
 func Marshal(obj *unstructured.Unstructured) ([]byte, error) {
-	if out, ok := emit(make([]byte, 0, 1024), obj.Object); ok {
-		return out, nil
-	}
-	return marshalYAMLv3(obj)
+	return new(Encoder).Marshal(obj)
 }
 
 // marshalYAMLv3 is Marshal through yaml.v3's encoder, for the objects emit

@@ -195,10 +195,11 @@ func runDiff(ctx context.Context, o diffOptions) (diff.Report, error) {
 // key by key; other sensitive objects stay in their redacted form, as the
 // report would show their values.
 func secretsOnly(unseal snapsync.Unseal) snapsync.Unseal {
+	var enc canonical.Encoder // one for the whole diff
 	return func(data []byte) ([]byte, error) {
 		red, _, _ := canonical.Sealed(data)
 		if red != nil && (red.GroupVersionKind().Group != "" || red.GetKind() != "Secret") {
-			return canonical.Marshal(red)
+			return enc.Marshal(red)
 		}
 		return unseal(data)
 	}
