@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	"filippo.io/age"
 	"github.com/kubesnap/kubesnap/canonical"
 	"github.com/kubesnap/kubesnap/internal/kube"
 	"github.com/kubesnap/kubesnap/internal/sops"
@@ -89,56 +91,75 @@ func (f *secretFlags) complete() (snapsync.Secrets, error) {
 		}
 		s.Sensitive = append(s.Sensitive, r)
 	}
-	// Each recipient with where it came from, for errors: they name the
-	// argument, never its text, which may be a secret key given by mistake.
-	type given struct{ where, value string }
-	var names []given
-	for i, r := range f.recipients {
-		where := "--age-recipient"
-		if len(f.recipients) > 1 {
-			where = fmt.Sprintf("--age-recipient number %d", i+1)
-		}
-		names = append(names, given{where, r})
-	}
-	if f.recipientsFile != "" {
-		if keyLike(f.recipientsFile) {
-			return s, usageError{errors.New("--age-recipients-file takes the path of a file of public keys, and was given an age secret key: " + publicKeyLooks)}
-		}
-		data, err := os.ReadFile(f.recipientsFile)
-		if err != nil {
-			return s, fmt.Errorf("--age-recipients-file: %w", err)
-		}
-		for n, line := range strings.Split(string(data), "\n") {
-			if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
-				names = append(names, given{fmt.Sprintf("--age-recipients-file %s line %d", f.recipientsFile, n+1), line})
-			}
-		}
+	if f.recipientsFile != "" && keyLike(f.recipientsFile) {
+		return s, usageError{errors.New("--age-recipients-file takes the path of a file of public keys, and was given an age secret key: " + publicKeyLooks)}
 	}
 	if mode != snapsync.SecretsEncrypt {
-		if len(names) > 0 {
+		if len(f.recipients) > 0 || f.recipientsFile != "" {
 			return s, usageError{errors.New("age recipients are for --secrets encrypt")}
 		}
 		return s, nil
 	}
-	if len(names) == 0 {
+	rs, err := f.ageRecipients()
+	if err != nil {
+		return s, err
+	}
+	if len(rs) == 0 {
 		return s, usageError{errors.New("--secrets encrypt needs the public keys to encrypt for: --age-recipient age1… or --age-recipients-file FILE")}
 	}
-	keys := make([]string, len(names))
-	for i, n := range names {
-		if _, err := sops.ParseRecipient(n.value); err != nil {
-			return s, usageError{fmt.Errorf("%s %v; %s", n.where, err, publicKeyLooks)}
-		}
-		keys[i] = strings.TrimSpace(n.value)
+	// The recipients' text, sorted: what a file's metadata lists, and
+	// what tells whether a stored file is encrypted for them.
+	keys := make([]string, len(rs))
+	for i, r := range rs {
+		keys[i] = recipientText(r)
 	}
 	sort.Strings(keys)
-	rs, err := sops.ParseRecipients(keys) // each one checked above, naming its argument
-	if err != nil {
+	if rs, err = sops.ParseRecipients(keys); err != nil { // in the order of keys
 		return s, usageError{fmt.Errorf("age recipients: %v; %s", err, publicKeyLooks)}
 	}
 	s.Sealer = sealer{names: keys, seal: func(plain []byte, re string) ([]byte, error) {
 		return sops.Encrypt(plain, rs, re, time.Now())
 	}}
 	return s, nil
+}
+
+// ageRecipients parses --age-recipient and reads --age-recipients-file.
+// Errors name the argument or the file's line, never its text, which may
+// be a secret key given by mistake.
+func (f *secretFlags) ageRecipients() ([]age.Recipient, error) {
+	var rs []age.Recipient
+	for i, text := range f.recipients {
+		where := "--age-recipient"
+		if len(f.recipients) > 1 {
+			where = fmt.Sprintf("--age-recipient number %d", i+1)
+		}
+		r, err := sops.ParseRecipient(text)
+		if err != nil {
+			return nil, usageError{fmt.Errorf("%s %v; %s", where, err, publicKeyLooks)}
+		}
+		rs = append(rs, r)
+	}
+	if f.recipientsFile == "" {
+		return rs, nil
+	}
+	more, err := sops.ReadRecipients(f.recipientsFile)
+	var unreadable *fs.PathError
+	switch {
+	case errors.As(err, &unreadable):
+		return nil, fmt.Errorf("--age-recipients-file: %w", err)
+	case err != nil: // "FILE line N is …" or "FILE holds no age recipient"
+		return nil, usageError{fmt.Errorf("--age-recipients-file %v; %s", err, publicKeyLooks)}
+	}
+	return append(rs, more...), nil
+}
+
+// recipientText is r as age-keygen prints it, and as sops.Encrypt writes
+// it in a file's metadata.
+func recipientText(r age.Recipient) string {
+	if s, ok := r.(fmt.Stringer); ok {
+		return s.String()
+	}
+	return ""
 }
 
 // warn prints, on stderr, what the mode risks.
