@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubesnap/kubesnap/internal/testenv"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -111,6 +112,7 @@ func headCommit(t *testing.T, repo string) string {
 }
 
 func TestWatchCommitsCreateUpdateDeleteOfEveryScope(t *testing.T) {
+	testenv.Require(t, env)
 	ns := env.Namespace(t)
 	repo := filepath.Join(t.TempDir(), "repo")
 	w := startWatch(t, repo, "--debounce", "100ms")
@@ -190,6 +192,7 @@ spec:
 }
 
 func TestWatchCommitMessageSaysWhatChangedAndWho(t *testing.T) {
+	testenv.Require(t, env)
 	ns := env.Namespace(t)
 	repo := filepath.Join(t.TempDir(), "repo")
 	startWatch(t, repo, "--include-namespaces", ns, "--debounce", "100ms", "--author", "Ops Team <ops@example.com>")
@@ -212,6 +215,7 @@ func TestWatchCommitMessageSaysWhatChangedAndWho(t *testing.T) {
 }
 
 func TestWatchBurstOfAThousandChangesIsAFewCommits(t *testing.T) {
+	testenv.Require(t, env)
 	ns := env.Namespace(t)
 	repo := filepath.Join(t.TempDir(), "repo")
 	startWatch(t, repo, "--include-namespaces", ns, "--debounce", "2s")
@@ -252,6 +256,7 @@ func TestWatchBurstOfAThousandChangesIsAFewCommits(t *testing.T) {
 }
 
 func TestWatchMakesNoCommitForStatusUpdatesOrCronJobJobs(t *testing.T) {
+	testenv.Require(t, env)
 	ns := env.Namespace(t)
 	repo := filepath.Join(t.TempDir(), "repo")
 	startWatch(t, repo, "--include-namespaces", ns, "--debounce", "200ms")
@@ -301,6 +306,7 @@ spec:
 }
 
 func TestWatchCommitsPendingChangesOnSIGTERM(t *testing.T) {
+	testenv.Require(t, env)
 	ns := env.Namespace(t)
 	repo := filepath.Join(t.TempDir(), "repo")
 	p := spawnWatch(t, true, "--repo", repo, "--include-namespaces", ns, "--debounce", "1h", "--max-delay", "1h")
@@ -321,6 +327,7 @@ func TestWatchCommitsPendingChangesOnSIGTERM(t *testing.T) {
 }
 
 func TestWatchHoldsCommitsWhileARestoreHoldsTheMark(t *testing.T) {
+	testenv.Require(t, env)
 	ns := env.Namespace(t)
 	repo := filepath.Join(t.TempDir(), "repo")
 	startWatch(t, repo, "--include-namespaces", ns, "--debounce", "100ms")
@@ -355,6 +362,7 @@ spec: {holderIdentity: restore-test, leaseDurationSeconds: 60, renewTime: "%s"}
 }
 
 func TestWatchScheduledSnapshotsAreTaggedAndPruned(t *testing.T) {
+	testenv.Require(t, env)
 	ns := env.Namespace(t)
 	repo := filepath.Join(t.TempDir(), "repo")
 	startWatch(t, repo, "--include-namespaces", ns, "--schedule", "@every 1s", "--keep-snapshots", "2")
@@ -374,6 +382,7 @@ func TestWatchScheduledSnapshotsAreTaggedAndPruned(t *testing.T) {
 }
 
 func TestWatchServesHealthReadinessAndMetrics(t *testing.T) {
+	testenv.Require(t, env)
 	ns := env.Namespace(t)
 	repo := filepath.Join(t.TempDir(), "repo")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -411,6 +420,7 @@ func TestWatchServesHealthReadinessAndMetrics(t *testing.T) {
 }
 
 func TestWatchBadFlagsGetOneClearLine(t *testing.T) {
+	testenv.Require(t, env)
 	repo := filepath.Join(t.TempDir(), "repo")
 	for _, tc := range []struct {
 		name string
@@ -440,6 +450,7 @@ func TestWatchBadFlagsGetOneClearLine(t *testing.T) {
 // cannot aim a deletion into it: with that check removed, it still
 // passes. It shows the switch, not the window.
 func TestWatchFollowsATypeToItsNewVersion(t *testing.T) {
+	testenv.Require(t, env)
 	ns := env.Namespace(t)
 	repo := filepath.Join(t.TempDir(), "repo")
 	group := ns + ".example.com"
