@@ -1,5 +1,3 @@
-// Command kubesnap keeps a Kubernetes cluster's whole state in a git
-// repository: snapshot, log, and (to come) watch, diff and restore.
 package main
 
 import (
