@@ -105,7 +105,8 @@
 //	filter.go          Filter: the namespace, resource and label filters of every command
 //	typenames.go       resource directories other packages compare against (CRDs, APIServices)
 //	secret.go          Secrets and sensitive types: redaction, the keyed digest, Sealed
-//	marshal.go         Marshal, Parse, and the yaml.v3 path Marshal falls back to
+//	marshal.go         Marshal, and the yaml.v3 path Marshal falls back to
+//	parse.go           Parse: one object from YAML, as kubectl reads it
 //	encoder.go         Encoder: Marshal with a cache of yaml.v3's scalar renderings
 //	emit.go            the direct emitter: mappings and sequences
 //	emit_scalar.go     the direct emitter: scalars, keys, literal blocks
