@@ -20,16 +20,24 @@
 //	errors.go             usageError (exit 2) and exitError (a given code: diff's 1 for drift)
 //	root.go               the root command and --config; flags every command shares: the
 //	                      cluster (cli-runtime), the filters, -o; writeJSON
-//	snapshot.go           kubesnap snapshot; connect (the repository and the cluster)
+//	connect.go            opening the repository and the cluster (snapshot, watch)
+//
+// Each command has its flags and options in <command>.go; the bigger ones
+// have their run in <command>_run.go:
+//
+//	snapshot.go           kubesnap snapshot (snapshot_run.go)
 //	drift.go              snapshot --base: the drift commit's message and report
-//	watch.go              kubesnap watch: flags, options, the run loop's wiring
+//	watch.go              kubesnap watch: flags, validated options (watch_run.go: the wiring)
 //	watch_metrics.go      the watcher's Prometheus metrics, /healthz and /readyz
 //	log.go                kubesnap log
-//	diff.go               kubesnap diff
-//	restore.go            kubesnap restore: flags, plan, apply, the restore tag and mark
+//	diff.go               kubesnap diff (diff_run.go: compare, and the report)
+//	restore.go            kubesnap restore (restore_run.go: plan, apply, the restore tag)
 //	restore_output.go     restore's plan and report on the terminal, the confirmation
 //	rules.go              kubesnap rules: the built-in and the file's rules
 //	rules_explain.go      kubesnap rules --explain: what each rule removes from one object
+//
+// Flag groups and the configuration file:
+//
 //	remoteflags.go        --remote and its credentials (snapshot, watch)
 //	secrets.go            --secrets and the age recipients (--age-recipient, --age-recipients-file)
 //	secrets_digestkey.go  the key of the Secret digests: --digest-key, --digest-key-secret
