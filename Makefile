@@ -61,7 +61,7 @@ test: testbin
 
 ## unit: the tests that need no control plane
 unit:
-	$(GO) test -count=1 ./canonical/... ./sync/... ./internal/gitstore/... ./internal/sops/...
+	$(GO) test -count=1 ./canonical/... ./sync/... ./diff/... ./restore/... ./internal/gitstore/... ./internal/sops/...
 
 ## fuzz: run every fuzz target of the module for FUZZTIME each (default 20s),
 ## starting from the corpus kept under each package's testdata/fuzz

@@ -11,8 +11,15 @@
 //
 //	skip?   := SkipType(type) / SkipObject(obj)   the default capture rules
 //	info    := Normalize(obj, facts)              user rules (facts.Rules) first, then the built-in ones; rewrites obj in place
-//	bytes   := Marshal(obj)                       sorted keys, int64 exact, no wrapping
-//	path    := PathOf(IDOf(obj, resource))        the file in the repository
+//	bytes   := enc.Marshal(obj)                   sorted keys, int64 exact, no wrapping
+//	path    := PathOf(t.ID(namespace, name))      the file in the repository
+//
+// Marshal writes most objects directly (emit.go) and leaves the rest to
+// yaml.v3, with the same bytes either way. Scalars yaml.v3 must render
+// (quoted strings, floats) are cached by an Encoder, which the caller owns:
+// one per snapshot, watch or diff (the zero value is ready, and safe for
+// concurrent use). Marshal, for one-off callers, uses a fresh Encoder per
+// call. The package keeps no state of its own.
 //
 // # Paths
 //
@@ -90,4 +97,27 @@
 // returns what each rule removed, for kubesnap rules --explain;
 // DefaultRules describes the built-in rules that Normalize and the skip
 // rules apply, for kubesnap rules.
+//
+// # Files
+//
+//	normalize.go       Normalize: the built-in rules (RULES.md), after the user's
+//	skip.go            Type; the default capture rules (SkipType, SkipObject, Capturable)
+//	filter.go          Filter: the namespace, resource and label filters of every command
+//	typenames.go       resource directories other packages compare against (CRDs, APIServices)
+//	secret.go          Secrets and sensitive types: redaction, the keyed digest, Sealed
+//	marshal.go         Marshal, and the yaml.v3 path Marshal falls back to
+//	parse.go           Parse: one object from YAML, as kubectl reads it
+//	encoder.go         Encoder: Marshal with a cache of yaml.v3's scalar renderings
+//	emit.go            the direct emitter: mappings and sequences
+//	emit_scalar.go     the direct emitter: scalars, keys, literal blocks
+//	path.go            ID, PathOf, ParsePath: the file of an object, and its escaping
+//	file.go            reading stored files back: ObjectFiles, ReadObject, CheckObject
+//	coverage.go        .kubesnap/coverage.yaml: the scope a repository was written with
+//	rules.go           Rules, Rule, Match; Apply
+//	rules_decode.go    decoding rules strictly from YAML and JSON (RuleErrors)
+//	rules_path.go      ignoreFields paths: parsing and removal
+//	rules_managers.go  ignoreManagers: what the ignored managers own in managedFields
+//	rules_owned.go     Matching and Ignored: the fields rules leave to their managers (restore)
+//	rules_defaults.go  DefaultRules and Describe, for kubesnap rules
+//	explain.go         Explain: what each rule removes from one object (rules --explain)
 package canonical

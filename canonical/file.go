@@ -18,8 +18,9 @@ import (
 // MaxFileSize bounds the size of a file Parse reads. The API server stores
 // no object larger than about 1.5 MiB (etcd's default request limit); an
 // encrypted Secret grows by base64 and the sops metadata, so 8 MiB holds
-// every object kubesnap could have written, while parsing a larger file
-// (50 MiB takes a gigabyte and seconds) is refused before it starts.
+// every object kubesnap could have written, while a larger file, whose
+// parsing costs memory far beyond its size (BENCHMARKS.md), is refused
+// before it starts.
 const MaxFileSize = 8 << 20
 
 // IsObjectPath reports whether p, relative to the prefix, lies where

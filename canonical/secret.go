@@ -59,9 +59,6 @@ type Protection struct {
 	Sensitive map[schema.GroupKind]bool
 }
 
-// secretFields are the fields of a core Secret that hold its values.
-var secretFields = []string{"data", "stringData"}
-
 // SensitiveFields returns the names of the fields that hold obj's
 // sensitive values, sorted, or nil when obj has none. A value is sensitive
 // when some key on its path from the root has one of these names: the rule
@@ -70,7 +67,9 @@ var secretFields = []string{"data", "stringData"}
 func SensitiveFields(obj *unstructured.Unstructured, sensitive map[schema.GroupKind]bool) []string {
 	gk := obj.GroupVersionKind().GroupKind()
 	if gk == (schema.GroupKind{Kind: "Secret"}) {
-		return secretFields
+		// The fields of a core Secret that hold its values; a new slice
+		// each time, so that no caller shares one with another.
+		return []string{"data", "stringData"}
 	}
 	if !sensitive[gk] {
 		return nil

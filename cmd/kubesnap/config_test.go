@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kubesnap/kubesnap/internal/testenv"
 	"github.com/spf13/cobra"
 )
 
@@ -124,6 +125,7 @@ func TestConfigInvalidFilesGetOneLineEachAndExit2(t *testing.T) {
 }
 
 func TestConfigFlagsOverrideTheFileWhichOverridesDefaults(t *testing.T) {
+	testenv.Require(t, env)
 	ns := env.Namespace(t)
 	other := env.Namespace(t)
 	env.Kubectl(t, "", "-n", ns, "create", "configmap", "mine", "--from-literal=a=1")

@@ -174,6 +174,7 @@ func churn(ctx context.Context, t *testing.T, ns string, n int, step func(i int)
 }
 
 func TestWatchSurvivesAnAPIServerRestart(t *testing.T) {
+	testenv.Require(t, env)
 	ns := env.Namespace(t)
 	repo := filepath.Join(t.TempDir(), "repo")
 	startWatch(t, repo, "--include-namespaces", ns, "--debounce", "100ms")
@@ -191,6 +192,7 @@ func TestWatchSurvivesAnAPIServerRestart(t *testing.T) {
 }
 
 func TestWatchKilledAndRestartedLosesNothing(t *testing.T) {
+	testenv.Require(t, env)
 	ns := env.Namespace(t)
 	repo := filepath.Join(t.TempDir(), "repo")
 	args := []string{"--repo", repo, "--include-namespaces", ns, "--debounce", "0s"}
@@ -208,6 +210,7 @@ func TestWatchKilledAndRestartedLosesNothing(t *testing.T) {
 }
 
 func TestWatchLeaderElectionFailsOver(t *testing.T) {
+	testenv.Require(t, env)
 	ns := env.Namespace(t)
 	remote := filepath.Join(t.TempDir(), "remote.git")
 	if out, err := exec.Command("git", "init", "-q", "--bare", "-b", "main", remote).CombinedOutput(); err != nil {
@@ -247,6 +250,7 @@ func TestWatchLeaderElectionFailsOver(t *testing.T) {
 // repository over file://, and over git http-backend on 127.0.0.1 with a
 // token, while another writer pushes 20 times.
 func TestWatchPushesOverAnotherWriterWithoutForce(t *testing.T) {
+	testenv.Require(t, env)
 	for _, transport := range []string{"file", "http"} {
 		t.Run(transport, func(t *testing.T) { pushesOverAnotherWriter(t, transport) })
 	}

@@ -96,6 +96,7 @@ func metric(t *testing.T, addr, name string) float64 {
 // failed every later push ("read tree …: object not found") before the
 // rebase read the trees it had just made.
 func TestWatchFleetOfThreeOnOneRemote(t *testing.T) {
+	testenv.Require(t, env)
 	remote, url := bareHTTPRemote(t)
 	scope := []string{"--include-resources", "configmaps"}
 	var nss, paths []string
@@ -196,6 +197,7 @@ func TestWatchFleetOfThreeOnOneRemote(t *testing.T) {
 // kubesnap_push_failing_seconds. When the remote takes the push again, it
 // logs that, and is ready again.
 func TestWatchSaysWhenPushesFailAndWhenTheyWorkAgain(t *testing.T) {
+	testenv.Require(t, env)
 	ns := env.Namespace(t)
 	remote, url := bareHTTPRemote(t)
 	hook := filepath.Join(remote, "hooks", "pre-receive")
@@ -285,6 +287,7 @@ func (p *tcpProxy) cut() {
 // answers again, and /readyz says not ready (with the reason) once it has
 // been out of reach for longer than a resync (--rediscover).
 func TestWatchSaysWhenTheAPIServerIsLostAndBack(t *testing.T) {
+	testenv.Require(t, env)
 	ns := env.Namespace(t)
 	host := strings.TrimPrefix(env.Config.Host, "https://")
 	p := &tcpProxy{t: t, addr: "127.0.0.1:0", target: host, conns: map[net.Conn]bool{}}

@@ -1,5 +1,3 @@
-// Command kubesnap keeps a Kubernetes cluster's whole state in a git
-// repository: snapshot, log, and (to come) watch, diff and restore.
 package main
 
 import (
@@ -39,23 +37,4 @@ func exitCode(err error, stderr io.Writer) int {
 		return 2
 	}
 	return 1
-}
-
-// usageError is a mistake in the command line.
-type usageError struct{ err error }
-
-func (e usageError) Error() string { return e.err.Error() }
-func (e usageError) Unwrap() error { return e.err }
-
-// exitError ends the command with a given code (diff's 1 for drift).
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e exitError) Error() string {
-	if e.err == nil {
-		return fmt.Sprintf("exit %d", e.code)
-	}
-	return e.err.Error()
 }

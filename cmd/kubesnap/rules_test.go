@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubesnap/kubesnap/internal/testenv"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -68,6 +69,7 @@ func TestRulesListsBuiltInAndFileRules(t *testing.T) {
 }
 
 func TestRulesExplainBadInput(t *testing.T) {
+	testenv.Require(t, env)
 	dir := t.TempDir()
 	notObject := filepath.Join(dir, "x.yaml")
 	writeFile(t, notObject, "just: a map\n")
@@ -94,6 +96,7 @@ func TestRulesExplainBadInput(t *testing.T) {
 // injector's caBundle, a mesh operator's server-side apply. None makes a
 // commit nor drift; the image change and another manager's change do.
 func TestRulesKeepControllersOutOfGit(t *testing.T) {
+	testenv.Require(t, env)
 	ns := env.Namespace(t)
 	dir := t.TempDir()
 	repo := filepath.Join(dir, "repo")
@@ -236,6 +239,7 @@ webhooks:
 // that the live object no longer matches (the label changed); by manager,
 // for a revision written before the rule, which holds the replicas.
 func TestRulesRestoreNeverClearsIgnoredFields(t *testing.T) {
+	testenv.Require(t, env)
 	for _, tc := range []struct {
 		name, rule     string
 		ruleAtSnapshot bool // the revision was written with the rule
@@ -313,6 +317,7 @@ spec:
 // TestRulesExplainHidesSecretValues explains a Secret, live and from a
 // file: what is shown as stored is redacted, as git would hold it.
 func TestRulesExplainHidesSecretValues(t *testing.T) {
+	testenv.Require(t, env)
 	ns := env.Namespace(t)
 	const canary = "explain-canary-4f1c"
 	env.Kubectl(t, "", "-n", ns, "create", "secret", "generic", "db", "--from-literal=password="+canary)
@@ -338,6 +343,7 @@ func TestRulesExplainHidesSecretValues(t *testing.T) {
 // leave out is explained as skipped, not as stored; rules finds the
 // configuration file beside --repo as the other commands do.
 func TestRulesExplainSaysWhatIsSkipped(t *testing.T) {
+	testenv.Require(t, env)
 	ns := env.Namespace(t)
 	env.Kubectl(t, fmt.Sprintf("apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata: {name: l, namespace: %s}\nspec: {holderIdentity: me}\n", ns), "apply", "-f", "-")
 	out, errOut, code := kubesnap(t, "rules", "--kubeconfig", env.Kubeconfig, "--explain", "leases.coordination.k8s.io/"+ns+"/l")

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"net"
@@ -15,102 +13,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubesnap/kubesnap/internal/testenv"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// syncBuffer is a log sink the test reads while the watcher writes.
-type syncBuffer struct {
-	mu gosync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// runningWatch is `kubesnap watch` running in the test process.
-type runningWatch struct {
-	repo   string
-	log    *syncBuffer
-	cancel context.CancelFunc
-	done   chan int
-	code   int
-}
-
-// startWatch runs `kubesnap watch --repo repo args...` against the shared
-// control plane and waits until it watches (first capture committed).
-func startWatch(t *testing.T, repo string, args ...string) *runningWatch {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.WithoutCancel(t.Context()))
-	w := &runningWatch{repo: repo, log: &syncBuffer{}, cancel: cancel, done: make(chan int, 1)}
-	root := newRoot(io.Discard, w.log)
-	root.SetArgs(append([]string{"watch", "--repo", repo, "--kubeconfig", env.Kubeconfig, "--listen", "", "--rediscover", "1s"}, args...))
-	go func() {
-		err := root.ExecuteContext(ctx)
-		w.done <- exitCode(err, w.log)
-	}()
-	t.Cleanup(func() { w.stop(t) })
-	eventually(t, 2*time.Minute, func() bool {
-		select {
-		case code := <-w.done:
-			w.done <- code
-			t.Fatalf("watch exited %d before watching:\n%s", code, w.log)
-		default:
-		}
-		return strings.Contains(w.log.String(), `msg=watching`)
-	}, "the watcher to start")
-	return w
-}
-
-// stop ends the watcher as SIGTERM does and returns its exit code.
-func (w *runningWatch) stop(t *testing.T) int {
-	t.Helper()
-	if w.cancel == nil {
-		return w.code
-	}
-	w.cancel()
-	w.cancel = nil
-	select {
-	case w.code = <-w.done:
-	case <-time.After(time.Minute):
-		t.Fatalf("watch did not stop within a minute:\n%s", w.log)
-	}
-	return w.code
-}
-
-// eventually polls cond until it holds or timeout passes.
-func eventually(t *testing.T, timeout time.Duration, cond func() bool, what string) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// headFile returns a file at HEAD, read by git itself.
-func headFile(repo, path string) (string, bool) {
-	out, err := exec.Command("git", "-C", repo, "show", "HEAD:"+path).Output()
-	return string(out), err == nil
-}
-
-func headCommit(t *testing.T, repo string) string {
-	t.Helper()
-	return strings.TrimSpace(git(t, repo, "rev-parse", "HEAD"))
-}
-
 func TestWatchCommitsCreateUpdateDeleteOfEveryScope(t *testing.T) {
+	testenv.Require(t, env)
 	ns := env.Namespace(t)
 	repo := filepath.Join(t.TempDir(), "repo")
 	w := startWatch(t, repo, "--debounce", "100ms")
@@ -190,6 +99,7 @@ spec:
 }
 
 func TestWatchCommitMessageSaysWhatChangedAndWho(t *testing.T) {
+	testenv.Require(t, env)
 	ns := env.Namespace(t)
 	repo := filepath.Join(t.TempDir(), "repo")
 	startWatch(t, repo, "--include-namespaces", ns, "--debounce", "100ms", "--author", "Ops Team <ops@example.com>")
@@ -212,6 +122,7 @@ func TestWatchCommitMessageSaysWhatChangedAndWho(t *testing.T) {
 }
 
 func TestWatchBurstOfAThousandChangesIsAFewCommits(t *testing.T) {
+	testenv.Require(t, env)
 	ns := env.Namespace(t)
 	repo := filepath.Join(t.TempDir(), "repo")
 	startWatch(t, repo, "--include-namespaces", ns, "--debounce", "2s")
@@ -252,6 +163,7 @@ func TestWatchBurstOfAThousandChangesIsAFewCommits(t *testing.T) {
 }
 
 func TestWatchMakesNoCommitForStatusUpdatesOrCronJobJobs(t *testing.T) {
+	testenv.Require(t, env)
 	ns := env.Namespace(t)
 	repo := filepath.Join(t.TempDir(), "repo")
 	startWatch(t, repo, "--include-namespaces", ns, "--debounce", "200ms")
@@ -301,6 +213,7 @@ spec:
 }
 
 func TestWatchCommitsPendingChangesOnSIGTERM(t *testing.T) {
+	testenv.Require(t, env)
 	ns := env.Namespace(t)
 	repo := filepath.Join(t.TempDir(), "repo")
 	p := spawnWatch(t, true, "--repo", repo, "--include-namespaces", ns, "--debounce", "1h", "--max-delay", "1h")
@@ -321,6 +234,7 @@ func TestWatchCommitsPendingChangesOnSIGTERM(t *testing.T) {
 }
 
 func TestWatchHoldsCommitsWhileARestoreHoldsTheMark(t *testing.T) {
+	testenv.Require(t, env)
 	ns := env.Namespace(t)
 	repo := filepath.Join(t.TempDir(), "repo")
 	startWatch(t, repo, "--include-namespaces", ns, "--debounce", "100ms")
@@ -355,6 +269,7 @@ spec: {holderIdentity: restore-test, leaseDurationSeconds: 60, renewTime: "%s"}
 }
 
 func TestWatchScheduledSnapshotsAreTaggedAndPruned(t *testing.T) {
+	testenv.Require(t, env)
 	ns := env.Namespace(t)
 	repo := filepath.Join(t.TempDir(), "repo")
 	startWatch(t, repo, "--include-namespaces", ns, "--schedule", "@every 1s", "--keep-snapshots", "2")
@@ -374,6 +289,7 @@ func TestWatchScheduledSnapshotsAreTaggedAndPruned(t *testing.T) {
 }
 
 func TestWatchServesHealthReadinessAndMetrics(t *testing.T) {
+	testenv.Require(t, env)
 	ns := env.Namespace(t)
 	repo := filepath.Join(t.TempDir(), "repo")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -411,6 +327,7 @@ func TestWatchServesHealthReadinessAndMetrics(t *testing.T) {
 }
 
 func TestWatchBadFlagsGetOneClearLine(t *testing.T) {
+	testenv.Require(t, env)
 	repo := filepath.Join(t.TempDir(), "repo")
 	for _, tc := range []struct {
 		name string
@@ -440,6 +357,7 @@ func TestWatchBadFlagsGetOneClearLine(t *testing.T) {
 // cannot aim a deletion into it: with that check removed, it still
 // passes. It shows the switch, not the window.
 func TestWatchFollowsATypeToItsNewVersion(t *testing.T) {
+	testenv.Require(t, env)
 	ns := env.Namespace(t)
 	repo := filepath.Join(t.TempDir(), "repo")
 	group := ns + ".example.com"

@@ -58,8 +58,8 @@ var (
 // where b.TempDir's is removed when the benchmark ends. On ext4 without a
 // journal (this machine's), creating a file skips past every inode deleted
 // in the last 60 to 360 seconds, reading each one's inode table block:
-// after a benchmark removed the 12,000 files of a repository, creating as
-// many new ones takes three times as long (perf: recently_deleted under
+// after a benchmark removed the files of a repository, creating as many
+// new ones takes much longer (BENCHMARKS.md; perf: recently_deleted under
 // ext4_create). The benchmarks remove nothing until they are all done, so
 // none of them pays for another's cleanup.
 func scratch(b *testing.B) string {
@@ -80,9 +80,8 @@ func scratch(b *testing.B) string {
 // child's own peak RSS in MiB (VmHWM in /proc/PID/status, sampled every
 // 10 ms until it exits). The rusage os/exec gives cannot be used: Go
 // starts a child with CLONE_VM, so at exec the kernel takes the parent's
-// peak RSS as the child's too (/bin/true run from a process of 400 MiB
-// reports 403 MiB), and every figure was at least the benchmark
-// process's own. A peak in the last 10 ms of a run would be missed.
+// peak RSS as the child's too (BENCHMARKS.md), and every figure was at
+// least the benchmark process's own. A peak in the last 10 ms of a run would be missed.
 func runMeasured(cmd *exec.Cmd) (out []byte, peakMiB float64, err error) {
 	var buf bytes.Buffer
 	if cmd.Stdout == nil {

@@ -74,4 +74,13 @@
 // holding them; a mapping's or list's own comments belong to it. sops writes
 // an encrypted comment inside a list as a list item; Decrypt turns it back
 // into a comment.
+//
+// # Files
+//
+//	sops.go      Encrypt, Decrypt, IsEncrypted: the document, its MAC, writing it back
+//	walk.go      the walk over a document in sops's order, and which values its rules encrypt
+//	cipher.go    one value: its byte form, AES-256-GCM with its path as additional data
+//	metadata.go  the sops: key; the data key, sealed for each age recipient
+//	keys.go      age recipients and identities: parsing, and reading them from files
+//	keygen.go    NewKey: a new age identity and its recipient
 package sops

@@ -1,25 +1,10 @@
-// Package testenv starts a real control plane for tests, the demo and
-// benchmarks: etcd, kube-apiserver and, on request, kube-controller-manager
-// (for garbage collection and namespace deletion), built from their Go
-// modules by the Makefile into the user cache folder.
-//
-// It is a small launcher of its own rather than controller-runtime's
-// envtest: envtest starts etcd and kube-apiserver but not a
-// controller-manager, and kubesnap's tests need one to delete namespaces
-// and collect garbage, as a real cluster does.
 package testenv
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/tls"
-	"crypto/x509"
-	"encoding/base64"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -30,7 +15,6 @@ import (
 	"time"
 
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 )
 
 // Versions of the binaries the Makefile builds; keep in step with it.
@@ -294,45 +278,6 @@ func (e *Env) logTail(name string) string {
 	return strings.Join(lines, "\n")
 }
 
-func (e *Env) writeKubeconfig(host, certDir string) error {
-	ca, err := os.ReadFile(filepath.Join(certDir, "apiserver.crt"))
-	if err != nil {
-		return err
-	}
-	e.Kubeconfig = filepath.Join(e.Dir, "kubeconfig")
-	e.LimitedKubeconfig = filepath.Join(e.Dir, "kubeconfig-limited")
-	const kubeconfig = `apiVersion: v1
-kind: Config
-clusters:
-- name: testenv
-  cluster:
-    server: %s
-    certificate-authority-data: %s
-users:
-- name: admin
-  user:
-    token: %s
-contexts:
-- name: testenv
-  context: {cluster: testenv, user: admin}
-current-context: testenv
-`
-	ca64 := base64.StdEncoding.EncodeToString(ca)
-	if err := os.WriteFile(e.Kubeconfig, fmt.Appendf(nil, kubeconfig, host, ca64, adminToken), 0o600); err != nil {
-		return err
-	}
-	if err := os.WriteFile(e.LimitedKubeconfig, fmt.Appendf(nil, kubeconfig, host, ca64, limitedToken), 0o600); err != nil {
-		return err
-	}
-	rc, err := clientcmd.BuildConfigFromFlags("", e.Kubeconfig)
-	if err != nil {
-		return err
-	}
-	rc.QPS, rc.Burst = 500, 1000
-	e.Config = rc
-	return nil
-}
-
 // Stop stops every process, newest first, and removes Dir. It waits for
 // each process to exit (an API server takes a few seconds).
 func (e *Env) Stop() {
@@ -350,39 +295,4 @@ func (e *Env) Stop() {
 	if e.Dir != "" {
 		_ = os.RemoveAll(e.Dir)
 	}
-}
-
-func freePorts(n int) ([]int, error) {
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
-}
-
-// writeKeys writes the service account signing key pair.
-func writeKeys(dir string) error {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		return err
-	}
-	pub, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "sa.key"), pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}), 0o600); err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(dir, "sa.pub"), pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}), 0o644)
 }

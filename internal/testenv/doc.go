@@ -1,0 +1,30 @@
+// Package testenv starts a real control plane for tests, the demo and
+// benchmarks: etcd, kube-apiserver and, on request, kube-controller-manager
+// (for garbage collection and namespace deletion), built from their Go
+// modules by the Makefile into the user cache folder.
+//
+// It is a small launcher of its own rather than controller-runtime's
+// envtest: envtest starts etcd and kube-apiserver but not a
+// controller-manager, and kubesnap's tests need one to delete namespaces
+// and collect garbage, as a real cluster does.
+//
+// # Use in tests
+//
+// A test package starts one control plane for all its tests from TestMain
+// (os.Exit(testenv.Main(m, opts, &env))). Without the binaries, go test
+// fails and says how to build them, unless -short asks to skip: env then
+// stays nil, and every test that needs the control plane starts with
+// testenv.Require(t, env), which skips it. make test sets
+// KUBESNAP_REQUIRE_CONTROL_PLANE, so that nothing is skipped there.
+//
+// # Files
+//
+//	testenv.go      where the binaries are (BinDir, Binary, Available); Start, Stop,
+//	                and stopping and restarting the API server (fault tests)
+//	setup.go        what Start writes: the kubeconfigs (admin and limited), the service
+//	                account keys; free ports
+//	main.go         for tests: Main, Require, Client, Namespace, Kubectl
+//	githttp.go      GitHTTP: a git HTTP server with token authentication, for push tests
+//	proc_*.go       process attributes per OS (the control plane dies with the test)
+//	controlplane/   a command that runs the control plane for the demo and benchmarks
+package testenv
