@@ -15,8 +15,12 @@ import (
 // keptEvents records what an informer hands over.
 type keptEvents struct{ ch chan string }
 
-func (e keptEvents) Upsert(k *snapsync.Kept) { e.ch <- "upsert " + k.Namespace + "/" + k.Name + " " + k.ResourceVersion + " " + k.Data }
-func (e keptEvents) Delete(k *snapsync.Kept) { e.ch <- "delete " + k.Namespace + "/" + k.Name + " " + k.Data }
+func (e keptEvents) Upsert(k *snapsync.Kept) {
+	e.ch <- "upsert " + k.Namespace + "/" + k.Name + " " + k.ResourceVersion + " " + k.Data
+}
+func (e keptEvents) Delete(k *snapsync.Kept) {
+	e.ch <- "delete " + k.Namespace + "/" + k.Name + " " + k.Data
+}
 
 // The informer's cache holds only what the transform kept, keyed by
 // namespace and name: adds, updates and deletes reach the handler as
