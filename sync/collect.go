@@ -53,11 +53,11 @@ func (c *collector) list(ctx context.Context, src Source, t canonical.Type, rv s
 			out.err = ctx.Err()
 			return out
 		case errors.Is(err, ErrForbidden):
-			out.skip = "forbidden: " + err.Error()
+			out.skip = forbiddenReason + err.Error()
 			out.complete = false
 			return out
 		case err != nil:
-			out.skip = "list failed: " + err.Error()
+			out.skip = listFailedReason + err.Error()
 			out.complete = false
 			return out
 		}

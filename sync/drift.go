@@ -194,7 +194,7 @@ func Drift(ctx context.Context, src Source, rd Reader, opts DriftOptions) (Drift
 func unlistedTypes(sc scanned, f canonical.Filter) []string {
 	var unlisted []string
 	for _, s := range sc.res.Coverage.Skipped {
-		if strings.HasPrefix(s.Reason, "forbidden") || strings.HasPrefix(s.Reason, "list failed") {
+		if s.unlisted() {
 			unlisted = append(unlisted, s.Resource+" ("+s.Reason+")")
 		}
 	}

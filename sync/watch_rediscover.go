@@ -33,7 +33,7 @@ func (w *Watcher) rediscover(ctx context.Context) {
 	}
 	listFailed := map[string]bool{}
 	for _, sk := range w.cov.Skipped {
-		if strings.HasPrefix(sk.Reason, "forbidden") || strings.HasPrefix(sk.Reason, "list failed") {
+		if sk.unlisted() {
 			listFailed[sk.Resource] = true
 		}
 	}
