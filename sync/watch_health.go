@@ -5,9 +5,9 @@ import (
 	"time"
 )
 
-// A watcher says when it cannot reach the API server or cannot push, and
-// when that ends: in its log, and to its Observer, which turns it into
-// readiness and metrics.
+// A watcher says when it cannot reach the API server (here) or cannot push
+// (watch_push.go), and when that ends: in its log, and to its Observer,
+// which turns it into readiness and metrics.
 
 const (
 	// apiProbeEvery is how often the API server is asked whether it
