@@ -2,6 +2,7 @@ package sync
 
 import (
 	"sort"
+	"strings"
 
 	"github.com/kubesnap/kubesnap/canonical"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -28,6 +29,18 @@ type CapturedType struct {
 
 // SkippedType is one type left out, and why.
 type SkippedType struct{ Resource, Reason string }
+
+// The reasons of types whose LIST was refused or failed start so.
+const (
+	forbiddenReason  = "forbidden: "
+	listFailedReason = "list failed: "
+)
+
+// unlisted reports whether the type was left out because its LIST was
+// refused or failed (rather than by a rule or the filter).
+func (t SkippedType) unlisted() bool {
+	return strings.HasPrefix(t.Reason, forbiddenReason) || strings.HasPrefix(t.Reason, listFailedReason)
+}
 
 // FailedGroup is a group/version whose discovery failed.
 type FailedGroup struct{ GroupVersion, Error string }

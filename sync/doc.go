@@ -19,33 +19,82 @@
 //
 // A Watcher keeps the branch equal to the live cluster:
 //
-//	Snapshot (as above), then read the branch's blob ids into stored
-//	for each captured type: an informer whose transform normalizes and
-//	    marshals each object (reading its manager before managedFields
-//	    go), so the cache keeps only the canonical bytes
-//	wait until every informer synced; stored objects no informer saw
-//	    went away meanwhile: pending deletes
+//	capture     Snapshot (as above), then read the branch's blob ids into stored
+//	informers   for each captured type: an informer whose transform normalizes
+//	            and marshals each object (reading its manager before
+//	            managedFields go), so the cache keeps only a Kept: the
+//	            object's key and canonical bytes
+//	            wait until every informer synced; stored objects no informer
+//	            saw went away meanwhile: pending deletes
 //	loop:
-//	    event       → blob id equal to stored? drop any pending change of
-//	                  the path : pending[path] = change
-//	    quiet for Debounce, or MaxDelay since the first pending change
-//	                → unless the restore Lease is fresh: take pending,
-//	                  update stored at once (events during the commit
-//	                  compare with what is being committed), commit;
-//	                  on failure put both back and retry with backoff
-//	    after a commit → push; if the remote moved, our commits were
-//	                  rebased: read stored again and re-derive every file
-//	                  both sides changed from the informers (live wins)
-//	    CRD event or every Rediscover → start informers of new types,
-//	                  stop those of types no longer served (their files
-//	                  leave)
-//	    Schedule    → Snapshot (a fresh LIST catches what a watch missed),
-//	                  re-derive paths changed meanwhile, tag
-//	                  snapshot/<UTC time>, delete tags past the retention
-//	ctx ends      → commit what is pending, push, return nil
+//	    pending     event → blob id equal to stored? drop any pending change
+//	                of the path : pending[path] = change
+//	    debounce    quiet for Debounce, or MaxDelay since the first pending
+//	                change → commit
+//	    commit      unless the restore lease is held and fresh (then wait
+//	                HoldRecheck; a lease that cannot be read holds nothing):
+//	                take pending, update stored at once (events during the
+//	                commit compare with what is being committed), commit; on
+//	                failure put both back (a newer pending change wins) and
+//	                retry after a backoff (1s doubling to 5m)
+//	    push        after a commit; a push that lost its races to other
+//	                writers is retried in 1-3s, other failures back off
+//	    rebase refresh  if the remote moved, our commits were rebased: read
+//	                stored again and re-derive every file both sides changed
+//	                from the informers (live wins)
+//	    rediscover  on a CRD or APIService event, and every Rediscover: start
+//	                informers of new types, stop those of types no longer
+//	                served (their files leave), follow new versions
+//	    schedule    Snapshot (a fresh LIST catches what a watch missed),
+//	                re-derive paths changed meanwhile, tag snapshot/<UTC
+//	                time>, delete tags past the retention
+//	ctx ends    → commit what is pending, push, return nil (ErrAbandon as
+//	              the cause: return at once, committing nothing)
 //
 // Nothing is lost on a crash: a restarted watcher begins with a full
 // snapshot.
+//
+// # Drift
+//
+// Drift scans the cluster as a snapshot does, against a revision instead
+// of the branch head, and reports what differs; files edited by hand are
+// compared as the server would store them (a server-side dry-run).
+// CompareRevisions compares two revisions without a cluster.
+//
+// # Where things live
+//
+//	ports.go            the interfaces the package consumes (Source, Informers,
+//	                    Store, Remote, …) and Kept, what an informer keeps
+//	doc.go              this overview
+//	snapshot.go         Options, Result, Snapshot
+//	scan.go             scan: list every type at one resourceVersion, find the deletions
+//	collect.go          collector: one type's LIST, each object's change
+//	choose.go           chooseTypes: which discovered types are captured
+//	render.go           objectFile and render: one live object as its file
+//	scope.go            fanOut (namespaces and selector of a LIST or watch),
+//	                    storedInScope (may a stored file leave under a selector)
+//	secrets.go          secret modes, sealing, stored files in the encrypt mode
+//	coverage.go         the coverage report
+//	message.go          commit messages, JoinFirst
+//	owned.go            HoldsSnapshot: is a repository kubesnap's
+//	drift.go            Drift and its result
+//	drift_dryrun.go     dry-runs of hand-edited files
+//	drift_files.go      reading a revision's files for Drift
+//	compare.go          CompareRevisions
+//	schedule.go         Schedule, ParseSchedule
+//	watch.go            WatchOptions, Watcher, NewWatcher, Run, shutdown
+//	watch_observer.go   Observer
+//	watch_loop.go       the loop and when it wakes
+//	watch_inform.go     starting and stopping a type's informers, the transform
+//	watch_event.go      informer events into pending changes, rederive
+//	watch_unseen.go     waiting for informers to sync, deleting what they did not see
+//	watch_pending.go    pendingSet: the changes waiting for a commit
+//	watch_commit.go     commit, the restore lease, rollback, the coverage file
+//	watch_retry.go      the backoffs of failed commits and pushes
+//	watch_push.go       push, and refreshing stored after a rebase
+//	watch_health.go     following the API server (readiness)
+//	watch_schedule.go   scheduled snapshots, tags and their retention
+//	watch_rediscover.go new, gone and re-versioned types
 //
 // The package never imports client-go or go-git: it reads the cluster
 // through Source and writes through Store, which internal/kube and

@@ -173,3 +173,12 @@ func subject(changes []Change) string {
 	}
 	return s
 }
+
+// JoinFirst joins the first n items and says how many more there are:
+// "a, b, c and 4 more".
+func JoinFirst(items []string, n int) string {
+	if len(items) <= n {
+		return strings.Join(items, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(items[:n], ", "), len(items)-n)
+}

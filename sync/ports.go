@@ -104,11 +104,11 @@ type Informers interface {
 	Source
 	// Inform starts following every object of type t in scope of opts:
 	// h is called for the objects present (once the initial list is in)
-	// and then for every change, after opts.Transform turned the object
-	// into what h receives. It returns at once; the informer runs until
-	// Stop or until ctx ends.
+	// and then for every change, with what opts.Transform kept of the
+	// object. It returns at once; the informer runs until Stop or until
+	// ctx ends.
 	Inform(ctx context.Context, t canonical.Type, opts InformOptions, h InformHandler) (Informer, error)
-	// RestoreHeld reports whether a restore holds the restore mark (the
+	// RestoreHeld reports whether a restore holds the restore lease (the
 	// Lease kube-system/kubesnap-restore, held and not expired), and by
 	// whom.
 	RestoreHeld(ctx context.Context) (holder string, held bool, err error)
@@ -118,20 +118,42 @@ type Informers interface {
 type InformOptions struct {
 	Namespace     string // "" for all
 	LabelSelector string
-	// Transform turns a live object into the (smaller) object the
-	// informer keeps and passes on. It must be idempotent: it may see an
-	// object it returned before.
-	Transform func(*unstructured.Unstructured) *unstructured.Unstructured
+	// Transform turns a live object into what the informer keeps of it
+	// and passes on; it is required and never returns nil. It sees only
+	// live objects, never what it returned (the informer keeps that
+	// apart), so it need not be idempotent.
+	Transform func(*unstructured.Unstructured) *Kept
 	// OnError is told when the informer's list or watch failed and is
 	// being restarted.
 	OnError func(error)
 }
 
+// Kept is what an informer keeps of one live object: its key, and the
+// file it makes (or why it makes none). The informer keys its cache by
+// Namespace and Name and tells changes apart by ResourceVersion; the rest
+// is the watcher's.
+type Kept struct {
+	Namespace, Name, ResourceVersion string
+	// Path is the object's file, relative to the store's prefix.
+	Path string
+	// Data is the file's bytes; empty when Skip or Err is set.
+	Data string
+	// Cmp, when set, is what the file is compared with the branch in:
+	// the redacted form of an object whose file is encrypted.
+	Cmp string
+	// Manager made the object's latest change, when known.
+	Manager string
+	// Skip says the object is out of scope or skipped by default.
+	Skip bool
+	// Err says why the object cannot be stored.
+	Err string
+}
+
 // InformHandler receives an informer's objects, one call at a time per
 // informer.
 type InformHandler interface {
-	Upsert(obj *unstructured.Unstructured)
-	Delete(obj *unstructured.Unstructured)
+	Upsert(k *Kept)
+	Delete(k *Kept)
 }
 
 // Informer is one running informer.
@@ -139,8 +161,8 @@ type Informer interface {
 	// HasSynced reports that every object of the initial list reached
 	// the handler.
 	HasSynced() bool
-	// Get returns the object the informer keeps for namespace/name.
-	Get(namespace, name string) (*unstructured.Unstructured, bool)
+	// Get returns what the informer keeps of namespace/name.
+	Get(namespace, name string) (*Kept, bool)
 	// Stop ends the informer; the handler gets no more calls after Stop
 	// returns.
 	Stop()

@@ -2,9 +2,16 @@ package sync
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/robfig/cron/v3"
 )
+
+// Schedule says when the next scheduled snapshot is due; a
+// robfig/cron schedule is one (see ParseSchedule).
+type Schedule interface {
+	Next(time.Time) time.Time
+}
 
 // ParseSchedule reads a cron expression in robfig/cron's standard syntax:
 // five fields ("0 3 * * *"), or a descriptor ("@daily", "@every 1h").

@@ -104,7 +104,7 @@ func (s Secrets) check() error {
 // were kept for encryption: r.cmp becomes its redacted form, which is what
 // is compared with the repository, and r.seal the fields to encrypt. An
 // object without values is stored as it is.
-func (r *rendered) sealable(obj *unstructured.Unstructured, p canonical.Protection) error {
+func (r *objectFile) sealable(obj *unstructured.Unstructured, p canonical.Protection) error {
 	fields := canonical.SensitiveFields(obj, p.Sensitive)
 	if fields == nil {
 		return nil
@@ -124,7 +124,7 @@ func (r *rendered) sealable(obj *unstructured.Unstructured, p canonical.Protecti
 // file returns the bytes r is stored as: encrypted when it must be
 // sealed, or its redacted form when there is no sealer (a diff, which
 // writes nothing and must show no value).
-func (r rendered) file(s Sealer) ([]byte, error) {
+func (r objectFile) file(s Sealer) ([]byte, error) {
 	if r.seal == "" {
 		return r.data, nil
 	}

@@ -19,9 +19,12 @@ var _ snapsync.Informers = (*Cluster)(nil)
 
 // Inform starts a dynamic informer for t. Objects pass through
 // opts.Transform before the informer stores them, so the cache holds
-// only what the transform keeps. There is no resync: the handler hears
-// of real changes only.
+// only what sync keeps of each (a *keptObject), never the live object.
+// There is no resync: the handler hears of real changes only.
 func (c *Cluster) Inform(ctx context.Context, t canonical.Type, opts snapsync.InformOptions, h snapsync.InformHandler) (snapsync.Informer, error) {
+	if opts.Transform == nil {
+		return nil, fmt.Errorf("inform %s: no transform", t.ResourceDir())
+	}
 	gvr := schema.GroupVersionResource{Group: t.Group, Version: t.Version, Resource: t.Resource}
 	ns := metav1.NamespaceAll
 	if t.Namespaced {
@@ -31,15 +34,24 @@ func (c *Cluster) Inform(ctx context.Context, t canonical.Type, opts snapsync.In
 		lo.LabelSelector = opts.LabelSelector
 	})
 	inf := gi.Informer()
-	if opts.Transform != nil {
-		if err := inf.SetTransform(func(o any) (any, error) {
-			if u, ok := o.(*unstructured.Unstructured); ok {
-				return opts.Transform(u), nil
-			}
+	// client-go transforms every object once before it queues it (the
+	// list's and the watch's alike, RealFIFO.addToItems_locked and
+	// addReplaceToItemsLocked) and passes tombstones and resyncs through
+	// untransformed; the store and DeletedFinalStateUnknown then hold what
+	// the transform returned, keyed through meta.Accessor. The transform
+	// still passes through anything already kept, to be idempotent.
+	if err := inf.SetTransform(func(o any) (any, error) {
+		u, ok := o.(*unstructured.Unstructured)
+		if !ok {
 			return o, nil
-		}); err != nil {
-			return nil, fmt.Errorf("inform %s: %w", t.ResourceDir(), err)
 		}
+		k := opts.Transform(u)
+		if k == nil {
+			return nil, fmt.Errorf("inform %s: the transform kept nothing of %s/%s", t.ResourceDir(), u.GetNamespace(), u.GetName())
+		}
+		return (*keptObject)(k), nil
+	}); err != nil {
+		return nil, fmt.Errorf("inform %s: %w", t.ResourceDir(), err)
 	}
 	if opts.OnError != nil {
 		if err := inf.SetWatchErrorHandler(func(_ *cache.Reflector, err error) {
@@ -58,8 +70,8 @@ func (c *Cluster) Inform(ctx context.Context, t canonical.Type, opts snapsync.In
 			if tomb, ok := o.(cache.DeletedFinalStateUnknown); ok {
 				o = tomb.Obj
 			}
-			if u, ok := o.(*unstructured.Unstructured); ok {
-				h.Delete(u)
+			if k, ok := o.(*keptObject); ok {
+				h.Delete((*snapsync.Kept)(k))
 			}
 		},
 	})
@@ -73,9 +85,22 @@ func (c *Cluster) Inform(ctx context.Context, t canonical.Type, opts snapsync.In
 }
 
 func upsert(h snapsync.InformHandler, o any) {
-	if u, ok := o.(*unstructured.Unstructured); ok {
-		h.Upsert(u)
+	if k, ok := o.(*keptObject); ok {
+		h.Upsert((*snapsync.Kept)(k))
 	}
+}
+
+// keptObject is what an informer's store holds: sync's Kept, which
+// client-go keys (cache.MetaNamespaceKeyFunc) and compares
+// (resourceVersion: an update without a new one is a resync) through
+// meta.Accessor. It is the Kept itself, so an object costs no more than
+// what sync keeps.
+type keptObject snapsync.Kept
+
+// GetObjectMeta makes keptObject a metav1.ObjectMetaAccessor. The
+// metadata is made on each call rather than kept, to keep objects small.
+func (k *keptObject) GetObjectMeta() metav1.Object {
+	return &metav1.ObjectMeta{Namespace: k.Namespace, Name: k.Name, ResourceVersion: k.ResourceVersion}
 }
 
 type informer struct {
@@ -87,7 +112,7 @@ type informer struct {
 
 func (i *informer) HasSynced() bool { return i.reg.HasSynced() }
 
-func (i *informer) Get(namespace, name string) (*unstructured.Unstructured, bool) {
+func (i *informer) Get(namespace, name string) (*snapsync.Kept, bool) {
 	key := name
 	if namespace != "" {
 		key = namespace + "/" + name
@@ -96,8 +121,8 @@ func (i *informer) Get(namespace, name string) (*unstructured.Unstructured, bool
 	if err != nil || !ok {
 		return nil, false
 	}
-	u, ok := o.(*unstructured.Unstructured)
-	return u, ok
+	k, ok := o.(*keptObject)
+	return (*snapsync.Kept)(k), ok
 }
 
 func (i *informer) Stop() {

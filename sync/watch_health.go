@@ -2,14 +2,12 @@ package sync
 
 import (
 	"context"
-	"errors"
-	"math/rand/v2"
 	"time"
 )
 
-// A watcher says when it cannot reach the API server or cannot push, and
-// when that ends: in its log, and to its Observer, which turns it into
-// readiness and metrics.
+// A watcher says when it cannot reach the API server (here) or cannot push
+// (watch_push.go), and when that ends: in its log, and to its Observer,
+// which turns it into readiness and metrics.
 
 const (
 	// apiProbeEvery is how often the API server is asked whether it
@@ -66,29 +64,4 @@ func (w *Watcher) askAPI() {
 	case w.probe <- struct{}{}:
 	default:
 	}
-}
-
-// pushFailed records a failed push and returns when to try again. A push
-// that lost its races to other writers is tried again in 1-3 s without
-// backing off further: nothing is wrong, and waiting longer only leaves
-// the remote further behind. Other failures back off.
-func (w *Watcher) pushFailed(err error) time.Time {
-	if w.pushFailingSince.IsZero() {
-		w.pushFailingSince = w.now()
-	}
-	w.pushFailedRun++
-	if errors.Is(err, ErrLostRace) {
-		d := time.Second + rand.N(2*time.Second)
-		w.log.Warn("push lost its races to other writers; trying again", "in", d.Round(time.Millisecond), "error", err)
-		return w.now().Add(d)
-	}
-	return w.backoff(&w.pushFailures, "push", err)
-}
-
-// pushSucceeded logs a push that ends a run of failures.
-func (w *Watcher) pushSucceeded() {
-	if w.pushFailedRun > 0 {
-		w.log.Info("pushed after failures", "failures", w.pushFailedRun, "failing for", w.now().Sub(w.pushFailingSince).Round(time.Second))
-	}
-	w.pushFailingSince, w.pushFailedRun, w.pushFailures = time.Time{}, 0, 0
 }

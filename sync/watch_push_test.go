@@ -25,8 +25,8 @@ func TestLostRacesAreRetriedSoonAndRecoveryIsLogged(t *testing.T) {
 			t.Fatalf("a lost race is tried again in %s, want 1-3s", d)
 		}
 	}
-	if w.pushFailures != 0 {
-		t.Errorf("lost races counted %d backoff failures", w.pushFailures)
+	if w.pushBackoff != retryBackoff() {
+		t.Errorf("lost races stepped the backoff: %+v", w.pushBackoff)
 	}
 	if at := w.pushFailed(errors.New("the remote refused to update main")); at.Sub(now) != time.Second {
 		t.Errorf("the first other failure is tried again in %s, want 1s", at.Sub(now))
@@ -39,7 +39,7 @@ func TestLostRacesAreRetriedSoonAndRecoveryIsLogged(t *testing.T) {
 	if got := log.String(); !strings.Contains(got, `msg="pushed after failures" failures=22 "failing for"=1m30s`) {
 		t.Errorf("log:\n%s", got)
 	}
-	if !w.pushFailingSince.IsZero() || w.pushFailedRun != 0 || w.pushFailures != 0 {
-		t.Errorf("a push that works leaves failures counted: %v %d %d", w.pushFailingSince, w.pushFailedRun, w.pushFailures)
+	if !w.pushFailingSince.IsZero() || w.pushFailedRun != 0 || w.pushBackoff != retryBackoff() {
+		t.Errorf("a push that works leaves failures counted: %v %d %+v", w.pushFailingSince, w.pushFailedRun, w.pushBackoff)
 	}
 }
