@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"filippo.io/age"
 	"github.com/kubesnap/kubesnap/internal/sops"
 	snapsync "github.com/kubesnap/kubesnap/sync"
 	"github.com/spf13/pflag"
@@ -86,21 +85,18 @@ func (f *secretFlags) complete() (snapsync.Secrets, error) {
 		}
 		return s, nil
 	}
-	rs, err := f.ageRecipients()
+	keys, err := f.ageRecipients()
 	if err != nil {
 		return s, err
 	}
-	if len(rs) == 0 {
+	if len(keys) == 0 {
 		return s, usageError{errors.New("--secrets encrypt needs the public keys to encrypt for: --age-recipient age1… or --age-recipients-file FILE")}
 	}
 	// The recipients' text, sorted: what a file's metadata lists, and
 	// what tells whether a stored file is encrypted for them.
-	keys := make([]string, len(rs))
-	for i, r := range rs {
-		keys[i] = recipientText(r)
-	}
 	sort.Strings(keys)
-	if rs, err = sops.ParseRecipients(keys); err != nil { // in the order of keys
+	rs, err := sops.ParseRecipients(keys)
+	if err != nil { // in the order of keys
 		return s, usageError{fmt.Errorf("age recipients: %v; %s", err, publicKeyLooks)}
 	}
 	s.Sealer = sealer{names: keys, seal: func(plain []byte, re string) ([]byte, error) {
@@ -109,11 +105,12 @@ func (f *secretFlags) complete() (snapsync.Secrets, error) {
 	return s, nil
 }
 
-// ageRecipients parses --age-recipient and reads --age-recipients-file.
+// ageRecipients parses --age-recipient and reads --age-recipients-file,
+// and returns each recipient as age-keygen prints it (sops.RecipientText).
 // Errors name the argument or the file's line, never its text, which may
 // be a secret key given by mistake.
-func (f *secretFlags) ageRecipients() ([]age.Recipient, error) {
-	var rs []age.Recipient
+func (f *secretFlags) ageRecipients() ([]string, error) {
+	var rs []string
 	for i, text := range f.recipients {
 		where := "--age-recipient"
 		if len(f.recipients) > 1 {
@@ -123,7 +120,7 @@ func (f *secretFlags) ageRecipients() ([]age.Recipient, error) {
 		if err != nil {
 			return nil, usageError{fmt.Errorf("%s %v; %s", where, err, publicKeyLooks)}
 		}
-		rs = append(rs, r)
+		rs = append(rs, sops.RecipientText(r))
 	}
 	if f.recipientsFile == "" {
 		return rs, nil
@@ -136,16 +133,10 @@ func (f *secretFlags) ageRecipients() ([]age.Recipient, error) {
 	case err != nil: // "FILE line N is …" or "FILE holds no age recipient"
 		return nil, usageError{fmt.Errorf("--age-recipients-file %v; %s", err, publicKeyLooks)}
 	}
-	return append(rs, more...), nil
-}
-
-// recipientText is r as age-keygen prints it, and as sops.Encrypt writes
-// it in a file's metadata.
-func recipientText(r age.Recipient) string {
-	if s, ok := r.(fmt.Stringer); ok {
-		return s.String()
+	for _, r := range more {
+		rs = append(rs, sops.RecipientText(r))
 	}
-	return ""
+	return rs, nil
 }
 
 // warn prints, on stderr, what the mode risks.

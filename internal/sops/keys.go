@@ -31,6 +31,15 @@ func ParseRecipients(s []string) ([]age.Recipient, error) {
 	return out, nil
 }
 
+// RecipientText is r as age-keygen prints it, and as Encrypt writes it in
+// a file's metadata.
+func RecipientText(r age.Recipient) string {
+	if s, ok := r.(fmt.Stringer); ok {
+		return s.String()
+	}
+	return ""
+}
+
 // ReadRecipients reads a recipients file as age -R does: one public key a
 // line, blank lines and lines starting with # ignored. It fails on a file
 // with no recipient.
