@@ -161,8 +161,9 @@ func addRevision(mem filesys.FileSystem, kfile string, objs []Object) error {
 		name = fmt.Sprintf("%s-%d.yaml", strings.TrimSuffix(RevisionFile, ".yaml"), i)
 	}
 	var buf bytes.Buffer
+	var enc canonical.Encoder
 	for _, o := range objs {
-		data, err := canonical.Marshal(o.Obj)
+		data, err := enc.Marshal(o.Obj)
 		if err != nil {
 			return err
 		}

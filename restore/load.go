@@ -105,13 +105,14 @@ func Load(ctx context.Context, rev Revision, f canonical.Filter, unseal Unseal) 
 		i    int // into results
 		data []byte
 	}
+	enc := new(canonical.Encoder) // one render cache for every file read
 	work := make(chan file, 64)
 	var wg sync.WaitGroup
 	for range max(runtime.GOMAXPROCS(0), 2) {
 		wg.Go(func() {
 			for fl := range work {
 				r := &results[fl.i]
-				obj, data, sealed, err := open(r.obj.ID, fl.data, unseal)
+				obj, data, sealed, err := open(enc, r.obj.ID, fl.data, unseal)
 				if err != nil {
 					r.bad = fmt.Sprintf("%s: %v", r.obj.Path, err)
 					continue
@@ -119,7 +120,7 @@ func Load(ctx context.Context, rev Revision, f canonical.Filter, unseal Unseal) 
 				if !f.Labels(obj.GetLabels()) {
 					continue
 				}
-				r.obj.Obj, r.obj.Canonical, r.obj.Sealed, r.ok = obj, isCanonical(obj, data), sealed, true
+				r.obj.Obj, r.obj.Canonical, r.obj.Sealed, r.ok = obj, isCanonical(enc, obj, data), sealed, true
 			}
 		})
 	}

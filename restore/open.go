@@ -13,7 +13,7 @@ import (
 // and content to apply: an encrypted file decrypted, without kubesnap's
 // digest annotation (a restore does not apply it), or in its redacted
 // form when there is no key (sealed is then true).
-func open(id canonical.ID, data []byte, unseal Unseal) (obj *unstructured.Unstructured, out []byte, sealed bool, err error) {
+func open(enc *canonical.Encoder, id canonical.ID, data []byte, unseal Unseal) (obj *unstructured.Unstructured, out []byte, sealed bool, err error) {
 	obj, sealed, err = canonical.ReadObject(id, data)
 	if err != nil && id.Group == "" && id.Resource == "secrets" {
 		// The parser's message may quote the document, values and all.
@@ -26,7 +26,7 @@ func open(id canonical.ID, data []byte, unseal Unseal) (obj *unstructured.Unstru
 	case !sealed:
 		return obj, data, false, nil
 	case unseal == nil:
-		out, err = canonical.Marshal(obj)
+		out, err = enc.Marshal(obj)
 		return obj, out, true, err
 	}
 	plain, err := unseal(data)
@@ -47,14 +47,14 @@ func open(id canonical.ID, data []byte, unseal Unseal) (obj *unstructured.Unstru
 			unstructured.RemoveNestedField(obj.Object, "metadata", "annotations")
 		}
 	}
-	out, err = canonical.Marshal(obj)
+	out, err = enc.Marshal(obj)
 	return obj, out, false, err
 }
 
 // isCanonical says data is obj in canonical form, as kubesnap writes it.
-func isCanonical(obj *unstructured.Unstructured, data []byte) bool {
+func isCanonical(enc *canonical.Encoder, obj *unstructured.Unstructured, data []byte) bool {
 	c := obj.DeepCopy()
 	canonical.Normalize(c, keep)
-	canon, err := canonical.Marshal(c)
+	canon, err := enc.Marshal(c)
 	return err == nil && bytes.Equal(canon, data)
 }

@@ -212,11 +212,12 @@ func MakePlan(ctx context.Context, target Target, objs []Object, opts Options) (
 	for _, it := range plan.Items {
 		held[it.Path] = true
 	}
-	live, prunes, err := compareLive(ctx, target, types, desired, held, opts, plan)
+	enc := new(canonical.Encoder) // one render cache for every live object
+	live, prunes, err := compareLive(ctx, enc, target, types, desired, held, opts, plan)
 	if err != nil {
 		return nil, err
 	}
-	if err := settle(ctx, target, desired, live, opts); err != nil {
+	if err := settle(ctx, enc, target, desired, live, opts); err != nil {
 		return nil, err
 	}
 	plan.Items = append(plan.Items, prunes...)

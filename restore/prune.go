@@ -20,7 +20,7 @@ import (
 // restore's own filters: a type the snapshot did not capture, or a
 // namespace or label outside its filters, tells nothing about whether a
 // live object belongs, so nothing there is pruned.
-func compareLive(ctx context.Context, target Target, types []canonical.Type, desired map[string]*Item, held map[string]bool, opts Options, plan *Plan) (live map[string][]byte, prunes []Item, err error) {
+func compareLive(ctx context.Context, enc *canonical.Encoder, target Target, types []canonical.Type, desired map[string]*Item, held map[string]bool, opts Options, plan *Plan) (live map[string][]byte, prunes []Item, err error) {
 	live = map[string][]byte{}
 	scope := mappedFilter(opts.Filter, opts.NamespaceMap)
 	snap := mappedFilter(opts.Scope.Filter, opts.NamespaceMap)
@@ -47,7 +47,7 @@ func compareLive(ctx context.Context, target Target, types []canonical.Type, des
 				it.rules = opts.Rules.Matching(obj, it.obj)
 				ignoreLive(it.obj, obj, it.rules)
 				canonical.Normalize(obj, it.facts())
-				data, err := canonical.Marshal(obj)
+				data, err := enc.Marshal(obj)
 				if err != nil {
 					return fmt.Errorf("marshal live %s: %w", id, err)
 				}

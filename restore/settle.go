@@ -13,7 +13,7 @@ import (
 // live, unchanged when the canonical bytes match, and otherwise what a
 // server-side dry-run says (a file edited by hand may differ only in
 // form): unchanged, or update (--force) / differs.
-func settle(ctx context.Context, target Target, desired map[string]*Item, live map[string][]byte, opts Options) error {
+func settle(ctx context.Context, enc *canonical.Encoder, target Target, desired map[string]*Item, live map[string][]byte, opts Options) error {
 	workers := opts.Workers
 	if workers <= 0 {
 		workers = 8
@@ -47,14 +47,14 @@ func settle(ctx context.Context, target Target, desired map[string]*Item, live m
 				it.Reason = "validated when applied: this restore makes its namespace or type first"
 				continue
 			}
-		case bytes.Equal(canonicalBytes(it.obj, it.facts()), have):
+		case bytes.Equal(canonicalBytes(enc, it.obj, it.facts()), have):
 			it.Action = Unchanged
 			continue
 		}
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			dryRun(ctx, target, it, have, isLive, opts.Force, it.facts())
+			dryRun(ctx, enc, target, it, have, isLive, opts.Force, it.facts())
 		})
 	}
 	wg.Wait()
@@ -63,7 +63,7 @@ func settle(ctx context.Context, target Target, desired map[string]*Item, live m
 
 // dryRun asks the server what applying it would store: for a create it
 // validates; for a live object it compares with what is there.
-func dryRun(ctx context.Context, target Target, it *Item, have []byte, isLive, force bool, facts canonical.Facts) {
+func dryRun(ctx context.Context, enc *canonical.Encoder, target Target, it *Item, have []byte, isLive, force bool, facts canonical.Facts) {
 	would, err := target.DryRun(ctx, it.t, it.obj)
 	if !isLive {
 		if err != nil {
@@ -82,7 +82,7 @@ func dryRun(ctx context.Context, target Target, it *Item, have []byte, isLive, f
 	// A file kubesnap wrote differs for real: fields someone added live
 	// are kept by a plain apply, so the dry-run may match the live object
 	// where --force (which takes those fields over) would remove them.
-	if !it.canonical && bytes.Equal(canonicalBytes(would, facts), have) {
+	if !it.canonical && bytes.Equal(canonicalBytes(enc, would, facts), have) {
 		it.Action = Unchanged
 	}
 }
@@ -107,10 +107,10 @@ func ignoreLive(obj, live *unstructured.Unstructured, rules canonical.Rules) {
 }
 
 // canonicalBytes is obj in canonical form, for comparing.
-func canonicalBytes(obj *unstructured.Unstructured, facts canonical.Facts) []byte {
+func canonicalBytes(enc *canonical.Encoder, obj *unstructured.Unstructured, facts canonical.Facts) []byte {
 	c := obj.DeepCopy()
 	canonical.Normalize(c, facts)
-	data, err := canonical.Marshal(c)
+	data, err := enc.Marshal(c)
 	if err != nil {
 		return nil // compares unequal to anything live
 	}

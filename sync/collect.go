@@ -14,6 +14,7 @@ type collector struct {
 	stored    map[string]string
 	st        Reader
 	secrets   Secrets // its Sealer is nil in a diff: sealed objects show redacted
+	enc       *canonical.Encoder
 	keepPlain bool
 	// keepManaged keeps modified objects' managedFields (Drift).
 	keepManaged bool
@@ -68,7 +69,7 @@ func (c *collector) list(ctx context.Context, src Source, t canonical.Type, rv s
 // object turns one live object into the change it makes, if any. ok is
 // false for objects out of scope or skipped by default.
 func (c *collector) object(t canonical.Type, obj *unstructured.Unstructured, facts canonical.Facts, f canonical.Filter) (path string, ch *Change, ok bool, err error) {
-	r, ok, err := render(t, obj, facts, f, c.secrets)
+	r, ok, err := render(c.enc, t, obj, facts, f, c.secrets)
 	if err != nil || !ok {
 		return "", nil, false, err
 	}

@@ -20,6 +20,7 @@ type Unseal func(data []byte) ([]byte, error)
 // their redacted form otherwise: a Secret encrypted again for other
 // recipients is no change, and a changed value shows in the digest.
 func CompareRevisions(ctx context.Context, a, b Reader, f canonical.Filter, unseal Unseal) (compared int, out []Drifted, err error) {
+	enc := new(canonical.Encoder)
 	fa, err := a.Files(ctx)
 	if err != nil {
 		return 0, nil, err
@@ -73,10 +74,10 @@ func CompareRevisions(ctx context.Context, a, b Reader, f canonical.Filter, unse
 			continue
 		}
 		var sealedFrom, sealedTo bool
-		if d.From, sealedFrom, err = openSealed(p, d.From, unseal); err != nil {
+		if d.From, sealedFrom, err = openSealed(enc, p, d.From, unseal); err != nil {
 			return 0, nil, err
 		}
-		if d.To, sealedTo, err = openSealed(p, d.To, unseal); err != nil {
+		if d.To, sealedTo, err = openSealed(enc, p, d.To, unseal); err != nil {
 			return 0, nil, err
 		}
 		if bytes.Equal(d.From, d.To) {
@@ -116,7 +117,7 @@ func checkFiles(id canonical.ID, p string, sides ...[]byte) string {
 // openSealed returns data decrypted with unseal, or in its redacted form
 // without it, when data is a file in the sops format; other files as they
 // are. sealed says whether it was.
-func openSealed(path string, data []byte, unseal Unseal) (out []byte, sealed bool, err error) {
+func openSealed(enc *canonical.Encoder, path string, data []byte, unseal Unseal) (out []byte, sealed bool, err error) {
 	if data == nil {
 		return nil, false, nil
 	}
@@ -131,7 +132,7 @@ func openSealed(path string, data []byte, unseal Unseal) (out []byte, sealed boo
 		}
 		return plain, true, nil
 	}
-	out, err = canonical.Marshal(red)
+	out, err = enc.Marshal(red)
 	return out, true, err
 }
 

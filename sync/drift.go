@@ -144,7 +144,7 @@ func Drift(ctx context.Context, src Source, rd Reader, opts DriftOptions) (Drift
 		if err != nil {
 			return DriftResult{}, err
 		}
-		obj, canon, sealed, err := canonicalFile(ch.ID, data, sc.res.Facts, secrets, ch.managed)
+		obj, canon, sealed, err := canonicalFile(sc.enc, ch.ID, data, sc.res.Facts, secrets, ch.managed)
 		if err != nil {
 			bad = append(bad, fmt.Sprintf("%s: %v; fix or remove the file", p, err))
 			continue
@@ -158,7 +158,7 @@ func Drift(ctx context.Context, src Source, rd Reader, opts DriftOptions) (Drift
 		case bytes.Equal(canon, ch.Data):
 			// Only the form differed (key order, quoting): in sync.
 		case sealed && ch.plain != nil && ch.ID.Group == "" && ch.ID.Resource == "secrets":
-			from, err := unsealedFile(data, opts.Unseal, sc.res.Facts, secrets, types[ch.ID.ResourceDir()])
+			from, err := unsealedFile(sc.enc, data, opts.Unseal, sc.res.Facts, secrets, types[ch.ID.ResourceDir()])
 			if err != nil {
 				bad = append(bad, fmt.Sprintf("%s: %v", p, err))
 				continue
@@ -175,7 +175,7 @@ func Drift(ctx context.Context, src Source, rd Reader, opts DriftOptions) (Drift
 	if len(bad) > 0 {
 		return DriftResult{}, &BadFilesError{Lines: bad}
 	}
-	if err := dryRun(ctx, opts, edited, sc.res.Facts, secrets); err != nil {
+	if err := dryRun(ctx, sc.enc, opts, edited, sc.res.Facts, secrets); err != nil {
 		return DriftResult{}, err
 	}
 	for _, e := range edited {

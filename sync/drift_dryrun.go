@@ -23,7 +23,7 @@ type handEdited struct {
 
 // dryRun asks the server what it would store for each hand-edited file, a
 // few at a time, and fills in what differs.
-func dryRun(ctx context.Context, opts DriftOptions, edited []*handEdited, facts canonical.Facts, secrets Secrets) error {
+func dryRun(ctx context.Context, enc *canonical.Encoder, opts DriftOptions, edited []*handEdited, facts canonical.Facts, secrets Secrets) error {
 	workers := opts.DryRunWorkers
 	if workers <= 0 {
 		workers = 8
@@ -36,7 +36,7 @@ func dryRun(ctx context.Context, opts DriftOptions, edited []*handEdited, facts 
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			if err := e.compare(ctx, opts.DryRun, facts, secrets); err != nil {
+			if err := e.compare(ctx, enc, opts.DryRun, facts, secrets); err != nil {
 				mu.Lock()
 				first = cmp.Or(first, err)
 				mu.Unlock()
@@ -50,7 +50,7 @@ func dryRun(ctx context.Context, opts DriftOptions, edited []*handEdited, facts 
 	return first
 }
 
-func (e *handEdited) compare(ctx context.Context, dr DryRunner, facts canonical.Facts, secrets Secrets) error {
+func (e *handEdited) compare(ctx context.Context, enc *canonical.Encoder, dr DryRunner, facts canonical.Facts, secrets Secrets) error {
 	out, err := dr.DryRunApply(ctx, e.t, e.obj)
 	if err != nil && !errors.Is(err, ErrDryRunRefused) {
 		return fmt.Errorf("dry-run of %s: %w", e.d.Path, err)
@@ -62,7 +62,7 @@ func (e *handEdited) compare(ctx context.Context, dr DryRunner, facts canonical.
 	}
 	facts.Protection = secrets.protection(e.t)
 	canonical.Normalize(out, facts)
-	would, err := canonical.Marshal(out)
+	would, err := enc.Marshal(out)
 	if err != nil {
 		e.d.From, e.d.To = e.canon, e.live
 		e.d.Note = fmt.Sprintf("the dry-run's object cannot be marshalled (%v); compared the file as it is", err)

@@ -12,7 +12,7 @@ import (
 
 // unsealedFile decrypts a stored file and returns it in canonical form,
 // values kept, as a live object is rendered in the encrypt mode.
-func unsealedFile(data []byte, unseal Unseal, facts canonical.Facts, secrets Secrets, t canonical.Type) ([]byte, error) {
+func unsealedFile(enc *canonical.Encoder, data []byte, unseal Unseal, facts canonical.Facts, secrets Secrets, t canonical.Type) ([]byte, error) {
 	plain, err := unseal(data)
 	if err != nil {
 		return nil, fmt.Errorf("cannot decrypt: %w; give the right key with --age-identity or SOPS_AGE_KEY_FILE", err)
@@ -23,7 +23,7 @@ func unsealedFile(data []byte, unseal Unseal, facts canonical.Facts, secrets Sec
 	}
 	facts.Protection = secrets.protection(t)
 	canonical.Normalize(obj, facts)
-	return canonical.Marshal(obj)
+	return enc.Marshal(obj)
 }
 
 // canonicalFile reads a stored file as canonical.ReadObject does (one
@@ -33,7 +33,7 @@ func unsealedFile(data []byte, unseal Unseal, facts canonical.Facts, secrets Sec
 // the live object is compared in. managed, when set, is the live object's
 // managedFields: the rules' manager rules remove from the file what those
 // managers own live.
-func canonicalFile(id canonical.ID, data []byte, facts canonical.Facts, secrets Secrets, managed any) (obj *unstructured.Unstructured, canon []byte, sealed bool, err error) {
+func canonicalFile(enc *canonical.Encoder, id canonical.ID, data []byte, facts canonical.Facts, secrets Secrets, managed any) (obj *unstructured.Unstructured, canon []byte, sealed bool, err error) {
 	obj, sealed, err = canonical.ReadObject(id, data)
 	if err != nil && secrets.sensitiveDirs()[id.ResourceDir()] {
 		// The parser's message may quote the document, values and all.
@@ -54,7 +54,7 @@ func canonicalFile(id canonical.ID, data []byte, facts canonical.Facts, secrets 
 		meta["managedFields"] = managed
 	}
 	canonical.Normalize(obj, facts)
-	canon, err = canonical.Marshal(obj)
+	canon, err = enc.Marshal(obj)
 	if err != nil {
 		return nil, nil, false, err
 	}

@@ -31,11 +31,11 @@ func (r objectFile) compared() []byte {
 	return r.data
 }
 
-// render normalizes and marshals obj of type t. ok is false for objects
+// render normalizes and marshals obj of type t with enc. ok is false for objects
 // out of scope of f or skipped by default. s says what becomes of its
 // sensitive values; in the encrypt mode an object that has some is made
 // ready to seal (see sealable).
-func render(t canonical.Type, obj *unstructured.Unstructured, facts canonical.Facts, f canonical.Filter, s Secrets) (r objectFile, ok bool, err error) {
+func render(enc *canonical.Encoder, t canonical.Type, obj *unstructured.Unstructured, facts canonical.Facts, f canonical.Filter, s Secrets) (r objectFile, ok bool, err error) {
 	if _, skip := canonical.SkipObject(obj); skip {
 		return r, false, nil
 	}
@@ -49,12 +49,12 @@ func render(t canonical.Type, obj *unstructured.Unstructured, facts canonical.Fa
 		r.managed = meta["managedFields"]
 	}
 	r.manager = canonical.Normalize(obj, facts).Manager
-	r.data, err = canonical.Marshal(obj)
+	r.data, err = enc.Marshal(obj)
 	if err != nil {
 		return r, false, fmt.Errorf("marshal %s: %w", r.path, err)
 	}
 	if s.mode() == SecretsEncrypt {
-		if err := r.sealable(obj, facts.Protection); err != nil {
+		if err := r.sealable(enc, obj, facts.Protection); err != nil {
 			return r, false, err
 		}
 	}

@@ -31,6 +31,9 @@ type scanned struct {
 	// live bytes), Deleted for objects gone from the cluster.
 	changes map[string]Change
 	types   int // how many types were listed
+	// enc is the render cache the scan used; later marshalling of the
+	// same run reuses it.
+	enc *canonical.Encoder
 }
 
 // scan lists every captured type at one resourceVersion and compares each
@@ -51,12 +54,13 @@ func scan(ctx context.Context, src Source, rd Reader, opts Options) (scanned, er
 	todo, skipped, facts := chooseTypes(disc, opts.Filter, opts.Secrets)
 	facts.Rules = opts.Rules
 	cov.Skipped = skipped
-	stored, err := storedFiles(ctx, rd, opts.Secrets, opts.Secrets.sensitiveDirs())
+	enc := new(canonical.Encoder) // one render cache for the whole scan
+	stored, err := storedFiles(ctx, rd, opts.Secrets, opts.Secrets.sensitiveDirs(), enc)
 	if err != nil {
 		return scanned{}, err
 	}
 
-	c := &collector{stored: stored, st: rd, seen: map[string]bool{}, changes: map[string]Change{}, secrets: opts.Secrets, keepPlain: opts.keepPlain, keepManaged: opts.keepManaged}
+	c := &collector{stored: stored, st: rd, seen: map[string]bool{}, changes: map[string]Change{}, secrets: opts.Secrets, enc: enc, keepPlain: opts.keepPlain, keepManaged: opts.keepManaged}
 	results := make([]listed, len(todo))
 	workers := opts.Workers
 	if workers <= 0 {
@@ -153,5 +157,5 @@ func scan(ctx context.Context, src Source, rd Reader, opts Options) (scanned, er
 	cov.sort()
 	res.Coverage = cov
 	sort.Strings(res.FreshTypes)
-	return scanned{res: res, stored: stored, changes: c.changes, types: len(todo)}, nil
+	return scanned{res: res, stored: stored, changes: c.changes, types: len(todo), enc: enc}, nil
 }

@@ -104,7 +104,7 @@ func (s Secrets) check() error {
 // were kept for encryption: r.cmp becomes its redacted form, which is what
 // is compared with the repository, and r.seal the fields to encrypt. An
 // object without values is stored as it is.
-func (r *objectFile) sealable(obj *unstructured.Unstructured, p canonical.Protection) error {
+func (r *objectFile) sealable(enc *canonical.Encoder, obj *unstructured.Unstructured, p canonical.Protection) error {
 	fields := canonical.SensitiveFields(obj, p.Sensitive)
 	if fields == nil {
 		return nil
@@ -113,7 +113,7 @@ func (r *objectFile) sealable(obj *unstructured.Unstructured, p canonical.Protec
 	if !canonical.Redact(red, fields) {
 		return nil
 	}
-	cmp, err := canonical.Marshal(red)
+	cmp, err := enc.Marshal(red)
 	if err != nil {
 		return fmt.Errorf("marshal %s: %w", r.path, err)
 	}
@@ -142,7 +142,7 @@ func (r objectFile) file(s Sealer) ([]byte, error) {
 // encrypt mode a sensitive file encrypted for the current recipients maps
 // to the blob id of its redacted form: the form live objects are compared
 // in, so that an unchanged Secret is never encrypted again.
-func storedFiles(ctx context.Context, rd Reader, s Secrets, sensitiveDirs map[string]bool) (map[string]string, error) {
+func storedFiles(ctx context.Context, rd Reader, s Secrets, sensitiveDirs map[string]bool, enc *canonical.Encoder) (map[string]string, error) {
 	files, err := rd.Files(ctx)
 	if err != nil || s.mode() != SecretsEncrypt || s.Sealer == nil {
 		return files, err
@@ -161,7 +161,7 @@ func storedFiles(ctx context.Context, rd Reader, s Secrets, sensitiveDirs map[st
 		if !ok || strings.Join(recipients, ",") != want {
 			continue
 		}
-		if b, err := canonical.Marshal(red); err == nil {
+		if b, err := enc.Marshal(red); err == nil {
 			files[p] = rd.BlobID(b)
 		}
 	}

@@ -65,6 +65,9 @@ type Watcher struct {
 	log  *slog.Logger
 	obs  Observer
 	now  func() time.Time
+	// enc renders every object the informers transform (safe for
+	// concurrent use; its cache is bounded).
+	enc canonical.Encoder
 
 	// Shared with the informers' handlers.
 	mu      gosync.Mutex

@@ -105,7 +105,7 @@ func (w *Watcher) transform(t canonical.Type) func(*unstructured.Unstructured) *
 	return func(obj *unstructured.Unstructured) *Kept {
 		name, ns := obj.GetName(), obj.GetNamespace()
 		k := &Kept{Namespace: ns, Name: name, ResourceVersion: obj.GetResourceVersion(), Path: canonical.PathOf(t.ID(ns, name))}
-		of, ok, err := render(t, obj, w.facts, f, w.opts.Snapshot.Secrets)
+		of, ok, err := render(&w.enc, t, obj, w.facts, f, w.opts.Snapshot.Secrets)
 		var data []byte
 		if err == nil && ok {
 			data, err = of.file(w.opts.Snapshot.Secrets.Sealer)

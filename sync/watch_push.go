@@ -58,7 +58,7 @@ func (w *Watcher) pushSucceeded() {
 // files reads the branch's files as storedFiles does.
 func (w *Watcher) files(ctx context.Context) (map[string]string, error) {
 	s := w.opts.Snapshot.Secrets
-	return storedFiles(ctx, w.st, s, s.sensitiveDirs())
+	return storedFiles(ctx, w.st, s, s.sensitiveDirs(), &w.enc)
 }
 
 // refreshStored reads the branch's files again (after a rebase or a
