@@ -1,6 +1,3 @@
-// Command controlplane runs the test control plane for the demo and for
-// benchmarks: it starts etcd, kube-apiserver and kube-controller-manager,
-// copies the admin kubeconfig to --kubeconfig, and runs until interrupted.
 package main
 
 import (
