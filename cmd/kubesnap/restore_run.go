@@ -162,7 +162,7 @@ func planVerdict(plan *restore.Plan) error {
 	return nil
 }
 
-// holder names this restore in the restore mark.
+// holder names this restore in the restore lease.
 func holder() string {
 	host, _ := os.Hostname()
 	return fmt.Sprintf("kubesnap-restore@%s/%d", host, os.Getpid())

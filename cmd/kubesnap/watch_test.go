@@ -233,7 +233,7 @@ func TestWatchCommitsPendingChangesOnSIGTERM(t *testing.T) {
 	}
 }
 
-func TestWatchHoldsCommitsWhileARestoreHoldsTheMark(t *testing.T) {
+func TestWatchHoldsCommitsWhileARestoreHoldsTheLease(t *testing.T) {
 	testenv.Require(t, env)
 	ns := env.Namespace(t)
 	repo := filepath.Join(t.TempDir(), "repo")
@@ -254,7 +254,7 @@ spec: {holderIdentity: restore-test, leaseDurationSeconds: 60, renewTime: "%s"}
 	}
 	time.Sleep(3 * time.Second) // thirty debounce periods
 	if got := headCommit(t, repo); got != head {
-		t.Fatalf("committed while the restore mark was held:\n%s", git(t, repo, "log", "--stat", head+".."+got))
+		t.Fatalf("committed while the restore lease was held:\n%s", git(t, repo, "log", "--stat", head+".."+got))
 	}
 	env.Kubectl(t, "", "-n", "kube-system", "delete", "lease", "kubesnap-restore")
 	eventually(t, 30*time.Second, func() bool { return headCommit(t, repo) != head }, "the commit after the restore")
