@@ -6,16 +6,6 @@ import (
 	"strings"
 )
 
-// Trailers are the volatile facts of a commit: they go in the message,
-// never in files, so that files do not churn.
-type Trailers struct {
-	Cluster         string
-	ServerVersion   string
-	ResourceVersion string
-	Objects         int
-	FreshTypes      []string
-}
-
 // maxBodyLines bounds the per-file lines of a message; a first snapshot of
 // a large cluster would otherwise write one line per object.
 const maxBodyLines = 500
@@ -81,27 +71,6 @@ func Message(changes []Change, tr Trailers) string {
 	}
 	b.WriteString("\n")
 	b.WriteString(tr.String())
-	return b.String()
-}
-
-// String renders the trailers as the last paragraph of a commit message
-// holds them, one "Kubesnap-Key: value" line each, in a fixed order;
-// Kubesnap-Objects is always there, the others when set.
-func (tr Trailers) String() string {
-	var b strings.Builder
-	if tr.Cluster != "" {
-		fmt.Fprintf(&b, "Kubesnap-Cluster: %s\n", tr.Cluster)
-	}
-	if tr.ServerVersion != "" {
-		fmt.Fprintf(&b, "Kubesnap-Server-Version: %s\n", tr.ServerVersion)
-	}
-	if tr.ResourceVersion != "" {
-		fmt.Fprintf(&b, "Kubesnap-Resource-Version: %s\n", tr.ResourceVersion)
-	}
-	fmt.Fprintf(&b, "Kubesnap-Objects: %d\n", tr.Objects)
-	if len(tr.FreshTypes) > 0 {
-		fmt.Fprintf(&b, "Kubesnap-Fresh-Lists: %s\n", strings.Join(tr.FreshTypes, ", "))
-	}
 	return b.String()
 }
 

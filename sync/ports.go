@@ -99,6 +99,13 @@ type Stager interface {
 	Stage(path string, data []byte)
 }
 
+// Prefixed is a Store whose files live under a folder of the
+// repository (--path). Its commits name the folder in the Kubesnap-Path
+// trailer.
+type Prefixed interface {
+	Prefix() string
+}
+
 // Informers is a Source that can also follow changes as they happen.
 type Informers interface {
 	Source

@@ -107,13 +107,21 @@ func Snapshot(ctx context.Context, src Source, st Store, opts Options) (Result, 
 	if message == nil {
 		message = Message
 	}
-	msg := message(res.Changes, Trailers{
+	tr := Trailers{
 		Cluster:         opts.Cluster,
 		ServerVersion:   res.ServerVersion,
 		ResourceVersion: res.ResourceVersion,
 		Objects:         res.Objects,
+		Path:            storePath(st),
 		FreshTypes:      res.FreshTypes,
-	})
+	}
+	if !opts.CommitUnchanged {
+		// A store that commits unchanged files has them from a base,
+		// not from the branch head: its commit's count against its
+		// parent is not len(changes), and log diffs the trees instead.
+		tr.Changed = changedCount(res.Changes)
+	}
+	msg := message(res.Changes, tr)
 	res.Commit, err = st.Commit(ctx, res.Changes, msg)
 	if err != nil {
 		return Result{}, err

@@ -26,7 +26,7 @@ func (w *Watcher) commit(ctx context.Context) {
 		return
 	}
 	sort.Slice(b.changes, func(i, j int) bool { return b.changes[i].Path < b.changes[j].Path })
-	msg := Message(b.changes, Trailers{Cluster: w.opts.Snapshot.Cluster, ServerVersion: w.serverVersion, ResourceVersion: b.rv, Objects: b.objects})
+	msg := Message(b.changes, Trailers{Cluster: w.opts.Snapshot.Cluster, ServerVersion: w.serverVersion, ResourceVersion: b.rv, Objects: b.objects, Changed: changedCount(b.changes), Path: storePath(w.st)})
 	id, err := w.st.Commit(ctx, b.changes, msg)
 	if err != nil {
 		w.rollback(b)

@@ -21,6 +21,8 @@ var (
 	_ snapsync.Store  = (*Repo)(nil)
 	_ snapsync.Remote = (*Repo)(nil)
 	_ snapsync.Tagger = (*Repo)(nil)
+
+	_ snapsync.Prefixed = (*Repo)(nil)
 )
 
 // Repo is a git repository on disk that kubesnap commits to.
@@ -58,6 +60,10 @@ type Repo struct {
 
 // Branch is the short name of the branch commits go to.
 func (r *Repo) Branch() string { return r.branch.Short() }
+
+// Prefix is the folder the files live under (Options.Prefix, cleaned),
+// "" for the top. It is sync.Prefixed: commits name it in a trailer.
+func (r *Repo) Prefix() string { return r.prefix }
 
 // full is the repository path of a path relative to the prefix.
 func (r *Repo) full(p string) string {

@@ -268,10 +268,7 @@ func TestLogCountsObjectFilesPerCommit(t *testing.T) {
 	if _, err := r.Commit(ctx, []snapsync.Change{{Op: snapsync.Deleted, Path: canonical.PathOf(id)}}, "Delete 1 object in a\n"); err != nil {
 		t.Fatal(err)
 	}
-	entries, err := r.Log(0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	entries := logEntries(t, r, LogOptions{})
 	var got []string
 	for _, e := range entries {
 		got = append(got, e.Summary+" "+strings.Repeat("*", e.Changed))
@@ -279,7 +276,7 @@ func TestLogCountsObjectFilesPerCommit(t *testing.T) {
 	if diff := cmp.Diff([]string{"Delete 1 object in a *", "Add 1 object in a *"}, got); diff != "" {
 		t.Errorf("Log (-want +got):\n%s", diff)
 	}
-	if entries, _ := r.Log(1); len(entries) != 1 {
+	if entries := logEntries(t, r, LogOptions{Limit: 1}); len(entries) != 1 {
 		t.Errorf("Log(1) gave %d entries", len(entries))
 	}
 }

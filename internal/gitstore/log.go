@@ -1,13 +1,12 @@
 package gitstore
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing/object"
-	"github.com/go-git/go-git/v5/plumbing/storer"
+	snapsync "github.com/kubesnap/kubesnap/sync"
 )
 
 // Entry is one commit of the catalog.
@@ -18,77 +17,94 @@ type Entry struct {
 	Summary string    `json:"summary"`
 }
 
-// Log lists the commits of the branch, newest first, at most limit of them
-// (0 for all). Changed counts the object files under the prefix that the
-// commit added, modified or deleted.
-func (r *Repo) Log(limit int) ([]Entry, error) {
-	head, err := r.head()
-	if err != nil {
-		return nil, err
-	}
-	if head == nil {
-		return nil, fmt.Errorf("branch %s of repository %s has no commits yet: run kubesnap snapshot first", r.branch.Short(), r.dir)
-	}
-	iter := object.NewCommitPreorderIter(head, nil, nil)
-	defer iter.Close()
-	var out []Entry
-	err = iter.ForEach(func(c *object.Commit) error {
-		if limit > 0 && len(out) == limit {
-			return storer.ErrStop
-		}
-		n, err := r.changed(c)
-		if err != nil {
-			return err
-		}
-		subject, _, _ := strings.Cut(c.Message, "\n")
-		out = append(out, Entry{Commit: c.Hash.String(), Time: c.Committer.When.UTC(), Changed: n, Summary: subject})
-		return nil
-	})
-	if err != nil && !errors.Is(err, storer.ErrStop) {
-		return nil, fmt.Errorf("read history of %s: %w", r.branch.Short(), err)
-	}
-	return out, nil
+// LogOptions page the catalog.
+type LogOptions struct {
+	// Limit is how many commits to list at most; 0 for all.
+	Limit int
+	// Since and Until bound the commit times (inclusive); zero for no
+	// bound.
+	Since, Until time.Time
 }
 
-// changed counts object files below the prefix that c changed against its
-// first parent. Unchanged subtrees are compared by id, not read.
-func (r *Repo) changed(c *object.Commit) (int, error) {
-	after, err := r.subtree(c, r.prefix)
+// Log calls fn for the commits of the branch that changed something under
+// the prefix, newest first along first parents, and stops at the first
+// error fn returns. Changed counts the files under the prefix, but for
+// .kubesnap/, that the commit added, modified or deleted. Log reads commit
+// objects only, taking the count and the folder from the commit's
+// trailers (see listed), and stops reading at Limit or at the first
+// commit older than Since: it assumes the committer times of a branch
+// kubesnap writes do not go back (one writer's clock, commits made one
+// after the other, rebased commits re-dated), so a clock stepped back
+// may end a --since listing early.
+func (r *Repo) Log(opts LogOptions, fn func(Entry) error) error {
+	c, err := r.head()
 	if err != nil {
-		return 0, err
+		return err
 	}
-	var before *object.Tree
-	if c.NumParents() > 0 {
-		p, err := c.Parent(0)
-		if err != nil {
-			return 0, fmt.Errorf("read parent of %s: %w", c.Hash, err)
+	if c == nil {
+		return fmt.Errorf("branch %s of repository %s has no commits yet: run kubesnap snapshot first", r.branch.Short(), r.dir)
+	}
+	for n := 0; c != nil && (opts.Limit <= 0 || n < opts.Limit); {
+		when := c.Committer.When
+		if !opts.Since.IsZero() && when.Before(opts.Since) {
+			return nil
 		}
-		if before, err = r.subtree(p, r.prefix); err != nil {
-			return 0, err
+		var parent *object.Commit
+		if c.NumParents() > 0 {
+			if parent, err = c.Parent(0); err != nil {
+				return fmt.Errorf("read history of %s: parent of %s: %w", r.branch.Short(), c.Hash, err)
+			}
+		}
+		if opts.Until.IsZero() || !when.After(opts.Until) {
+			changed, ok, err := r.listed(c, parent)
+			if err != nil {
+				return err
+			}
+			if ok {
+				subject, _, _ := strings.Cut(c.Message, "\n")
+				if err := fn(Entry{Commit: c.Hash.String(), Time: when.UTC(), Changed: changed, Summary: subject}); err != nil {
+					return err
+				}
+				n++
+			}
+		}
+		c = parent
+	}
+	return nil
+}
+
+// listed says whether c changed something under the prefix against its
+// first parent, and how many files. A commit kubesnap wrote says it in its
+// trailers: Kubesnap-Changed for the files it changed, all under its
+// Kubesnap-Path (the top when it has none). Such a commit under the prefix
+// is listed with its count, one beside it is not; one that says nothing
+// (written by an older kubesnap, by hand, or a drift commit), or whose
+// folder holds the prefix, is read from its trees: not listed when its
+// prefix folder is its parent's (compared by id, with no log --path
+// every commit is listed), else listed with the files the trees differ
+// in.
+func (r *Repo) listed(c, parent *object.Commit) (int, bool, error) {
+	if n, ok := snapsync.ChangedOf(c.Message); ok {
+		path, _ := snapsync.Trailer(c.Message, snapsync.PathTrailer)
+		switch {
+		case below(path, r.prefix):
+			return n, true, nil
+		case !below(r.prefix, path):
+			return 0, false, nil
 		}
 	}
-	if before == nil && after == nil {
-		return 0, nil
-	}
-	if before == nil {
-		before = &object.Tree{}
-	}
-	if after == nil {
-		after = &object.Tree{}
-	}
-	changes, err := object.DiffTree(before, after)
-	if err != nil {
-		return 0, fmt.Errorf("diff %s: %w", c.Hash, err)
-	}
-	n := 0
-	for _, ch := range changes {
-		name := ch.To.Name
-		if name == "" {
-			name = ch.From.Name
-		}
-		if !strings.HasPrefix(name, ".kubesnap/") {
-			n++
+	if r.prefix != "" {
+		same, err := r.sameFolder(c, parent)
+		if err != nil || same {
+			return 0, false, err
 		}
 	}
-	return n, nil
+	n, err := r.changed(c, parent)
+	return n, err == nil, err
+}
+
+// below reports whether p is dir or a path below it; everything is below
+// the top ("").
+func below(p, dir string) bool {
+	return dir == "" || p == dir || strings.HasPrefix(p, dir+"/")
 }
