@@ -64,7 +64,7 @@
 // # Where things live
 //
 //	ports.go            the interfaces the package consumes (Source, Informers,
-//	                    Store, Remote, …) and Kept, what an informer keeps
+//	                    Store, Prefixed, Remote, …) and Kept, what an informer keeps
 //	doc.go              this overview
 //	snapshot.go         Options, Result, Snapshot
 //	scan.go             scan: list every type at one resourceVersion, find the deletions
@@ -76,6 +76,8 @@
 //	secrets.go          secret modes, sealing, stored files in the encrypt mode
 //	coverage.go         the coverage report
 //	message.go          commit messages, JoinFirst
+//	trailers.go         Trailers, a message's last paragraph (Kubesnap-Changed
+//	                    and Kubesnap-Path are what kubesnap log reads), Trailer
 //	owned.go            HoldsSnapshot: is a repository kubesnap's
 //	drift.go            Drift and its result
 //	drift_dryrun.go     dry-runs of hand-edited files

@@ -29,7 +29,8 @@
 //	drift.go              snapshot --base: the drift commit's message and report
 //	watch.go              kubesnap watch: flags, validated options (watch_run.go: the wiring)
 //	watch_metrics.go      the watcher's Prometheus metrics, /healthz and /readyz
-//	log.go                kubesnap log
+//	log.go                kubesnap log: flags, --since/--until, the run
+//	log_output.go         its table and JSON array, written entry by entry
 //	diff.go               kubesnap diff (diff_run.go: compare, and the report)
 //	restore.go            kubesnap restore (restore_run.go: plan, apply, the restore tag)
 //	restore_output.go     restore's plan and report on the terminal, the confirmation

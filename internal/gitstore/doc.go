@@ -28,6 +28,17 @@
 // instead: the live state on top of the base, on a branch that is not
 // checked out (base.go).
 //
+// # Reading the catalog
+//
+//	Log: from the branch head along first parents, newest first
+//	    skip commits newer than Until; stop at Limit listed, or at the
+//	        first commit older than Since (times assumed not to go back)
+//	    Kubesnap-Changed N in the message: listed with N when its
+//	        Kubesnap-Path is the prefix or below it, passed by when beside
+//	    else: passed by when the prefix folder's id is the parent's
+//	        (with a prefix), else listed with the files that differ,
+//	        reading only folders whose ids differ
+//
 // # The worktree
 //
 // Every file kubesnap writes, reads or removes in the worktree goes
@@ -81,7 +92,9 @@
 //   - read.go: Files, Read and BlobID at the branch head or the base.
 //   - revision.go: Revision, At and Before; revision_blobs.go: ReadBlobs,
 //     reading a whole revision's blobs.
-//   - log.go: Log, the catalog of commits.
+//   - log.go: Log, the catalog of commits, read from their trailers
+//     (Kubesnap-Changed, Kubesnap-Path); log_trees.go: the same from the
+//     trees, for a commit whose message does not say.
 //   - snapshots.go, owned.go: whether a revision or the branch holds a
 //     kubesnap snapshot (CheckSnapshot, CheckOwned, NoSnapshotError).
 //   - tags.go: Tag, Tags, DeleteTag, and moving tags after a rebase.
