@@ -21,9 +21,10 @@ const PageSize = 500
 
 // Cluster reads one cluster.
 type Cluster struct {
-	// ExactTimeout bounds a LIST at an exact resourceVersion before
-	// falling back to a fresh one: a server asked for a version it has
-	// not seen yet answers only after client-go's retries run out.
+	// ExactTimeout bounds the first page of a LIST at an exact
+	// resourceVersion before falling back to a fresh one: a server asked
+	// for a version it has not seen yet answers only after client-go's
+	// retries run out. The pages after the first are not bounded by it.
 	ExactTimeout time.Duration
 
 	config    *rest.Config

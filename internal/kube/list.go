@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/kubesnap/kubesnap/canonical"
 	snapsync "github.com/kubesnap/kubesnap/sync"
@@ -35,15 +36,13 @@ func (c *Cluster) List(ctx context.Context, t canonical.Type, opts snapsync.List
 	if opts.ResourceVersion != "" && t.Aggregated {
 		fresh = true // another server: the cluster's versions mean nothing there
 	} else if opts.ResourceVersion != "" {
-		exact, cancel := context.WithTimeout(ctx, c.ExactTimeout)
-		err := c.pages(exact, r, opts.LabelSelector, opts.ResourceVersion, fn)
-		cancel()
+		err := c.pages(ctx, r, opts.LabelSelector, opts.ResourceVersion, c.ExactTimeout, fn)
 		if err == nil || ctx.Err() != nil || apierrors.IsForbidden(err) || errors.As(err, new(callbackError)) {
 			return false, c.listError(t, err)
 		}
 		fresh = true
 	}
-	return fresh, c.listError(t, c.pages(ctx, r, opts.LabelSelector, "", fn))
+	return fresh, c.listError(t, c.pages(ctx, r, opts.LabelSelector, "", 0, fn))
 }
 
 // resource is the dynamic client of t, in namespace when t is namespaced
@@ -76,14 +75,20 @@ func (c *Cluster) listError(t canonical.Type, err error) error {
 	return fmt.Errorf("list %s: %w", t.ResourceDir(), err)
 }
 
-func (c *Cluster) pages(ctx context.Context, r dynamic.ResourceInterface, selector, rv string, fn func(*unstructured.Unstructured) error) error {
+// pages lists r page by page, at resourceVersion rv when it is set. A
+// first > 0 bounds the first page's request alone: that is where a server
+// waits for a version it has not seen; the pages after it carry the
+// continue token, and a large type's whole list may rightly take minutes
+// (a bound on all of it sent 100,000 ConfigMaps to a second, fresh list).
+func (c *Cluster) pages(ctx context.Context, r dynamic.ResourceInterface, selector, rv string, first time.Duration, fn func(*unstructured.Unstructured) error) error {
 	opts := metav1.ListOptions{Limit: PageSize, LabelSelector: selector}
 	if rv != "" {
 		opts.ResourceVersion = rv
 		opts.ResourceVersionMatch = metav1.ResourceVersionMatchExact
 	}
 	for {
-		l, err := r.List(ctx, opts)
+		l, err := listPage(ctx, r, opts, first)
+		first = 0
 		if err != nil {
 			return err
 		}
@@ -97,6 +102,16 @@ func (c *Cluster) pages(ctx context.Context, r dynamic.ResourceInterface, select
 		}
 		opts = metav1.ListOptions{Limit: PageSize, LabelSelector: selector, Continue: l.GetContinue()}
 	}
+}
+
+// listPage asks for one page, within timeout when it is > 0.
+func listPage(ctx context.Context, r dynamic.ResourceInterface, opts metav1.ListOptions, timeout time.Duration) (*unstructured.UnstructuredList, error) {
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	return r.List(ctx, opts)
 }
 
 // Get reads one live object of t, managedFields included (rules
