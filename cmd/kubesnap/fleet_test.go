@@ -227,9 +227,12 @@ func TestWatchSaysWhenPushesFailAndWhenTheyWorkAgain(t *testing.T) {
 	if log := w.log.String(); !regexp.MustCompile(`msg="pushed after failures" failures=\d+ "failing for"=`).MatchString(log) {
 		t.Errorf("the log does not say the push went through after failures:\n%s", log)
 	}
-	if _, ok := headFile(remote, "clusters/frozen/namespaces/"+ns+"/configmaps/thawed.yaml"); !ok {
-		t.Errorf("the remote lacks the watcher's commits")
-	}
+	// Ready again can come from the retried push of the older commits,
+	// before the watcher committed the new ConfigMap: wait for its push.
+	eventually(t, time.Minute, func() bool {
+		_, ok := headFile(remote, "clusters/frozen/namespaces/"+ns+"/configmaps/thawed.yaml")
+		return ok
+	}, "the remote to get the commit made after the pushes work again")
 }
 
 // tcpProxy forwards connections on addr to target; the test cuts it (the
