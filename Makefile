@@ -22,7 +22,7 @@ KUBE_LDFLAGS := -X k8s.io/component-base/version.gitVersion=$(KUBE_VERSION) \
 	-X k8s.io/component-base/version.gitMajor=1 \
 	-X k8s.io/component-base/version.gitMinor=37
 
-.PHONY: all build test unit bench demo lint testbin fuzz clean
+.PHONY: all build test unit bench bench-scale demo lint testbin fuzz clean
 
 all: build
 
@@ -79,6 +79,17 @@ BENCH_OBJECTS ?= 10000
 bench: testbin
 	KUBESNAP_REQUIRE_CONTROL_PLANE=1 KUBESNAP_BENCH_OBJECTS=$(BENCH_OBJECTS) \
 		$(GO) test -count=1 -timeout 60m -run '^$$' -bench . -benchtime 3x ./internal/bench/
+
+## bench-scale: issue 17's scale figures, each with the same run's bare LIST, once
+## each, at BENCH_SCALE_OBJECTS (300,000) cheap objects (mostly small ConfigMaps):
+## the fill, bare LIST, first snapshot (time and peak RSS of the command),
+## unchanged snapshot, watch ready time, RSS and one-change commit latency, diff.
+## (-bench: each | alternative is a whole path; watch without rules only.)
+BENCH_SCALE_OBJECTS ?= $(or $(KUBESNAP_BENCH_OBJECTS),300000)
+BENCH_SCALE := BareList|SnapshotCommand|SnapshotUnchanged|WatchLatency/rules=0$$|Diff
+bench-scale: testbin
+	KUBESNAP_REQUIRE_CONTROL_PLANE=1 KUBESNAP_BENCH_OBJECTS=$(BENCH_SCALE_OBJECTS) KUBESNAP_BENCH_CHEAP=1 \
+		$(GO) test -count=1 -timeout 240m -run '^$$' -bench '$(BENCH_SCALE)' -benchtime 1x ./internal/bench/
 
 ## demo: snapshot a local control plane running the examples, change one object, snapshot again
 demo: testbin build

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -17,9 +19,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/kubesnap/kubesnap/internal/testenv"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 )
 
 // bareHTTPRemote makes a bare repository that refuses non-fast-forward
@@ -88,67 +93,127 @@ func metric(t *testing.T, addr, name string) float64 {
 	return v
 }
 
-// Three clusters' watchers push to one remote at once (here three
-// namespaces of one control plane, each watcher scoped to its own, under
-// --path clusters/cN), racing each other for every push. Whatever races
-// they lose, each folder on the remote ends equal to its cluster and the
-// remote is sound. A watcher that lost a race and committed again meanwhile
-// failed every later push ("read tree …: object not found") before the
-// rebase read the trees it had just made.
-func TestWatchFleetOfThreeOnOneRemote(t *testing.T) {
+// fleetSize is the fleet test's size: KUBESNAP_FLEET_CLUSTERS control
+// planes (3 in make test, 5 for the fleet benchmark by hand) changed for
+// KUBESNAP_FLEET_SECONDS (30) at once.
+func fleetSize(t *testing.T) (clusters int, changing time.Duration) {
+	t.Helper()
+	read := func(name string, def, least int) int {
+		s := os.Getenv(name)
+		if s == "" {
+			return def
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n < least {
+			t.Fatalf("%s=%q: want a whole number, at least %d", name, s, least)
+		}
+		return n
+	}
+	return read("KUBESNAP_FLEET_CLUSTERS", 3, 2), time.Duration(read("KUBESNAP_FLEET_SECONDS", 30, 1)) * time.Second
+}
+
+// startControlPlanes starts n control planes at once, each its own etcd
+// and kube-apiserver (no controller-manager: nothing here needs one), and
+// stops them, all at once too, when t ends.
+func startControlPlanes(t *testing.T, n int) []*testenv.Env {
+	t.Helper()
+	envs := make([]*testenv.Env, n)
+	errs := make([]error, n)
+	var wg gosync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			envs[i], errs[i] = testenv.Start(ctx, testenv.Options{})
+		})
+	}
+	wg.Wait()
+	t.Cleanup(func() {
+		var wg gosync.WaitGroup
+		for _, e := range envs {
+			if e != nil {
+				wg.Go(e.Stop)
+			}
+		}
+		wg.Wait()
+	})
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("start control plane %d: %v", i, err)
+		}
+	}
+	return envs
+}
+
+// fleetMember is one cluster of the fleet and its watcher.
+type fleetMember struct {
+	name, path string // a, clusters/a
+	env        *testenv.Env
+	repo, addr string // the watcher's repository and metrics address
+	w          *watchProcess
+	changes    int
+}
+
+// A fleet on one remote: several control planes, each with its own
+// watcher under --path clusters/<name>, all pushing to one bare remote
+// over git http-backend while every cluster changes at once. Afterwards:
+// each folder on the remote equals its live cluster (kubesnap diff exit
+// 0); no commit is lost (each watcher's branch is on the remote's); no
+// push was forced (the remote takes non-fast-forward pushes here, and its
+// reflog shows every update of main was a fast-forward); every push that
+// lost its races went through within a bounded run of failures; the
+// remote passes git fsck --strict; and kubesnap log --path clusters/<name>
+// lists exactly that cluster's commits. A watcher that lost a race and
+// committed again meanwhile once failed every later push ("read tree …:
+// object not found") before the rebase read the trees it had just made.
+// KUBESNAP_FLEET_CLUSTERS=5 KUBESNAP_FLEET_SECONDS=180 is the fleet
+// benchmark; its figures are logged (go test -v).
+func TestWatchFleetOfControlPlanesOnOneRemote(t *testing.T) {
 	testenv.Require(t, env)
+	began := time.Now()
+	n, changing := fleetSize(t)
 	remote, url := bareHTTPRemote(t)
-	scope := []string{"--include-resources", "configmaps"}
-	var nss, paths []string
-	var ws []*watchProcess
-	for i := range 3 {
-		ns := env.Namespace(t)
-		path := fmt.Sprintf("clusters/c%d", i)
-		nss, paths = append(nss, ns), append(paths, path)
-		args := append(httpRemoteArgs(url), "--path", path, "--include-namespaces", ns, "--debounce", "100ms", "--max-delay", "300ms")
-		// Processes of their own, as three clusters' pods: klog's logger
-		// is the process's.
-		ws = append(ws, spawnWatch(t, true, append(append(args, "--repo", filepath.Join(t.TempDir(), "repo")), scope...)...))
+	// Let the remote take any push, forced or not, and log every update
+	// of main: that kubesnap never forces is then the test's to show.
+	git(t, remote, "config", "receive.denyNonFastForwards", "false")
+	git(t, remote, "config", "core.logAllRefUpdates", "always")
+	envs := startControlPlanes(t, n)
+	t.Logf("%d control planes ready after %s", n, time.Since(began).Round(100*time.Millisecond))
+	fleet := make([]*fleetMember, n)
+	for i, e := range envs {
+		name := string(rune('a' + i))
+		m := &fleetMember{name: name, path: "clusters/" + name, env: e, repo: filepath.Join(t.TempDir(), "repo"), addr: freeAddr(t)}
+		e.Kubectl(t, "", "create", "namespace", "fleet")
+		fleet[i] = m
+	}
+	for _, m := range fleet {
+		// Processes of their own, as the clusters' pods; each captures
+		// its whole cluster. They start at once and race for the first
+		// push as much as for the later ones.
+		m.w = spawnWatch(t, false, append(httpRemoteArgs(url), "--kubeconfig", m.env.Kubeconfig, "--listen", m.addr,
+			"--repo", m.repo, "--path", m.path, "--debounce", "100ms", "--max-delay", "300ms")...)
+	}
+	for _, m := range fleet {
+		eventually(t, 3*time.Minute, func() bool { return strings.Contains(m.w.log.String(), "msg=watching") }, "watcher "+m.name+" to start")
 	}
 	t.Cleanup(func() {
-		if !t.Failed() {
-			return
-		}
-		for i, w := range ws {
-			var failed []string
-			for _, line := range strings.Split(w.log.String(), "\n") {
-				if strings.Contains(line, "push failed") {
-					failed = append(failed, line)
-				}
+		if t.Failed() {
+			for _, m := range fleet {
+				logFailedPushes(t, m)
 			}
-			t.Logf("watcher %d, %d failed pushes, the last ones:\n%s", i, len(failed), strings.Join(failed[max(len(failed)-3, 0):], "\n"))
 		}
 	})
+	t.Logf("%d watchers watching after %s", n, time.Since(began).Round(100*time.Millisecond))
 
-	// Changes in all three at once: creates, updates and deletes.
-	client := env.Client(t)
-	stop := time.Now().Add(25 * time.Second)
+	// Changes in every cluster at once: creates, updates and deletes.
+	stop := time.Now().Add(changing)
+	errs := make(chan error, n)
 	var wg gosync.WaitGroup
-	errs := make(chan error, 3)
-	for _, ns := range nss {
+	for _, m := range fleet {
+		cms := m.env.Client(t).CoreV1().ConfigMaps("fleet")
 		wg.Go(func() {
-			cms := client.CoreV1().ConfigMaps(ns)
-			for i := 0; time.Now().Before(stop); i++ {
-				var err error
-				n := rand.IntN(max(i, 1))
-				switch i % 5 {
-				case 4:
-					err = cms.Delete(t.Context(), fmt.Sprintf("cm-%03d", n), metav1.DeleteOptions{})
-				case 2:
-					_, err = cms.Update(t.Context(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("cm-%03d", n)}, Data: map[string]string{"v": strconv.Itoa(i)}}, metav1.UpdateOptions{})
-				default:
-					_, err = cms.Create(t.Context(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("cm-%03d", i)}, Data: map[string]string{"v": "0"}}, metav1.CreateOptions{})
-				}
-				if err != nil && !strings.Contains(err.Error(), "not found") {
-					errs <- fmt.Errorf("namespace %s, change %d: %w", ns, i, err)
-					return
-				}
-				time.Sleep(time.Duration(50+rand.IntN(100)) * time.Millisecond)
+			if err := changeUntil(t.Context(), m, cms, stop); err != nil {
+				errs <- err
 			}
 		})
 	}
@@ -157,38 +222,185 @@ func TestWatchFleetOfThreeOnOneRemote(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
+	changed := time.Now()
 
 	clone := filepath.Join(t.TempDir(), "clone")
 	git(t, filepath.Dir(clone), "clone", "-q", remote, clone)
-	for i, path := range paths {
+	for _, m := range fleet {
 		eventually(t, 3*time.Minute, func() bool {
 			git(t, clone, "pull", "-q", "--ff-only")
-			_, _, code := kubesnap(t, append([]string{"diff", "--repo", clone, "--path", path, "--kubeconfig", env.Kubeconfig, "--include-namespaces", nss[i]}, scope...)...)
+			_, _, code := kubesnap(t, "diff", "--repo", clone, "--path", m.path, "--kubeconfig", m.env.Kubeconfig)
 			return code == 0
-		}, path+" on the remote equal to its namespace")
+		}, m.path+" on the remote equal to its cluster")
 	}
-	if out, err := exec.Command("git", "-C", remote, "fsck", "--strict").CombinedOutput(); err != nil {
-		t.Fatalf("git fsck --strict of the remote: %v\n%s", err, out)
-	}
-	for i, w := range ws {
-		log := w.log.String()
-		if strings.Contains(log, "object not found") {
-			t.Errorf("watcher %d:\n%s", i, log)
+	settled := time.Since(changed)
+
+	// Push retries are bounded: each watcher's last push went through,
+	// and no run of failed pushes was longer than maxFailedPushes.
+	const maxFailedPushes = 10
+	type figures struct{ commits, failed, longest int }
+	got := map[string]figures{}
+	for _, m := range fleet {
+		if v := metric(t, m.addr, "kubesnap_push_failing_seconds"); v != 0 {
+			t.Errorf("watcher %s: kubesnap_push_failing_seconds = %v once its cluster is on the remote, want 0", m.name, v)
 		}
-		t.Logf("watcher %d: %d commits, %d pushes lost their races, %d pushes failed otherwise", i,
-			strings.Count(log, "msg=committed"), strings.Count(log, "push lost its races"), strings.Count(log, `msg="push failed; retrying"`))
-		if err := w.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		f := figures{commits: int(metric(t, m.addr, "kubesnap_commits_total")), failed: int(metric(t, m.addr, "kubesnap_push_failures_total"))}
+		for _, run := range regexp.MustCompile(`msg="pushed after failures" failures=(\d+)`).FindAllStringSubmatch(m.w.log.String(), -1) {
+			k, _ := strconv.Atoi(run[1]) // \d+
+			f.longest = max(f.longest, k)
+		}
+		if f.longest > maxFailedPushes {
+			t.Errorf("watcher %s: %d pushes failed in a row, want at most %d", m.name, f.longest, maxFailedPushes)
+		}
+		if log := m.w.log.String(); strings.Contains(log, "object not found") {
+			t.Errorf("watcher %s: object not found:\n%s", m.name, log)
+		}
+		got[m.name] = f
+	}
+	for _, m := range fleet {
+		if err := m.w.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 			t.Fatal(err)
 		}
-		if err := w.cmd.Wait(); err != nil {
-			t.Errorf("watcher %d did not exit 0 on SIGTERM: %v\n%s", i, err, w.log)
+		if err := m.w.cmd.Wait(); err != nil {
+			t.Errorf("watcher %s did not exit 0 on SIGTERM: %v", m.name, err)
 		}
 	}
-	// Every commit on the remote is on main's first-parent line: no
-	// merge, nothing forced (receive.denyNonFastForwards).
+
+	// Nothing lost: each watcher's branch, every commit it made (rebased
+	// onto the others' as it lost races), is on the remote's main.
+	for _, m := range fleet {
+		head := headCommit(t, m.repo)
+		if _, err := runGit(remote, "merge-base", "--is-ancestor", head, "main"); err != nil {
+			t.Errorf("watcher %s: its branch %s is not on the remote's main: %v", m.name, head, err)
+		}
+	}
+	pushes := checkFastForwards(t, remote)
+	if out, err := runGit(remote, "fsck", "--strict"); err != nil {
+		t.Fatalf("git fsck --strict of the remote: %v\n%s", err, out)
+	}
 	if merges := git(t, remote, "rev-list", "--merges", "main"); merges != "" {
 		t.Errorf("merges on the remote:\n%s", merges)
 	}
+	git(t, clone, "pull", "-q", "--ff-only")
+	for _, m := range fleet {
+		listed := checkLogPath(t, clone, m.path)
+		f := got[m.name]
+		// Every commit the watcher made, and only those, is on the
+		// remote under its path.
+		if len(listed) != f.commits {
+			t.Errorf("log --path %s lists %d commits, its watcher made %d", m.path, len(listed), f.commits)
+		}
+		t.Logf("cluster %s: %d changes, %d commits, %d failed pushes, at most %d in a row", m.name, m.changes, f.commits, f.failed, f.longest)
+	}
+	t.Logf("%d clusters changed for %s; on the remote %s later; %d pushes to main; %s in all",
+		n, changing, settled.Round(100*time.Millisecond), pushes, time.Since(began).Round(100*time.Millisecond))
+}
+
+// changeUntil creates, updates and deletes ConfigMaps in m's namespace
+// fleet until stop, 7 to 20 changes a second.
+func changeUntil(ctx context.Context, m *fleetMember, cms typedcorev1.ConfigMapInterface, stop time.Time) error {
+	for i := 0; time.Now().Before(stop); i++ {
+		var err error
+		k := rand.IntN(max(i, 1))
+		switch i % 5 {
+		case 4:
+			err = cms.Delete(ctx, fmt.Sprintf("cm-%04d", k), metav1.DeleteOptions{})
+		case 2:
+			_, err = cms.Update(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("cm-%04d", k)}, Data: map[string]string{"v": strconv.Itoa(i)}}, metav1.UpdateOptions{})
+		default:
+			_, err = cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("cm-%04d", i)}, Data: map[string]string{"v": "0"}}, metav1.CreateOptions{})
+		}
+		switch {
+		case apierrors.IsNotFound(err): // deleted before
+		case err != nil:
+			return fmt.Errorf("cluster %s, change %d: %w", m.name, i, err)
+		default:
+			m.changes++
+		}
+		time.Sleep(time.Duration(50+rand.IntN(100)) * time.Millisecond)
+	}
+	return nil
+}
+
+// checkFastForwards reads the remote's reflog of main (every update it
+// took, oldest first) and fails t for any that was not a fast-forward.
+// It returns how many updates there were.
+func checkFastForwards(t *testing.T, remote string) int {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(remote, "logs", "refs", "heads", "main"))
+	if err != nil {
+		t.Fatalf("the remote's reflog of main: %v", err)
+	}
+	n := 0
+	for line := range strings.Lines(string(data)) {
+		f := strings.Fields(line) // old new committer <email> time zone\tmessage
+		if len(f) < 2 {
+			t.Fatalf("the remote's reflog: bad line %q", line)
+		}
+		n++
+		if strings.Trim(f[0], "0") == "" {
+			if n > 1 {
+				t.Errorf("the remote's main was created again (%s) after %d updates", f[1], n-1)
+			}
+			continue
+		}
+		if out, err := runGit(remote, "merge-base", "--is-ancestor", f[0], f[1]); err != nil {
+			t.Errorf("the remote's main moved from %s to %s, not a fast-forward: %v %s", f[0], f[1], err, out)
+		}
+	}
+	if n == 0 {
+		t.Fatal("the remote's reflog of main is empty")
+	}
+	return n
+}
+
+// checkLogPath runs kubesnap log --path path on repo and checks it lists
+// the commits whose Kubesnap-Path trailer is path, newest first, which
+// are also the commits that changed files under it. It returns them.
+func checkLogPath(t *testing.T, repo, path string) []string {
+	t.Helper()
+	out, errOut, code := kubesnap(t, "log", "--repo", repo, "--path", path, "-o", "json")
+	if code != 0 {
+		t.Fatalf("log --path %s exited %d: %s", path, code, errOut)
+	}
+	var entries []struct {
+		Commit string `json:"commit"`
+	}
+	if err := json.Unmarshal([]byte(out), &entries); err != nil {
+		t.Fatalf("log --path %s -o json: %v\n%s", path, err, out)
+	}
+	var listed, trailed []string
+	for _, e := range entries {
+		listed = append(listed, e.Commit)
+	}
+	for line := range strings.Lines(git(t, repo, "log", "--format=%H %(trailers:key=Kubesnap-Path,valueonly,separator=%x2C)")) {
+		if f := strings.Fields(line); len(f) == 2 && f[1] == path {
+			trailed = append(trailed, f[0])
+		}
+	}
+	if diff := cmp.Diff(trailed, listed); diff != "" {
+		t.Errorf("log --path %s lists other commits than those with Kubesnap-Path: %s (-want +got):\n%s", path, path, diff)
+	}
+	if diff := cmp.Diff(strings.Fields(git(t, repo, "log", "--format=%H", "--", path+"/")), listed); diff != "" {
+		t.Errorf("log --path %s lists other commits than those that changed files under it (-want +got):\n%s", path, diff)
+	}
+	return listed
+}
+
+// logFailedPushes logs the last pushes m's watcher failed, for a failed
+// test.
+func logFailedPushes(t *testing.T, m *fleetMember) {
+	t.Helper()
+	if m.w == nil {
+		return
+	}
+	var failed []string
+	for _, line := range strings.Split(m.w.log.String(), "\n") {
+		if strings.Contains(line, "push failed") || strings.Contains(line, "push lost its races") {
+			failed = append(failed, line)
+		}
+	}
+	t.Logf("watcher %s, %d failed pushes, the last ones:\n%s", m.name, len(failed), strings.Join(failed[max(len(failed)-3, 0):], "\n"))
 }
 
 // A watcher whose pushes the remote refuses says so: in its log, with the

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/kubesnap/kubesnap/canonical"
 	"github.com/kubesnap/kubesnap/diff"
@@ -59,7 +60,10 @@ func BenchmarkDiff(b *testing.B) {
 				b.Fatal(err)
 			}
 			var rep diff.Report
+			floor := measureListFloor(b, c)
+			var total time.Duration
 			for b.Loop() {
+				start := time.Now()
 				res, err := snapsync.Drift(context.Background(), c, rev, snapsync.DriftOptions{})
 				if err != nil {
 					b.Fatal(err)
@@ -72,11 +76,13 @@ func BenchmarkDiff(b *testing.B) {
 				if err := rep.WriteText(io.Discard, false); err != nil {
 					b.Fatal(err)
 				}
+				total += time.Since(start)
 			}
 			if len(rep.Entries) != drifted {
 				b.Fatalf("diff found %d drifted objects, want %d", len(rep.Entries), drifted)
 			}
 			b.ReportMetric(float64(rep.Compared), "objects")
+			floor.report(b, "diff", total/time.Duration(b.N))
 		})
 	}
 }
@@ -86,15 +92,20 @@ func BenchmarkDiff(b *testing.B) {
 func BenchmarkDiffCommand(b *testing.B) {
 	fill(b)
 	dir, _ := driftedRepo(b, 1000)
+	floor := measureListFloor(b, cluster(b))
 	var peak float64
+	var total time.Duration
 	for b.Loop() {
+		start := time.Now()
 		cmd := exec.Command(kubesnap, "diff", "--repo", dir, "--kubeconfig", env.Kubeconfig, "-o", "json")
 		cmd.Stdout = io.Discard
 		_, rss, err := runMeasured(cmd)
 		if cmd.ProcessState == nil || cmd.ProcessState.ExitCode() != 1 {
 			b.Fatalf("kubesnap diff: %v, want exit 1 (drift)", err)
 		}
+		total += time.Since(start)
 		peak = max(peak, rss)
 	}
 	b.ReportMetric(peak, "peak-MiB")
+	floor.report(b, "diff", total/time.Duration(b.N))
 }

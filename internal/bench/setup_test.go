@@ -24,6 +24,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 )
 
 var (
@@ -130,11 +131,18 @@ func sampleRSS(pid int) func() float64 {
 	}
 }
 
-var fillOnce sync.Once
+var (
+	fillOnce sync.Once
+	// fillTime is how long creating the objects took.
+	fillTime time.Duration
+	// cheap is set by KUBESNAP_BENCH_CHEAP=1 (make bench-scale): see create.
+	cheap bool
+)
 
 // fill creates the benchmark cluster once per process: ConfigMaps, Secrets,
 // Deployments (0 replicas), Services and custom resources spread over 50
-// namespaces, created by 32 clients at once.
+// namespaces (or, cheap, mostly small ConfigMaps), created by many clients
+// at once.
 func fill(b *testing.B) {
 	b.Helper()
 	testenv.Require(b, env)
@@ -147,14 +155,26 @@ func fill(b *testing.B) {
 
 var widgets = schema.GroupVersionResource{Group: "bench.kubesnap.io", Version: "v1", Resource: "widgets"}
 
+// fillClients is how many clients create the objects at once: enough to
+// keep the API server and etcd busy on two cores, where 32 left them
+// waiting on round trips.
+const fillClients = 64
+
 func doFill(b *testing.B) error {
 	objects = 10000
 	if s := os.Getenv("KUBESNAP_BENCH_OBJECTS"); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil {
-			return fmt.Errorf("KUBESNAP_BENCH_OBJECTS=%q: %w", s, err)
+		if err != nil || n < 10 {
+			return fmt.Errorf("KUBESNAP_BENCH_OBJECTS=%q: want a number of objects, at least 10", s)
 		}
 		objects = n
+	}
+	switch s := os.Getenv("KUBESNAP_BENCH_CHEAP"); s {
+	case "", "0":
+	case "1":
+		cheap = true
+	default:
+		return fmt.Errorf("KUBESNAP_BENCH_CHEAP=%q: want 1 or nothing", s)
 	}
 	kubesnap = filepath.Join(scratch(b), "kubesnap")
 	if out, err := exec.Command("go", "build", "-o", kubesnap, "../../cmd/kubesnap").CombinedOutput(); err != nil {
@@ -177,11 +197,15 @@ spec:
         x-kubernetes-preserve-unknown-fields: true
 `, "apply", "-f", "-")
 	env.Kubectl(b, "", "wait", "--for", "condition=established", "crd/widgets.bench.kubesnap.io")
-	cs, err := kubernetes.NewForConfig(env.Config)
+	// No client-side rate limit (a negative QPS turns client-go's off):
+	// the fill is as fast as the API server takes it.
+	cfg := rest.CopyConfig(env.Config)
+	cfg.QPS, cfg.Burst = -1, 0
+	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return err
 	}
-	dyn, err := dynamic.NewForConfig(env.Config)
+	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return err
 	}
@@ -193,9 +217,9 @@ spec:
 	}
 	start := time.Now()
 	jobs := make(chan int)
-	errs := make(chan error, 32)
+	errs := make(chan error, fillClients)
 	var wg sync.WaitGroup
-	for range 32 {
+	for range fillClients {
 		wg.Go(func() {
 			for i := range jobs {
 				if err := create(ctx, cs, dyn, i); err != nil {
@@ -217,7 +241,9 @@ spec:
 		return err
 	default:
 	}
-	b.Logf("created %d objects in %d namespaces in %s", objects, namespaces, time.Since(start).Round(time.Second))
+	fillTime = time.Since(start)
+	b.Logf("created %d objects (cheap=%v) in %d namespaces in %s (%.0f/s) with %d clients", objects, cheap, namespaces,
+		fillTime.Round(time.Second), float64(objects)/fillTime.Seconds(), fillClients)
 	// Let the controller-manager make its ReplicaSets before measuring.
 	time.Sleep(10 * time.Second)
 	return nil
@@ -226,13 +252,21 @@ spec:
 func nsName(i int) string { return fmt.Sprintf("bench-%02d", i) }
 
 // create makes object i: the kinds take turns, so every namespace holds
-// every kind.
+// every kind. Objects 0, 1 and 2 of every 10 are ConfigMaps either way
+// (the watch and diff benchmarks change those). Cheap, objects 3 to 7 are
+// small ConfigMaps too, 8 a Secret and 9 a Widget: no Deployments (whose
+// ReplicaSets the controller-manager would add) and no Services (whose
+// ClusterIPs a /16 holds 65,000 of).
 func create(ctx context.Context, cs kubernetes.Interface, dyn dynamic.Interface, i int) error {
 	ns := nsName(i % namespaces)
 	name := fmt.Sprintf("obj-%05d", i)
 	labels := map[string]string{"app": name, "tier": "bench"}
+	kind := i % 10
+	if cheap {
+		kind = [10]int{0, 1, 2, 0, 0, 0, 0, 0, 3, 9}[kind]
+	}
 	var err error
-	switch i % 10 {
+	switch kind {
 	case 0, 1, 2:
 		_, err = cs.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{
 			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
