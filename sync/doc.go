@@ -23,12 +23,15 @@
 //	informers   for each captured type: an informer whose transform normalizes
 //	            and marshals each object (reading its manager before
 //	            managedFields go), so the cache keeps only a Kept: the
-//	            object's key and canonical bytes
+//	            object's key and its file's blob id; the file's bytes
+//	            travel to the handler only when that id differs from the
+//	            stored one, and leave the Kept for the pending set there
+//	            (an object whose bytes are gone when needed is read again)
 //	            wait until every informer synced; stored objects no informer
 //	            saw went away meanwhile: pending deletes
 //	loop:
 //	    pending     event → blob id equal to stored? drop any pending change
-//	                of the path : pending[path] = change
+//	                of the path : pending[path] = change (with its bytes)
 //	    debounce    quiet for Debounce, or MaxDelay since the first pending
 //	                change → commit
 //	    commit      unless the restore lease is held and fresh (then wait
@@ -87,8 +90,10 @@
 //	watch.go            WatchOptions, Watcher, NewWatcher, Run, shutdown
 //	watch_observer.go   Observer
 //	watch_loop.go       the loop and when it wakes
-//	watch_inform.go     starting and stopping a type's informers, the transform
+//	watch_inform.go     starting and stopping a type's informers
 //	watch_event.go      informer events into pending changes, rederive
+//	watch_kept.go       the transform (what an informer keeps: a blob id, bytes
+//	                    only when changed), keptChange, reading an object again
 //	watch_unseen.go     waiting for informers to sync, deleting what they did not see
 //	watch_pending.go    pendingSet: the changes waiting for a commit
 //	watch_commit.go     commit, the restore lease, rollback, the coverage file

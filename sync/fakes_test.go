@@ -73,6 +73,17 @@ func (c *fakeCluster) Inform(_ context.Context, _ canonical.Type, opts InformOpt
 	return inf, nil
 }
 
+// Get reads one live object, as internal/kube's Cluster.Get does.
+func (c *fakeCluster) Get(_ context.Context, _ canonical.Type, namespace, name string) (*unstructured.Unstructured, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	o, ok := c.objects[namespace+"/"+name]
+	if !ok {
+		return nil, fmt.Errorf("%s/%s: not found", namespace, name)
+	}
+	return o.DeepCopy(), nil
+}
+
 func (c *fakeCluster) RestoreHeld(context.Context) (string, bool, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

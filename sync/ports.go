@@ -139,15 +139,24 @@ type InformOptions struct {
 // file it makes (or why it makes none). The informer keys its cache by
 // Namespace and Name and tells changes apart by ResourceVersion; the rest
 // is the watcher's.
+//
+// A Kept holds the blob id of its file, not the file: at 100,000 objects
+// the files were most of the watcher's memory. The bytes travel in Data
+// only from the transform to the watcher, and only when the file differs
+// from the stored one; the watcher moves them into its pending changes
+// and clears Data, so the informer's cache does not keep them.
 type Kept struct {
 	Namespace, Name, ResourceVersion string
 	// Path is the object's file, relative to the store's prefix.
 	Path string
-	// Data is the file's bytes; empty when Skip or Err is set.
-	Data string
-	// Cmp, when set, is what the file is compared with the branch in:
-	// the redacted form of an object whose file is encrypted.
-	Cmp string
+	// Sum is the blob id the file is compared with the branch in: that of
+	// its bytes, or of the redacted form of an object whose file is
+	// encrypted. Empty when Skip or Err is set.
+	Sum string
+	// Data is the file's bytes, set only by a transform that found Sum
+	// differing from the stored file's, until the watcher takes them.
+	// Read and cleared only under the watcher's lock.
+	Data []byte
 	// Manager made the object's latest change, when known.
 	Manager string
 	// Skip says the object is out of scope or skipped by default.

@@ -1,38 +1,50 @@
 package sync
 
 import (
+	"context"
+	"time"
+
 	"github.com/kubesnap/kubesnap/canonical"
 )
 
 // handler feeds one type's informer events into the pending changes.
 type handler struct {
 	w   *Watcher
+	t   canonical.Type
 	dir string
 }
 
-func (h *handler) Upsert(k *Kept) { h.w.event(h.dir, k, false) }
+func (h *handler) Upsert(k *Kept) {
+	if p, need := h.w.event(h.dir, k, false); need {
+		ctx, cancel := context.WithTimeout(context.Background(), fetchTimeout)
+		defer cancel()
+		h.w.fetch(ctx, h.t, p, mustID(p))
+	}
+}
+
 func (h *handler) Delete(k *Kept) { h.w.event(h.dir, k, true) }
+
+// fetchTimeout bounds reading an object again from an informer's handler.
+const fetchTimeout = 30 * time.Second
 
 // event records what one informer event changes: the object's file
 // becomes its kept bytes, or leaves when it was deleted or is skipped.
-func (w *Watcher) event(dir string, k *Kept, deleted bool) {
+// need says the kept object holds too little to tell (keptChange): the
+// caller reads path p again.
+func (w *Watcher) event(dir string, k *Kept, deleted bool) (p string, need bool) {
 	if dir == canonical.CRDDir || dir == canonical.APIServiceDir {
 		select {
 		case w.retype <- struct{}{}:
 		default:
 		}
 	}
-	p := k.Path
+	p = k.Path
 	if p == "" {
-		return // not transformed: cannot happen with our informers
+		return p, false // not transformed: cannot happen with our informers
 	}
 	if k.Err != "" && !deleted {
 		w.log.Error("cannot store object", "path", p, "error", k.Err)
-		return
-	}
-	var blob string
-	if !deleted && !k.Skip {
-		blob = w.keptBlob(k)
+		return p, false
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -48,23 +60,17 @@ func (w *Watcher) event(dir string, k *Kept, deleted bool) {
 			w.counts[dir]--
 		}
 		w.setPending(p, pendingChange{Change: Change{Op: Deleted, Path: p, ID: mustID(p), Manager: k.Manager}})
-		return
+		return p, false
 	}
 	if _, ok := w.live[p]; !ok {
 		w.live[p] = dir
 		w.counts[dir]++
 	}
-	w.setPending(p, pendingChange{Change: Change{Op: Modified, Path: p, Data: []byte(k.Data), ID: mustID(p), Manager: k.Manager}, blob: blob})
-}
-
-// keptBlob is the blob id a kept object is compared with the branch in:
-// that of its file, or of its redacted form when its file is encrypted
-// (see storedFiles).
-func (w *Watcher) keptBlob(k *Kept) string {
-	if k.Cmp != "" {
-		return w.st.BlobID([]byte(k.Cmp))
+	c, set, need := w.keptChange(p, mustID(p), k)
+	if set {
+		w.setPending(p, c)
 	}
-	return w.st.BlobID([]byte(k.Data))
+	return p, need
 }
 
 // mustID parses a path made by PathOf, which always parses.
@@ -74,15 +80,16 @@ func mustID(p string) canonical.ID {
 }
 
 // rederive sets path's pending change from what its informer holds now.
-// The caller holds mu.
-func (w *Watcher) rederive(p string) {
+// need says the kept object holds too little to tell (keptChange): the
+// caller reads p again, once it released mu. The caller holds mu.
+func (w *Watcher) rederive(p string) (need bool) {
 	id, err := canonical.ParsePath(p)
 	if err != nil || !w.opts.Snapshot.Filter.ID(id) {
-		return // not an object's file, or out of scope: left as it is
+		return false // not an object's file, or out of scope: left as it is
 	}
 	infs, ok := w.informers[id.ResourceDir()]
 	if !ok {
-		return // not a type being watched
+		return false // not a type being watched
 	}
 	inf := infs[""]
 	if inf == nil {
@@ -94,10 +101,15 @@ func (w *Watcher) rederive(p string) {
 	}
 	switch {
 	case ok && k != nil && k.Err != "":
-		return // event() logged it; leave the stored file alone
+		return false // event() logged it; leave the stored file alone
 	case ok && k != nil && !k.Skip:
-		w.setPending(p, pendingChange{Change: Change{Op: Modified, Path: p, Data: []byte(k.Data), ID: id, Manager: k.Manager}, blob: w.keptBlob(k)})
+		c, set, need := w.keptChange(p, id, k)
+		if set {
+			w.setPending(p, c)
+		}
+		return need
 	default:
 		w.setPending(p, pendingChange{Change: Change{Op: Deleted, Path: p, ID: id}})
+		return false
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/kubesnap/kubesnap/canonical"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
 // startType starts the informers of one type: one for all namespaces, or
@@ -23,7 +22,7 @@ func (w *Watcher) startType(ctx context.Context, t canonical.Type) error {
 				w.log.Warn("watch restarting", "resource", dir, "error", err)
 				w.askAPI()
 			},
-		}, &handler{w: w, dir: dir})
+		}, &handler{w: w, t: t, dir: dir})
 		if err != nil {
 			for _, inf := range infs {
 				inf.Stop()
@@ -94,30 +93,4 @@ func synced(infs map[string]Informer) bool {
 		}
 	}
 	return true
-}
-
-// transform turns a live object of type t into what its informer keeps:
-// name, namespace, resourceVersion, and the file it makes (or that it is
-// out of scope). It reads the managers before Normalize drops
-// managedFields.
-func (w *Watcher) transform(t canonical.Type) func(*unstructured.Unstructured) *Kept {
-	f := w.opts.Snapshot.Filter
-	return func(obj *unstructured.Unstructured) *Kept {
-		name, ns := obj.GetName(), obj.GetNamespace()
-		k := &Kept{Namespace: ns, Name: name, ResourceVersion: obj.GetResourceVersion(), Path: canonical.PathOf(t.ID(ns, name))}
-		of, ok, err := render(&w.enc, t, obj, w.facts, f, w.opts.Snapshot.Secrets)
-		var data []byte
-		if err == nil && ok {
-			data, err = of.file(w.opts.Snapshot.Secrets.Sealer)
-		}
-		switch {
-		case err != nil:
-			k.Err = err.Error()
-		case !ok:
-			k.Skip = true
-		default:
-			k.Data, k.Cmp, k.Manager = string(data), string(of.cmp), of.manager
-		}
-		return k
-	}
 }

@@ -73,8 +73,8 @@ func (w *Watcher) refreshStored(ctx context.Context, paths []string, foreign boo
 		w.log.Error("cannot read the branch", "error", err)
 		return
 	}
+	var again []string // kept objects whose bytes must be read again
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	for p, blob := range files {
 		if foreign && w.stored[p] != blob {
 			paths = append(paths, p)
@@ -87,7 +87,18 @@ func (w *Watcher) refreshStored(ctx context.Context, paths []string, foreign boo
 	}
 	w.stored = files
 	paths = append(paths, w.pending.paths()...)
+	seen := make(map[string]bool, len(paths))
 	for _, p := range paths {
-		w.rederive(p)
+		if !seen[p] && w.rederive(p) {
+			again = append(again, p)
+		}
+		seen[p] = true
+	}
+	w.mu.Unlock()
+	for _, p := range again {
+		id := mustID(p)
+		if t, ok := w.types[id.ResourceDir()]; ok {
+			w.fetch(ctx, t, p, id)
+		}
 	}
 }

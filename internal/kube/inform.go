@@ -19,7 +19,8 @@ var _ snapsync.Informers = (*Cluster)(nil)
 
 // Inform starts a dynamic informer for t. Objects pass through
 // opts.Transform before the informer stores them, so the cache holds
-// only what sync keeps of each (a *keptObject), never the live object.
+// only what sync keeps of each (a *keptObject: a key and a blob id),
+// never the live object.
 // There is no resync: the handler hears of real changes only.
 func (c *Cluster) Inform(ctx context.Context, t canonical.Type, opts snapsync.InformOptions, h snapsync.InformHandler) (snapsync.Informer, error) {
 	if opts.Transform == nil {

@@ -16,10 +16,10 @@ import (
 type keptEvents struct{ ch chan string }
 
 func (e keptEvents) Upsert(k *snapsync.Kept) {
-	e.ch <- "upsert " + k.Namespace + "/" + k.Name + " " + k.ResourceVersion + " " + k.Data
+	e.ch <- "upsert " + k.Namespace + "/" + k.Name + " " + k.ResourceVersion + " " + k.Sum
 }
 func (e keptEvents) Delete(k *snapsync.Kept) {
-	e.ch <- "delete " + k.Namespace + "/" + k.Name + " " + k.Data
+	e.ch <- "delete " + k.Namespace + "/" + k.Name + " " + k.Sum
 }
 
 // The informer's cache holds only what the transform kept, keyed by
@@ -40,7 +40,7 @@ func TestInformKeepsOnlyWhatTheTransformReturns(t *testing.T) {
 	events := keptEvents{ch: make(chan string, 16)}
 	transform := func(u *unstructured.Unstructured) *snapsync.Kept {
 		v, _, _ := unstructured.NestedString(u.Object, "data", "k")
-		return &snapsync.Kept{Namespace: u.GetNamespace(), Name: u.GetName(), ResourceVersion: u.GetResourceVersion(), Path: u.GetName() + ".yaml", Data: v}
+		return &snapsync.Kept{Namespace: u.GetNamespace(), Name: u.GetName(), ResourceVersion: u.GetResourceVersion(), Path: u.GetName() + ".yaml", Sum: v}
 	}
 	inf, err := c.Inform(t.Context(), configmaps, snapsync.InformOptions{Transform: transform}, events)
 	if err != nil {
@@ -62,7 +62,7 @@ func TestInformKeepsOnlyWhatTheTransformReturns(t *testing.T) {
 	for !inf.HasSynced() {
 		time.Sleep(10 * time.Millisecond)
 	}
-	if k, ok := inf.Get("ns", "a"); !ok || k.Data != "one" || k.Path != "a.yaml" {
+	if k, ok := inf.Get("ns", "a"); !ok || k.Sum != "one" || k.Path != "a.yaml" {
 		t.Errorf("Get(ns, a) = %+v, %v", k, ok)
 	}
 	if _, err := dyn.Resource(gvr).Namespace("ns").Update(t.Context(), cm("a", "2", "two"), metav1.UpdateOptions{}); err != nil {
