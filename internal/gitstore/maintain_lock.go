@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -53,7 +55,7 @@ func lockMaintain(gitDir string) (*maintainLock, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", p, err)
 		}
-		if time.Since(fi.ModTime()) < maintainLockStale {
+		if time.Since(fi.ModTime()) < maintainLockStale && !lockHolderGone(p) {
 			return nil, errMaintainLocked
 		}
 		// Left by a maintainer that died. Two takers may both find it
@@ -67,6 +69,17 @@ func lockMaintain(gitDir string) (*maintainLock, error) {
 		}
 	}
 	return nil, errMaintainLocked
+}
+
+// lockHolderGone reports that the process named in the lock file died
+// (a SIGKILL, an OOM kill): its lock is stale without waiting.
+func lockHolderGone(p string) bool {
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	return err == nil && pidGone(pid)
 }
 
 // refresh touches the lock, at most every few seconds, so that it never
