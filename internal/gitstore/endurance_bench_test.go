@@ -40,6 +40,14 @@ func BenchmarkEndurance(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		// The replaced packs still in their grace period, then gone.
+		waiting := len(st.packs)
+		res, err := r.Maintain(b.Context(), MaintainOptions{MinLoose: 1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		waiting -= res.PacksAfter
+		sizeSettled := duBytes(b, gitDir)
 		// kubesnap log over every commit, as the command opens it.
 		logStart := time.Now()
 		rd, err := Open(dir, Options{ReadOnly: true})
@@ -69,6 +77,10 @@ func BenchmarkEndurance(b *testing.B) {
 		b.ReportMetric(float64(size)/float64(n), "B/commit")
 		b.ReportMetric(float64(maxLoose), "max-loose")
 		b.ReportMetric(float64(len(st.packs)), "packs")
+		b.ReportMetric(float64(waiting), "packs-in-grace")
+		b.ReportMetric(float64(res.PacksAfter), "packs-settled")
+		b.ReportMetric(float64(sizeSettled)/(1<<20), "MiB-git-settled")
+		b.ReportMetric(float64(sizeSettled)/float64(gcSize), "ratio-settled-to-gc")
 		b.ReportMetric(ms(quantile(first, 0.5)), "ms-p50-first")
 		b.ReportMetric(ms(quantile(first, 0.99)), "ms-p99-first")
 		b.ReportMetric(ms(quantile(last, 0.5)), "ms-p50-last")

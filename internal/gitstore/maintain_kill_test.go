@@ -95,8 +95,12 @@ func killAfter(t *testing.T, verb, dir string, d time.Duration) {
 	go func() { done <- cmd.Wait() }()
 	select {
 	case <-time.After(d):
-		_ = cmd.Process.Signal(syscall.SIGKILL)
-		<-done
+		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Logf("kill: %v (the child ended first)", err)
+		}
+		if err := <-done; err == nil {
+			t.Logf("the child ended before the kill after %s", d)
+		}
 	case err := <-done:
 		if err != nil {
 			t.Fatalf("child %s: %v", verb, err)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -47,11 +48,15 @@ func objectCounts(t testing.TB, dir string) (loose, packs int) {
 	out := gitCLI(t.(*testing.T), dir, "count-objects", "-v")
 	for _, l := range strings.Split(out, "\n") {
 		k, v, _ := strings.Cut(l, ": ")
+		var err error
 		switch k {
 		case "count":
-			fmt.Sscan(v, &loose)
+			loose, err = strconv.Atoi(v)
 		case "packs":
-			fmt.Sscan(v, &packs)
+			packs, err = strconv.Atoi(v)
+		}
+		if err != nil {
+			t.Fatalf("git count-objects: %q", l)
 		}
 	}
 	return loose, packs
