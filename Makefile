@@ -76,9 +76,12 @@ fuzz:
 
 ## bench: snapshot benchmarks against a local control plane (see BENCHMARKS.md)
 BENCH_OBJECTS ?= 10000
+BENCH_COMMITS ?= 3000
 bench: testbin
 	KUBESNAP_REQUIRE_CONTROL_PLANE=1 KUBESNAP_BENCH_OBJECTS=$(BENCH_OBJECTS) \
 		$(GO) test -count=1 -timeout 60m -run '^$$' -bench . -benchtime 3x ./internal/bench/
+	KUBESNAP_BENCH_COMMITS=$(BENCH_COMMITS) \
+		$(GO) test -count=1 -timeout 60m -run '^$$' -bench BenchmarkEndurance -benchtime 1x ./internal/gitstore/
 
 ## bench-scale: issue 17's scale figures, each with the same run's bare LIST, once
 ## each, at BENCH_SCALE_OBJECTS (300,000) cheap objects (mostly small ConfigMaps):

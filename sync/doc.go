@@ -40,6 +40,10 @@
 //	                commit compare with what is being committed), commit; on
 //	                failure put both back (a newer pending change wins) and
 //	                retry after a backoff (1s doubling to 5m)
+//	    maintain    every 32 commits, when the store is a Maintainer: the
+//	                new pack is written in a goroutine while commits go
+//	                on; the loop swaps it in between two commits; a
+//	                failure is logged and counted, never stops the loop
 //	    push        after a commit; a push that lost its races to other
 //	                writers is retried in 1-3s, other failures back off
 //	    rebase refresh  if the remote moved, our commits were rebased: read
@@ -99,6 +103,8 @@
 //	watch_commit.go     commit, the restore lease, rollback, the coverage file
 //	watch_retry.go      the backoffs of failed commits and pushes
 //	watch_push.go       push, and refreshing stored after a rebase
+//	watch_maintain.go   the store's maintenance off the commit path
+//	maintain.go         Maintainer and MaintainResult
 //	watch_health.go     following the API server (readiness)
 //	watch_schedule.go   scheduled snapshots, tags and their retention
 //	watch_rediscover.go new, gone and re-versioned types

@@ -106,6 +106,8 @@ type Watcher struct {
 	pushFailingSince time.Time
 	pushFailedRun    int
 
+	maint maintenance // of the store (watch_maintain.go)
+
 	probe  chan struct{} // ask the API server now (followAPI)
 	probes gosync.WaitGroup
 }

@@ -39,6 +39,7 @@ func (w *Watcher) commit(ctx context.Context) {
 	w.obs.Captured(b.counts)
 	w.log.Info("committed", "commit", id, "files", len(b.changes))
 	w.unpushed = true
+	w.maint.commits++
 }
 
 // restoreHolds reports whether a restore holds the restore lease: commits

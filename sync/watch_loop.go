@@ -42,7 +42,10 @@ func (w *Watcher) loop(ctx context.Context) error {
 		wake.Reset(max(at.Sub(w.now()), 0))
 		select {
 		case <-ctx.Done():
+			w.endMaintenance()
 			return w.shutdown(ctx)
+		case finish := <-w.maint.done:
+			w.finishMaintenance(finish)
 		case <-w.kick:
 		case dir := <-w.newVersionSynced:
 			w.deleteUnseen(ctx, map[string]bool{dir: true})
@@ -63,6 +66,7 @@ func (w *Watcher) loop(ctx context.Context) error {
 		}
 		if due := w.commitDue(); !due.IsZero() && !now.Before(due) {
 			w.commit(ctx)
+			w.maybeMaintain(ctx)
 		}
 		if w.unpushed && w.opts.Remote != nil && !now.Before(w.pushAt) {
 			w.push(ctx)

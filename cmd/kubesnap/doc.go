@@ -1,6 +1,6 @@
 // Command kubesnap keeps a Kubernetes cluster's whole state in a git
 // repository: snapshot commits it, watch commits every change as it
-// happens, log lists the snapshots, diff shows the drift between a
+// happens, log lists the snapshots, gc packs the repository, diff shows the drift between a
 // revision and the live cluster (or another revision), restore applies a
 // revision back, and rules shows the normalization rules and what they
 // remove from an object.
@@ -29,8 +29,10 @@
 //	drift.go              snapshot --base: the drift commit's message and report
 //	watch.go              kubesnap watch: flags, validated options (watch_run.go: the wiring)
 //	watch_metrics.go      the watcher's Prometheus metrics, /healthz and /readyz
+//	watch_metrics_maintain.go  the metrics of the watcher's repository maintenance
 //	log.go                kubesnap log: flags, --since/--until, the run
 //	log_output.go         its table and JSON array, written entry by entry
+//	gc.go                 kubesnap gc: the repository maintenance by hand, and what it did
 //	diff.go               kubesnap diff (diff_run.go: compare, and the report)
 //	restore.go            kubesnap restore (restore_run.go: plan, apply, the restore tag)
 //	restore_output.go     restore's plan and report on the terminal, the confirmation

@@ -33,7 +33,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		}
 		return loadConfig(cmd, configPath)
 	}
-	root.AddCommand(newSnapshot(stdout, stderr), newWatch(stderr), newLog(stdout), newDiff(stdout, stderr), newRestore(stdout, stderr), newRules(stdout))
+	root.AddCommand(newSnapshot(stdout, stderr), newWatch(stderr), newLog(stdout), newGC(stdout), newDiff(stdout, stderr), newRestore(stdout, stderr), newRules(stdout))
 	return root
 }
 

@@ -20,6 +20,7 @@ type metrics struct {
 	pushFailures                  prometheus.Counter
 	objects                       *prometheus.GaugeVec
 	watchRestarts                 *prometheus.CounterVec
+	maint                         maintainMetrics // watch_metrics_maintain.go
 	ready, standby                atomic.Bool
 
 	// Readiness goes once the API server has been out of reach for
@@ -68,6 +69,7 @@ func newMetrics() *metrics {
 	for _, c := range []prometheus.Collector{m.lastCommit, m.lastPush, m.pending, m.commits, m.commitFailures, m.pushFailures, m.objects, m.watchRestarts, pushFailing, apiLost} {
 		f(c)
 	}
+	m.registerMaintain()
 	return m
 }
 

@@ -39,6 +39,44 @@
 //	        (with a prefix), else listed with the files that differ,
 //	        reading only folders whose ids differ
 //
+// # Maintenance
+//
+// Every one-object commit leaves about six loose objects; months of a
+// watcher would leave millions. Maintain (kubesnap gc) and
+// PrepareMaintenance (the watcher, every 32 commits) gather them, as
+// git repack --geometric=2 -d does, with kubesnap's own pack writer (no
+// deltas):
+//
+//	take .git/kubesnap-maintain.lock (O_EXCL; stale when its holder's
+//	    pid is gone or it went untouched for 2 minutes), else skip
+//	list loose objects, and packs with an index, minus .keep packs and
+//	    the replaced packs still in their grace period
+//	roll up the fewest smallest packs so that the packs left and the
+//	    new one each hold at least twice the next smaller (rollUp):
+//	    the big old packs are not rewritten
+//	write every loose object and every object of those packs into one
+//	    new pack, one object at a time, read through a go-git storage of
+//	    its own (safe while the Repo commits); sync, rename the index in,
+//	    then the pack, sync the folder
+//	finish (between two commits, in the Repo's goroutine):
+//	    record the rolled packs as replaced, with the time
+//	    make go-git re-read the pack list, then remove the loose objects
+//	        listed above (only those: they are all in the new pack)
+//	    remove the replaced packs older than the grace period (.pack
+//	        first), re-read the pack list; release the lock
+//
+// Why this is safe: nothing is removed before a synced, renamed pack
+// holds it, so a SIGKILL at any point leaves every object somewhere.
+// Replaced packs stay for a grace period (5 minutes) for readers in
+// other processes that listed the packs before; git rescans on a miss
+// as well. Unreachable objects are packed along, never pruned. Loose
+// objects written after the listing, other writers' tmp_* files,
+// objects/info/alternates and .keep packs are never touched.
+//
+// Loose objects are written by kubesnap itself (loose.go), each synced
+// before its rename, and the commit after its trees and blobs: the
+// branch never moves to a commit whose objects are not on disk.
+//
 // # The worktree
 //
 // Every file kubesnap writes, reads or removes in the worktree goes
@@ -107,6 +145,16 @@
 //   - stage.go: Stage, blobs compressed while the snapshot lists;
 //     early.go: files written into the worktree ahead of Commit.
 //   - pack.go: writing a pack; pack_index.go: its index.
+//   - loose.go: loose objects, synced, commits last.
+//
+// Maintenance:
+//   - maintain.go: Maintain, PrepareMaintenance and the finish.
+//   - maintain_scan.go: the loose objects and packs on disk;
+//     maintain_plan.go: rollUp, the geometric choice.
+//   - maintain_pack.go: the new pack, streamed object by object.
+//   - maintain_lock.go, maintain_lock_unix.go, maintain_lock_other.go:
+//     the lock and whether its holder is gone.
+//   - maintain_replaced.go: the replaced packs and their grace period.
 //   - base.go: drift commits on top of a base revision.
 //
 // The worktree and the index:

@@ -43,7 +43,10 @@ func (s *staging) flush() error {
 	staged := s.repo.takeStaged() // taken on every path, so none outlive a commit
 	st := s.repo.repo.Storer
 	fs, onDisk := st.(*filesystem.Storage)
-	if len(s.objects) < packThreshold || !onDisk {
+	if onDisk && len(s.objects) < packThreshold {
+		return writeLoose(s.repo.gitDir(), s.objects) // synced, commits last (loose.go)
+	}
+	if !onDisk {
 		for h, obj := range s.objects {
 			if _, err := st.SetEncodedObject(obj); err != nil {
 				return fmt.Errorf("write object %s: %w", h, err)

@@ -1,0 +1,99 @@
+package gitstore
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// maintainLockName is the lock file that keeps two maintainers (two
+// processes, or a watcher and kubesnap gc) from running at once.
+const maintainLockName = "kubesnap-maintain.lock"
+
+// maintainLockStale is how long a lock may go untouched before it is
+// taken as left by a process that died: a maintainer at work touches its
+// lock every few seconds (refresh).
+const maintainLockStale = 2 * time.Minute
+
+// errMaintainLocked says another maintainer holds the lock.
+var errMaintainLocked = errors.New("another maintenance is running")
+
+// maintainLock is a held lock file.
+type maintainLock struct {
+	path    string
+	touched time.Time
+}
+
+// lockMaintain takes the lock, created with O_EXCL so that only one
+// taker wins; a stale lock is removed and taken again once.
+func lockMaintain(gitDir string) (*maintainLock, error) {
+	p := filepath.Join(gitDir, maintainLockName)
+	for range 2 {
+		f, err := os.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+		if err == nil {
+			_, werr := fmt.Fprintf(f, "%d\n", os.Getpid())
+			if cerr := f.Close(); werr == nil {
+				werr = cerr
+			}
+			if werr != nil {
+				_ = os.Remove(p) // ours, half written
+				return nil, fmt.Errorf("write %s: %w", p, werr)
+			}
+			return &maintainLock{path: p, touched: time.Now()}, nil
+		}
+		if !errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("create %s: %w", p, err)
+		}
+		fi, err := os.Stat(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue // released meanwhile
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", p, err)
+		}
+		if time.Since(fi.ModTime()) < maintainLockStale && !lockHolderGone(p) {
+			return nil, errMaintainLocked
+		}
+		// Left by a maintainer that died. Two takers may both find it
+		// stale; the removal and O_EXCL above still let only one in, as
+		// the loser's create fails against the winner's new file unless
+		// the loser removes that one (within the same instant): a
+		// narrow window, and two maintainers at once cost time, never
+		// objects (each only removes what its own new pack holds).
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("remove stale %s: %w", p, err)
+		}
+	}
+	return nil, errMaintainLocked
+}
+
+// lockHolderGone reports that the process named in the lock file died
+// (a SIGKILL, an OOM kill): its lock is stale without waiting.
+func lockHolderGone(p string) bool {
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	return err == nil && pidGone(pid)
+}
+
+// refresh touches the lock, at most every few seconds, so that it never
+// looks stale while its holder works.
+func (l *maintainLock) refresh() {
+	now := time.Now()
+	if now.Sub(l.touched) < 5*time.Second {
+		return
+	}
+	l.touched = now
+	_ = os.Chtimes(l.path, now, now) // best effort: a stale-looking lock costs a second maintainer, not objects
+}
+
+// release removes the lock.
+func (l *maintainLock) release() {
+	_ = os.Remove(l.path) // best effort: a left lock goes stale
+}
