@@ -13,6 +13,7 @@ import (
 type collector struct {
 	stored    map[string]string
 	st        Reader
+	stager    Stager  // set in a snapshot whose store can stage
 	secrets   Secrets // its Sealer is nil in a diff: sealed objects show redacted
 	enc       *canonical.Encoder
 	keepPlain bool
@@ -85,10 +86,11 @@ func (c *collector) object(t canonical.Type, obj *unstructured.Unstructured, fac
 	if err != nil {
 		return "", nil, false, err
 	}
-	if s, ok := c.st.(Stager); ok {
-		s.Stage(r.path, data)
-	}
 	ch = &Change{Op: op, Path: r.path, Data: data, ID: r.id, Manager: r.manager}
+	if c.stager != nil {
+		c.stager.Stage(r.path, data)
+		ch.Data = nil // the store holds it: see Stager
+	}
 	if c.keepPlain && r.seal != "" {
 		ch.plain = r.data
 	}

@@ -11,9 +11,12 @@
 //	    LIST where the server cannot serve rv (410, aggregated APIs)
 //	    for each object: SkipObject, filter, Normalize, Marshal, PathOf
 //	    compare the bytes' blob id with the one at HEAD: equal → nothing to do
+//	    else, to a store that stages (Stager): hand it the bytes now, and
+//	        keep only the change without them (Commit finds them by path)
 //	delete stored files whose object is gone, but only for types that were
 //	listed completely (a forbidden or failed LIST deletes nothing)
-//	write .kubesnap/coverage.txt; commit if anything changed
+//	write .kubesnap/coverage.txt; commit if anything changed (a failed or
+//	    cancelled snapshot Unstages)
 //
 // # Watch
 //

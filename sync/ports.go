@@ -93,10 +93,14 @@ type Store interface {
 // Stager is a Store that can start storing a changed file while the
 // snapshot still lists the rest; Snapshot calls Stage for every file it
 // will pass to Commit (path relative to the prefix, as in Change), from
-// several goroutines at once. Nothing staged is visible in the branch
-// before Commit.
+// several goroutines at once, and passes those changes without Data:
+// Commit takes the bytes staged last for the path, so the snapshot holds
+// no copy of them. Nothing staged is visible in the branch before
+// Commit. Unstage drops what was staged, when the snapshot fails or is
+// cancelled before its Commit.
 type Stager interface {
 	Stage(path string, data []byte)
+	Unstage()
 }
 
 // Prefixed is a Store whose files live under a folder of the

@@ -60,7 +60,11 @@ func scan(ctx context.Context, src Source, rd Reader, opts Options) (scanned, er
 		return scanned{}, err
 	}
 
-	c := &collector{stored: stored, st: rd, seen: map[string]bool{}, changes: map[string]Change{}, secrets: opts.Secrets, enc: enc, keepPlain: opts.keepPlain, keepManaged: opts.keepManaged}
+	var stager Stager
+	if opts.stage {
+		stager, _ = rd.(Stager)
+	}
+	c := &collector{stored: stored, st: rd, stager: stager, seen: map[string]bool{}, changes: map[string]Change{}, secrets: opts.Secrets, enc: enc, keepPlain: opts.keepPlain, keepManaged: opts.keepManaged}
 	results := make([]listed, len(todo))
 	workers := opts.Workers
 	if workers <= 0 {

@@ -31,6 +31,9 @@ type Options struct {
 	// keepManaged keeps a modified object's managedFields in its change,
 	// for Drift's manager rules to read on the stored side.
 	keepManaged bool
+	// stage hands changed files to the store as they are found, when it
+	// is a Stager (Snapshot; never Drift, which commits nothing).
+	stage bool
 	// CommitUnchanged calls Store.Commit even when nothing differs from
 	// the store's Files. It is for a store whose Files are a base
 	// revision rather than its branch head (a drift branch): the branch
@@ -48,7 +51,9 @@ type Progress struct {
 
 // Result says what a snapshot did.
 type Result struct {
-	Commit  string // "" when nothing changed
+	Commit string // "" when nothing changed
+	// Changes are what the commit holds; Data is nil for the files a
+	// Stager store took as they were found.
 	Changes []Change
 	Objects int
 	// FreshTypes were read at the newest version, not at ResourceVersion.
@@ -69,12 +74,21 @@ const CoveragePath = canonical.CoveragePath
 // Snapshot reads every captured type at one resourceVersion and commits
 // the difference to the store's branch head as one commit. It makes no
 // commit when nothing changed (see Options.CommitUnchanged).
-func Snapshot(ctx context.Context, src Source, st Store, opts Options) (Result, error) {
+func Snapshot(ctx context.Context, src Source, st Store, opts Options) (res Result, err error) {
+	if sg, ok := st.(Stager); ok {
+		opts.stage = true
+		defer func() {
+			if err != nil || res.Commit == "" {
+				sg.Unstage() // no Commit took what was staged
+			}
+		}()
+	}
 	sc, err := scan(ctx, src, st, opts)
 	if err != nil {
 		return Result{}, err
 	}
-	res, cov := sc.res, sc.res.Coverage
+	res = sc.res
+	cov := res.Coverage
 	cov.Rules = objectRules
 	covData, err := cov.marshal()
 	if err != nil {

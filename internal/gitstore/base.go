@@ -53,13 +53,16 @@ func (r *Repo) Base() *Revision { return r.base }
 
 // commitOnBase writes changes, relative to the base, as a commit on the
 // branch, as the comment above says. It returns "" when it made no commit.
-func (r *Repo) commitOnBase(changes []snapsync.Change, message string) (string, error) {
+func (r *Repo) commitOnBase(st *staging, changes []snapsync.Change, message string) (string, error) {
 	head, err := r.head()
 	if err != nil {
 		return "", err
 	}
 	base := r.base.commit
-	st, edits := r.stageChanges(changes)
+	edits, err := st.changes(changes)
+	if err != nil {
+		return "", err
+	}
 	tree, _, err := r.writeTree(st, base.TreeHash, edits)
 	if err != nil {
 		return "", err
@@ -81,8 +84,7 @@ func (r *Repo) commitOnBase(changes []snapsync.Change, message string) (string, 
 		}
 	}
 	if same {
-		r.takeStaged() // blobs Stage prepared for a commit that is not made
-		return "", nil
+		return "", nil // Commit's release drops what Stage prepared
 	}
 	id, err := r.newCommit(st, tree, parents, message)
 	if err != nil {

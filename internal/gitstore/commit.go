@@ -18,8 +18,10 @@ import (
 // With a base (Options.Base) the changes are relative to the base, not to
 // the branch head, and Commit may make no commit: see commitOnBase.
 func (r *Repo) Commit(ctx context.Context, changes []snapsync.Change, message string) (string, error) {
+	st := r.newStaging()
+	defer st.release()
 	if r.base != nil {
-		return r.commitOnBase(changes, message)
+		return r.commitOnBase(st, changes, message)
 	}
 	if err := r.create(); err != nil {
 		return "", err
@@ -28,7 +30,10 @@ func (r *Repo) Commit(ctx context.Context, changes []snapsync.Change, message st
 	if err != nil {
 		return "", err
 	}
-	st, edits := r.stageChanges(changes)
+	edits, err := st.changes(changes)
+	if err != nil {
+		return "", err
+	}
 	var base plumbing.Hash
 	var parents []plumbing.Hash
 	if parent != nil {
@@ -76,20 +81,23 @@ func (r *Repo) Commit(ctx context.Context, changes []snapsync.Change, message st
 	return id.String(), nil
 }
 
-// stageChanges stages the blobs of changes and returns them as writeTree
+// changes stages the blobs of changes and returns them as writeTree
 // takes them: repository path → blob id, nil for deleted.
-func (r *Repo) stageChanges(changes []snapsync.Change) (*staging, map[string]*plumbing.Hash) {
-	st := &staging{repo: r, objects: map[plumbing.Hash]plumbing.EncodedObject{}}
+func (s *staging) changes(changes []snapsync.Change) (map[string]*plumbing.Hash, error) {
 	edits := map[string]*plumbing.Hash{}
 	for _, c := range changes {
+		name := s.repo.full(c.Path)
 		if c.Op == snapsync.Deleted {
-			edits[r.full(c.Path)] = nil
+			edits[name] = nil
 			continue
 		}
-		h := st.put(plumbing.BlobObject, c.Data)
-		edits[r.full(c.Path)] = &h
+		h, err := s.blob(name, c.Data)
+		if err != nil {
+			return nil, err
+		}
+		edits[name] = &h
 	}
-	return st, edits
+	return edits, nil
 }
 
 // newCommit stages a commit of tree with parents and message, by the

@@ -60,6 +60,19 @@ func (r *Repo) updateWorktree(changes []snapsync.Change, ids map[string]*plumbin
 		}
 		release()
 	}
+	data := make([][]byte, len(changes))
+	for i, c := range changes {
+		data[i] = c.Data
+		if c.Op == snapsync.Deleted || written[i] != nil || c.Data != nil {
+			continue
+		}
+		// Staged, but Stage could not write it: read back what the
+		// commit stored (one at a time: go-git's reads share files).
+		name := r.full(c.Path)
+		if data[i], err = r.blobData(*ids[name]); err != nil {
+			return fmt.Errorf("write %s: %w", name, err)
+		}
+	}
 	var g errgroup.Group
 	g.SetLimit(worktreeWriters)
 	for i, c := range changes {
@@ -68,7 +81,7 @@ func (r *Repo) updateWorktree(changes []snapsync.Change, ids map[string]*plumbin
 		}
 		g.Go(func() error {
 			name := r.full(c.Path)
-			e, err := writeFile(w, name, c.Data, *ids[name])
+			e, err := writeFile(w, name, data[i], *ids[name])
 			if err != nil {
 				return fmt.Errorf("write %s: %w", name, err)
 			}
@@ -129,4 +142,17 @@ func writeFile(w *workdir, name string, data []byte, id plumbing.Hash) (*index.E
 	e := &index.Entry{Name: name, Hash: id, Mode: filemode.Regular, Size: uint32(fi.Size()), ModifiedAt: fi.ModTime()}
 	fillStat(e, fi)
 	return e, nil
+}
+
+// blobData reads the content of blob h.
+func (r *Repo) blobData(h plumbing.Hash) ([]byte, error) {
+	obj, err := r.repo.Storer.EncodedObject(plumbing.BlobObject, h)
+	if err != nil {
+		return nil, fmt.Errorf("read blob %s: %w", h, err)
+	}
+	data, err := readObject(obj)
+	if err != nil {
+		return nil, fmt.Errorf("read blob %s: %w", h, err)
+	}
+	return data, nil
 }

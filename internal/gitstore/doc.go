@@ -10,15 +10,23 @@
 //
 // # Writing a commit
 //
-//	Stage(p, data)      while the snapshot lists: compress the blob for the
-//	                    pack, and write the file into the worktree early
-//	                    (under the journal, see below)
+//	Stage(p, data)      while the snapshot lists: record p → blob id; keep
+//	                    the blob in memory, or once there are packThreshold
+//	                    compress it and append it to a temporary pack
+//	                    (objects/pack/tmp_pack_*, count 0 in its header),
+//	                    keeping only id, offset and CRC-32; write the file
+//	                    into the worktree early (under the journal, see below)
+//	Unstage()           the snapshot failed: remove the temporary pack
 //	Commit(changes):
-//	    blobs := the changed files' blobs
+//	    blobs := the changed files' blobs; a change without Data takes the
+//	             blob staged last for its path
 //	    tree  := the head's tree with the changes; only the trees on the
 //	             changed paths are rewritten, the others kept by id, unread
 //	    write the commit, its trees and blobs: loose objects, or one pack
-//	             and its index when there are many
+//	             and its index when there are many; with a temporary pack,
+//	             append them to it, write the count into its header, read
+//	             it once for its checksum, write the index, sync, rename
+//	             (the index first); a failed commit removes it
 //	    if the branch is checked out: write the journal
 //	    move the branch, refusing if it moved meanwhile
 //	    if checked out: write the changed files not written early, patch
@@ -141,11 +149,16 @@
 //   - commit.go: Commit.
 //   - tree_write.go: writeTree, the tree with edits, rewriting only the
 //     trees on their paths.
-//   - staging.go: a commit's new objects, written loose or as one pack.
-//   - stage.go: Stage, blobs compressed while the snapshot lists;
-//     early.go: files written into the worktree ahead of Commit.
-//   - pack.go: writing a pack; pack_index.go: its index.
+//   - staging.go: a commit's new objects, written loose or as one pack,
+//     and the blobs Stage prepared.
+//   - stage.go: Stage and Unstage, blobs kept or streamed while the
+//     snapshot lists; early.go: files written into the worktree ahead of
+//     Commit.
+//   - pack.go: writing a pack from memory, and installing a pack with
+//     its index; stream_pack.go: a pack written as its objects come;
+//     pack_index.go: the index.
 //   - loose.go: loose objects, synced, commits last.
+//   - base.go: drift commits on top of a base revision.
 //
 // Maintenance:
 //   - maintain.go: Maintain, PrepareMaintenance and the finish.
@@ -155,7 +168,6 @@
 //   - maintain_lock.go, maintain_lock_unix.go, maintain_lock_other.go:
 //     the lock and whether its holder is gone.
 //   - maintain_replaced.go: the replaced packs and their grace period.
-//   - base.go: drift commits on top of a base revision.
 //
 // The worktree and the index:
 //   - workdir.go: the workdir, folders checked and kept open;

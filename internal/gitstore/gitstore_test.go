@@ -416,7 +416,7 @@ func TestPackThatCannotTakeItsNameLeavesNoFile(t *testing.T) {
 		objects[obj.Hash()] = obj
 	}
 	var buf bytes.Buffer
-	_, sum, err := writePackData(&buf, objects, nil)
+	_, sum, err := writePackData(&buf, objects)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -425,7 +425,7 @@ func TestPackThatCannotTakeItsNameLeavesNoFile(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(blocker, "x"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := writePack(dir, objects, nil); err == nil {
+	if err := writePack(dir, objects); err == nil {
 		t.Fatal("writePack over a folder named as its pack succeeded")
 	}
 	left, _ := filepath.Glob(filepath.Join(dir, "*"))
@@ -512,7 +512,7 @@ func TestStagedBlobsGoIntoThePack(t *testing.T) {
 			t.Errorf("%s reads %q, want %q", c.Path, got, c.Data)
 		}
 	}
-	if r.packed.entries != nil {
+	if r.packed.staged.paths != nil {
 		t.Error("staged entries outlive the commit")
 	}
 	if _, err := os.Stat(filepath.Join(dir, "namespaces/a/configmaps/never.yaml")); !os.IsNotExist(err) {
@@ -525,7 +525,7 @@ func TestStagedBlobsGoIntoThePack(t *testing.T) {
 	if _, err := r.Commit(t.Context(), []snapsync.Change{add("small.yaml", "x\n")}, "small\n"); err != nil {
 		t.Fatal(err)
 	}
-	if r.packed.entries != nil {
+	if r.packed.staged.paths != nil {
 		t.Error("staged entries outlive a commit of loose objects")
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/sha1"
-	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"hash/crc32"
@@ -17,19 +16,38 @@ import (
 )
 
 // writePack writes objects as one pack, and the pack's index, into dir
-// (the repository's objects/pack), using the staged entries where there
-// are some. It writes the index itself, as it knows every entry's id,
-// offset and checksum, instead of letting go-git read the whole pack back
-// and decompress every object to index it (see BENCHMARKS.md). Both files
-// are synced, then take their final names, the index first: go-git finds
-// packs by their .pack files and fails on one without an index, while git
-// and go-git ignore an index without its pack. So a crash between the two
-// renames leaves a harmless stray index.
-func writePack(dir string, objects map[plumbing.Hash]plumbing.EncodedObject, staged map[plumbing.Hash][]byte) (err error) {
+// (the repository's objects/pack), then installs both (installPack).
+func writePack(dir string, objects map[plumbing.Hash]plumbing.EncodedObject) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	var remove []string // removed if writePack fails
+	var entries []packIndexEntry
+	var sum []byte
+	pack, err := writeTemp(dir, "tmp_pack_", func(w io.Writer) (err error) {
+		entries, sum, err = writePackData(w, objects)
+		return err
+	})
+	if err != nil {
+		if pack != "" {
+			_ = os.Remove(pack) // best effort: a stray temporary file is harmless
+		}
+		return err
+	}
+	return installPack(dir, pack, entries, sum)
+}
+
+// installPack writes the index of the synced temporary pack file pack
+// (entries, checksum sum) and gives both their names in dir. kubesnap
+// writes the index itself, as it knows every entry's id, offset and
+// checksum, instead of letting go-git read the whole pack back and
+// decompress every object to index it (see BENCHMARKS.md). The index is
+// synced, then both take their final names, the index first: go-git
+// finds packs by their .pack files and fails on one without an index,
+// while git and go-git ignore an index without its pack. So a crash
+// between the two renames leaves a harmless stray index. If installPack
+// fails it removes what it wrote, and the temporary pack.
+func installPack(dir, pack string, entries []packIndexEntry, sum []byte) (err error) {
+	remove := []string{pack} // removed if installPack fails
 	defer func() {
 		if err != nil {
 			for _, t := range remove {
@@ -37,18 +55,6 @@ func writePack(dir string, objects map[plumbing.Hash]plumbing.EncodedObject, sta
 			}
 		}
 	}()
-	var entries []packIndexEntry
-	var sum []byte
-	pack, err := writeTemp(dir, "tmp_pack_", func(w io.Writer) (err error) {
-		entries, sum, err = writePackData(w, objects, staged)
-		return err
-	})
-	if pack != "" {
-		remove = append(remove, pack)
-	}
-	if err != nil {
-		return err
-	}
 	idx, err := writeTemp(dir, "tmp_idx_", func(w io.Writer) error {
 		_, err := w.Write(encodePackIndex(entries, sum))
 		return err
@@ -106,7 +112,7 @@ func syncDir(dir string) error {
 // writePackData writes the pack itself: the header, the entries (commits
 // and trees first, then blobs, each by id) and the checksum, which it
 // returns with the entries' index data.
-func writePackData(w io.Writer, objects map[plumbing.Hash]plumbing.EncodedObject, staged map[plumbing.Hash][]byte) ([]packIndexEntry, []byte, error) {
+func writePackData(w io.Writer, objects map[plumbing.Hash]plumbing.EncodedObject) ([]packIndexEntry, []byte, error) {
 	ids := make([]plumbing.Hash, 0, len(objects))
 	for h := range objects {
 		ids = append(ids, h)
@@ -124,29 +130,18 @@ func writePackData(w io.Writer, objects map[plumbing.Hash]plumbing.EncodedObject
 	sum := sha1.New()
 	bw := bufio.NewWriterSize(w, 1<<20)
 	out := io.MultiWriter(bw, sum)
-	var hdr [12]byte
-	copy(hdr[:], "PACK")
-	binary.BigEndian.PutUint32(hdr[4:], 2)
-	binary.BigEndian.PutUint32(hdr[8:], uint32(len(ids)))
-	if _, err := out.Write(hdr[:]); err != nil {
+	if _, err := out.Write(packHeader(uint32(len(ids)))); err != nil {
 		return nil, nil, err
 	}
 	entries := make([]packIndexEntry, 0, len(ids))
-	offset := uint64(len(hdr))
+	offset := uint64(packHeaderSize)
 	for _, h := range ids {
-		e, ok := staged[h]
-		if !ok {
-			obj := objects[h]
-			rd, err := obj.Reader()
-			if err != nil {
-				return nil, nil, fmt.Errorf("read object %s: %w", h, err)
-			}
-			data, err := io.ReadAll(rd)
-			if err != nil {
-				return nil, nil, fmt.Errorf("read object %s: %w", h, err)
-			}
-			e = packEntry(obj.Type(), data)
+		obj := objects[h]
+		data, err := readObject(obj)
+		if err != nil {
+			return nil, nil, fmt.Errorf("read object %s: %w", h, err)
 		}
+		e := packEntry(obj.Type(), data)
 		if _, err := out.Write(e); err != nil {
 			return nil, nil, err
 		}

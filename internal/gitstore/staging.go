@@ -15,10 +15,46 @@ import (
 const packThreshold = 64
 
 // staging collects a commit's new objects in memory and writes them at
-// once, as loose objects or as one pack.
+// once, as loose objects or as one pack; or, when Stage streamed the
+// blobs into a temporary pack, appends the others to that pack.
 type staging struct {
 	repo    *Repo
 	objects map[plumbing.Hash]plumbing.EncodedObject
+	staged  stagedSet // what Stage prepared for this commit
+}
+
+// newStaging starts a commit's objects with what Stage prepared. Its
+// release must be called once the commit is done or failed.
+func (r *Repo) newStaging() *staging {
+	return &staging{repo: r, objects: map[plumbing.Hash]plumbing.EncodedObject{}, staged: r.takeStaged()}
+}
+
+// release removes the temporary pack flush did not install.
+func (s *staging) release() { s.staged.release() }
+
+// blob stages the blob of the file name and returns its id. Data nil
+// means the file was staged (Stage): its blob is the one staged last for
+// name, found in memory or in the temporary pack.
+func (s *staging) blob(name string, data []byte) (plumbing.Hash, error) {
+	if data == nil {
+		h, ok := s.staged.paths[name]
+		if !ok {
+			return h, fmt.Errorf("commit %s: the change holds no data and the file was not staged", name)
+		}
+		if raw, ok := s.staged.raw[h]; ok {
+			s.put(plumbing.BlobObject, raw)
+			return h, nil
+		}
+		if !s.staged.stream.has(h) {
+			return h, fmt.Errorf("commit %s: its staged blob %s is not in the pack being written", name, h)
+		}
+		return h, nil
+	}
+	h := plumbing.ComputeHash(plumbing.BlobObject, data)
+	if s.staged.stream.has(h) {
+		return h, nil
+	}
+	return s.put(plumbing.BlobObject, data), nil
 }
 
 // put stages an object. It does not ask whether the repository has it
@@ -40,9 +76,19 @@ func (s *staging) put(t plumbing.ObjectType, data []byte) plumbing.Hash {
 }
 
 func (s *staging) flush() error {
-	staged := s.repo.takeStaged() // taken on every path, so none outlive a commit
+	if s.staged.err != nil {
+		return fmt.Errorf("write pack: %w", s.staged.err)
+	}
 	st := s.repo.repo.Storer
 	fs, onDisk := st.(*filesystem.Storage)
+	if stream := s.staged.stream; stream != nil && onDisk { // Stage streams only on disk
+		s.staged.stream = nil // finish installs it, or removes it
+		if err := stream.finish(s.objects); err != nil {
+			return fmt.Errorf("write pack: %w", err)
+		}
+		fs.Reindex()
+		return nil
+	}
 	if onDisk && len(s.objects) < packThreshold {
 		return writeLoose(s.repo.gitDir(), s.objects) // synced, commits last (loose.go)
 	}
@@ -54,7 +100,7 @@ func (s *staging) flush() error {
 		}
 		return nil
 	}
-	if err := writePack(filepath.Join(s.repo.gitDir(), "objects", "pack"), s.objects, staged); err != nil {
+	if err := writePack(filepath.Join(s.repo.gitDir(), "objects", "pack"), s.objects); err != nil {
 		return fmt.Errorf("write pack: %w", err)
 	}
 	fs.Reindex() // go-git reads the pack indexes again, with the new one
