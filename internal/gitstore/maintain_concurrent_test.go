@@ -27,7 +27,10 @@ func maintainAsTheWatcher(t testing.TB, r *Repo, n int, after func(i int, id str
 	for i := range n {
 		c := modify(fmt.Sprintf("namespaces/ns-%02d/configmaps/cm-%04d.yaml", i%10, (i*7)%1000), fmt.Sprintf("w: %d\n", i))
 		start, maintaining := time.Now(), running
-		id, err := r.Commit(t.Context(), []snapsync.Change{c}, "watch\n")
+		one := 1 // the watcher's message: its subject and trailers, which log reads
+		msg := fmt.Sprintf("Update 1 object in ns-%02d: configmaps/cm-%04d (bench)\n\n", i%10, (i*7)%1000) +
+			snapsync.Trailers{Objects: 2000, Changed: &one, Path: r.Prefix()}.String()
+		id, err := r.Commit(t.Context(), []snapsync.Change{c}, msg)
 		if err != nil {
 			t.Fatal(err)
 		}
