@@ -97,7 +97,7 @@ func (r *Repo) commitOnBase(st *staging, changes []snapsync.Change, message stri
 	if head != nil {
 		old = plumbing.NewHashReference(r.branch, head.Hash)
 	}
-	if err := r.repo.Storer.CheckAndSetReference(plumbing.NewHashReference(r.branch, id), old); err != nil {
+	if err := r.setRef(plumbing.NewHashReference(r.branch, id), old); err != nil {
 		return "", fmt.Errorf("move %s to %s: %w", r.branch.Short(), id, err)
 	}
 	return id.String(), nil

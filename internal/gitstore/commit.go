@@ -66,7 +66,7 @@ func (r *Repo) Commit(ctx context.Context, changes []snapsync.Change, message st
 	if parent != nil {
 		old = plumbing.NewHashReference(r.branch, parent.Hash)
 	}
-	if err := r.repo.Storer.CheckAndSetReference(plumbing.NewHashReference(r.branch, id), old); err != nil {
+	if err := r.setRef(plumbing.NewHashReference(r.branch, id), old); err != nil {
 		return "", fmt.Errorf("move %s to %s: %w", r.branch.Short(), id, err)
 	}
 	if checkedOut {

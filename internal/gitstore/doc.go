@@ -158,6 +158,8 @@
 //     its index; stream_pack.go: a pack written as its objects come;
 //     pack_index.go: the index.
 //   - loose.go: loose objects, synced, commits last.
+//   - ref.go: moving a branch or tag as git does (a synced <ref>.lock
+//     renamed over it), never rewriting the reference in place.
 //   - base.go: drift commits on top of a base revision.
 //
 // Maintenance:

@@ -33,16 +33,8 @@ type maintainLock struct {
 func lockMaintain(gitDir string) (*maintainLock, error) {
 	p := filepath.Join(gitDir, maintainLockName)
 	for range 2 {
-		f, err := os.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+		err := createWithPid(p)
 		if err == nil {
-			_, werr := fmt.Fprintf(f, "%d\n", os.Getpid())
-			if cerr := f.Close(); werr == nil {
-				werr = cerr
-			}
-			if werr != nil {
-				_ = os.Remove(p) // ours, half written
-				return nil, fmt.Errorf("write %s: %w", p, werr)
-			}
 			return &maintainLock{path: p, touched: time.Now()}, nil
 		}
 		if !errors.Is(err, os.ErrExist) {
@@ -71,12 +63,50 @@ func lockMaintain(gitDir string) (*maintainLock, error) {
 	return nil, errMaintainLocked
 }
 
+// createWithPid creates p holding this process's id, failing with
+// os.ErrExist when p exists. The id is written into a file of this
+// process's own first, which is then linked to p: a taker killed at any
+// point leaves either no lock or one that names it, never an empty lock
+// that would look held for maintainLockStale. Where the file system
+// cannot link, p is created exclusively and written after.
+func createWithPid(p string) error {
+	pid := fmt.Sprintf("%d\n", os.Getpid())
+	own := fmt.Sprintf("%s.%d", p, os.Getpid())
+	if err := os.WriteFile(own, []byte(pid), 0o644); err != nil {
+		return err
+	}
+	err := os.Link(own, p)
+	_ = os.Remove(own) // ours; a left one is a few bytes, rewritten by the next taker with our id
+	if err == nil || errors.Is(err, os.ErrExist) {
+		return err
+	}
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	_, werr := f.WriteString(pid)
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		_ = os.Remove(p) // ours, half written
+	}
+	return werr
+}
+
 // lockHolderGone reports that the process named in the lock file died
-// (a SIGKILL, an OOM kill): its lock is stale without waiting.
+// (a SIGKILL, an OOM kill): its lock is stale without waiting. A lock
+// still without a pid a second after it was made was left by a taker
+// killed between creating it and writing its pid, a few microseconds a
+// live one never stays in.
 func lockHolderGone(p string) bool {
 	data, err := os.ReadFile(p)
 	if err != nil {
 		return false
+	}
+	if len(data) == 0 {
+		fi, err := os.Stat(p)
+		return err == nil && time.Since(fi.ModTime()) > time.Second
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
 	return err == nil && pidGone(pid)

@@ -229,3 +229,26 @@ func TestCommitWritesLooseObjectsGitReads(t *testing.T) {
 		t.Errorf("temporary files left: %v", tmps)
 	}
 }
+
+// A lock without a pid is one whose taker was killed before writing it
+// (or a hand-made one): older than a second, it no longer holds.
+func TestMaintainTakesAnEmptyLockLeftBehind(t *testing.T) {
+	dir := t.TempDir()
+	r, ids := historyRepo(t, dir, 10, 5)
+	lock := filepath.Join(dir, ".git", maintainLockName)
+	if err := os.WriteFile(lock, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-2 * time.Second)
+	if err := os.Chtimes(lock, old, old); err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.Maintain(t.Context(), MaintainOptions{MinLoose: 1})
+	if err != nil || res.Skipped != "" || res.LoosePacked == 0 {
+		t.Fatalf("with an empty lock left behind: %+v, %v; want the loose objects packed", res, err)
+	}
+	if _, err := os.Stat(lock + "." + strconv.Itoa(os.Getpid())); !os.IsNotExist(err) {
+		t.Errorf("the taker's own pid file was left: %v", err)
+	}
+	allReadable(t, dir, r, ids)
+}

@@ -37,7 +37,7 @@ func (r *Repo) moveBranch(old, head *object.Commit) error {
 	if old != nil {
 		oldRef = plumbing.NewHashReference(r.branch, old.Hash)
 	}
-	if err := r.repo.Storer.CheckAndSetReference(plumbing.NewHashReference(r.branch, head.Hash), oldRef); err != nil {
+	if err := r.setRef(plumbing.NewHashReference(r.branch, head.Hash), oldRef); err != nil {
 		return fmt.Errorf("move %s to %s: %w", r.branch.Short(), head.Hash, err)
 	}
 	if !checkedOut {

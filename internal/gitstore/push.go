@@ -89,7 +89,7 @@ func (r *Repo) trackingHead() plumbing.Hash {
 
 // setTracking records where the remote branch is.
 func (r *Repo) setTracking(h plumbing.Hash) error {
-	if err := r.repo.Storer.SetReference(plumbing.NewHashReference(r.remote.tracking, h)); err != nil {
+	if err := r.setRef(plumbing.NewHashReference(r.remote.tracking, h), nil); err != nil {
 		return &localError{fmt.Errorf("record %s: %w", r.remote.tracking.Short(), err)}
 	}
 	return nil

@@ -28,7 +28,7 @@ func (r *Repo) tagCommit(name string, h plumbing.Hash) error {
 	if _, err := r.repo.Storer.Reference(ref); err == nil {
 		return fmt.Errorf("tag %s exists already: choose another name", name)
 	}
-	if err := r.repo.Storer.SetReference(plumbing.NewHashReference(ref, h)); err != nil {
+	if err := r.setRef(plumbing.NewHashReference(ref, h), nil); err != nil {
 		return fmt.Errorf("tag %s: %w", name, err)
 	}
 	return nil
@@ -90,7 +90,7 @@ func (r *Repo) moveTags(replaced map[plumbing.Hash]plumbing.Hash) error {
 	}
 	for _, old := range move {
 		ref := plumbing.NewHashReference(old.Name(), replaced[old.Hash()])
-		if err := r.repo.Storer.CheckAndSetReference(ref, old); err != nil {
+		if err := r.setRef(ref, old); err != nil {
 			return fmt.Errorf("move tag %s to %s: %w", old.Name().Short(), ref.Hash(), err)
 		}
 	}
