@@ -69,14 +69,7 @@ func writeLooseObject(objDir string, h plumbing.Hash, obj plumbing.EncodedObject
 		created = true
 	}
 	dirs[dir] = dirs[dir] || created
-	rd, err := obj.Reader()
-	if err != nil {
-		return err
-	}
-	data, err := io.ReadAll(rd)
-	if cerr := rd.Close(); err == nil {
-		err = cerr
-	}
+	data, err := readObject(obj)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"hash/crc32"
 	"io"
 	"os"
@@ -127,30 +128,58 @@ func writePackData(w io.Writer, objects map[plumbing.Hash]plumbing.EncodedObject
 		}
 		return bytes.Compare(a[:], b[:])
 	})
-	sum := sha1.New()
-	bw := bufio.NewWriterSize(w, 1<<20)
-	out := io.MultiWriter(bw, sum)
-	if _, err := out.Write(packHeader(uint32(len(ids)))); err != nil {
+	ps, err := newPackStream(w, len(ids))
+	if err != nil {
 		return nil, nil, err
 	}
-	entries := make([]packIndexEntry, 0, len(ids))
-	offset := uint64(packHeaderSize)
 	for _, h := range ids {
 		obj := objects[h]
 		data, err := readObject(obj)
 		if err != nil {
 			return nil, nil, fmt.Errorf("read object %s: %w", h, err)
 		}
-		e := packEntry(obj.Type(), data)
-		if _, err := out.Write(e); err != nil {
+		if err := ps.add(h, obj.Type(), data); err != nil {
 			return nil, nil, err
 		}
-		entries = append(entries, packIndexEntry{id: h, crc: crc32.ChecksumIEEE(e), offset: offset})
-		offset += uint64(len(e))
 	}
-	packSum := sum.Sum(nil)
-	if _, err := bw.Write(packSum); err != nil {
+	return ps.finish()
+}
+
+// packStream writes a pack's bytes, whole (undeltified) entries only, to
+// a writer as the objects come, and keeps what its index needs.
+type packStream struct {
+	bw      *bufio.Writer
+	out     io.Writer // bw and sum
+	sum     hash.Hash
+	entries []packIndexEntry
+	offset  uint64
+}
+
+// newPackStream writes the header of a pack of n objects.
+func newPackStream(w io.Writer, n int) (*packStream, error) {
+	sum := sha1.New()
+	bw := bufio.NewWriterSize(w, 1<<20)
+	ps := &packStream{bw: bw, out: io.MultiWriter(bw, sum), sum: sum, entries: make([]packIndexEntry, 0, n), offset: packHeaderSize}
+	_, err := ps.out.Write(packHeader(uint32(n)))
+	return ps, err
+}
+
+// add writes object h of type t.
+func (ps *packStream) add(h plumbing.Hash, t plumbing.ObjectType, data []byte) error {
+	e := packEntry(t, data)
+	if _, err := ps.out.Write(e); err != nil {
+		return err
+	}
+	ps.entries = append(ps.entries, packIndexEntry{id: h, crc: crc32.ChecksumIEEE(e), offset: ps.offset})
+	ps.offset += uint64(len(e))
+	return nil
+}
+
+// finish writes the checksum and returns the index entries and it.
+func (ps *packStream) finish() ([]packIndexEntry, []byte, error) {
+	packSum := ps.sum.Sum(nil)
+	if _, err := ps.bw.Write(packSum); err != nil {
 		return nil, nil, err
 	}
-	return entries, packSum, bw.Flush()
+	return ps.entries, packSum, ps.bw.Flush()
 }
