@@ -1,13 +1,11 @@
 package gitstore
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"time"
 
 	"github.com/go-git/go-git/v5"
@@ -134,11 +132,6 @@ func (r *Repo) writeGathered(ctx context.Context, lock *maintainLock, gitDir str
 			return "", err
 		}
 	}
-	ids := make([]plumbing.Hash, 0, len(set))
-	for h := range set {
-		ids = append(ids, h)
-	}
-	slices.SortFunc(ids, func(a, b plumbing.Hash) int { return bytes.Compare(a[:], b[:]) })
 	// A storage of our own: the Repo's go-git storage is not safe for
 	// use from two goroutines, and the watcher commits meanwhile.
 	own, err := git.PlainOpen(r.dir)
@@ -148,7 +141,7 @@ func (r *Repo) writeGathered(ctx context.Context, lock *maintainLock, gitDir str
 	if err := os.MkdirAll(packDir, 0o755); err != nil {
 		return "", err
 	}
-	return writeRollup(ctx, lock, packDir, own.Storer, ids)
+	return writeRollup(ctx, lock, packDir, own.Storer, set)
 }
 
 // finishMaintenance swaps the new pack in: it records the packs it

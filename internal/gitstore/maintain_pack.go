@@ -41,17 +41,22 @@ func packIDs(idxPath string, ids map[plumbing.Hash]bool) error {
 	}
 }
 
-// writeRollup writes the objects ids as one new pack in packDir, reading
-// them from objs one at a time (a roll-up never holds the objects it
-// gathers in memory, only 28 bytes of index per object), and returns the
-// pack's name. Like writePack, it syncs both files and renames the index
-// in first, then the pack, then syncs the folder: only then do the
-// objects count as packed.
-func writeRollup(ctx context.Context, lock *maintainLock, packDir string, objs storer.EncodedObjectStorer, ids []plumbing.Hash) (string, error) {
+// writeRollup writes the objects of set as one new pack in packDir,
+// reading them from objs one at a time (a roll-up holds of the objects
+// it gathers only their ids and index entries, and the data of the few
+// most recent, as delta bases), and returns the pack's name. Like
+// writePack, it syncs both files and renames the index in first, then
+// the pack, then syncs the folder: only then do the objects count as
+// packed.
+func writeRollup(ctx context.Context, lock *maintainLock, packDir string, objs storer.EncodedObjectStorer, set map[plumbing.Hash]bool) (string, error) {
+	plan, err := planRollup(objs, set)
+	if err != nil {
+		return "", err
+	}
 	var entries []packIndexEntry
 	var sum []byte
 	pack, err := writeTemp(packDir, "tmp_pack_", func(w io.Writer) (err error) {
-		entries, sum, err = writeRollupData(ctx, lock, w, objs, ids)
+		entries, sum, err = writeRollupData(ctx, lock, w, objs, plan)
 		return err
 	})
 	if err != nil {
@@ -66,14 +71,21 @@ func writeRollup(ctx context.Context, lock *maintainLock, packDir string, objs s
 	return "pack-" + hex.EncodeToString(sum), nil
 }
 
-// writeRollupData writes the pack's bytes: header, one whole (undeltified)
-// entry per object, checksum.
-func writeRollupData(ctx context.Context, lock *maintainLock, w io.Writer, objs storer.EncodedObjectStorer, ids []plumbing.Hash) ([]packIndexEntry, []byte, error) {
-	ps, err := newPackStream(w, len(ids))
+// writeRollupData writes the pack's bytes: header, the objects in the
+// plan's order, each as a delta against its planned base where that is
+// at most half its size and whole otherwise, and the checksum.
+func writeRollupData(ctx context.Context, lock *maintainLock, w io.Writer, objs storer.EncodedObjectStorer, plan rollupPlan) ([]packIndexEntry, []byte, error) {
+	ps, err := newPackStream(w, len(plan.order))
 	if err != nil {
 		return nil, nil, err
 	}
-	for i, h := range ids {
+	isBase := make(map[plumbing.Hash]bool, len(plan.base))
+	for _, b := range plan.base {
+		isBase[b] = true
+	}
+	offsets := make(map[plumbing.Hash]uint64, len(isBase))
+	recent := newDataCache(deltaCacheBytes)
+	for i, h := range plan.order {
 		if i%1024 == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, nil, err
@@ -87,6 +99,22 @@ func writeRollupData(ctx context.Context, lock *maintainLock, w io.Writer, objs 
 		data, err := readObject(obj)
 		if err != nil {
 			return nil, nil, fmt.Errorf("read object %s: %w", h, err)
+		}
+		if isBase[h] {
+			offsets[h] = ps.offset
+			recent.put(h, data)
+		}
+		if b, ok := plan.base[h]; ok {
+			delta, err := deltaAgainst(objs, recent, b, data)
+			if err != nil {
+				return nil, nil, err
+			}
+			if delta != nil {
+				if err := ps.addDelta(h, offsets[b], delta); err != nil {
+					return nil, nil, err
+				}
+				continue
+			}
 		}
 		if err := ps.add(h, obj.Type(), data); err != nil {
 			return nil, nil, err

@@ -175,6 +175,40 @@ func (ps *packStream) add(h plumbing.Hash, t plumbing.ObjectType, data []byte) e
 	return nil
 }
 
+// addDelta writes object h as a delta against the object this pack
+// holds at offset base (an OFS_DELTA entry: the distance back to the
+// base, big-endian in 7-bit groups, each group but the last adding one).
+func (ps *packStream) addDelta(h plumbing.Hash, base uint64, delta []byte) error {
+	var dist [10]byte
+	n := ps.offset - base
+	i := len(dist) - 1
+	dist[i] = byte(n & 0x7f)
+	for n >>= 7; n != 0; n >>= 7 {
+		n--
+		i--
+		dist[i] = 0x80 | byte(n&0x7f)
+	}
+	e := packEntry(plumbing.OFSDeltaObject, delta)
+	head := headerLen(e)
+	full := make([]byte, 0, len(e)+len(dist)-i)
+	full = append(append(append(full, e[:head]...), dist[i:]...), e[head:]...)
+	if _, err := ps.out.Write(full); err != nil {
+		return err
+	}
+	ps.entries = append(ps.entries, packIndexEntry{id: h, crc: crc32.ChecksumIEEE(full), offset: ps.offset})
+	ps.offset += uint64(len(full))
+	return nil
+}
+
+// headerLen is the length of a pack entry's type and size header.
+func headerLen(e []byte) int {
+	n := 1
+	for e[n-1]&0x80 != 0 {
+		n++
+	}
+	return n
+}
+
 // finish writes the checksum and returns the index entries and it.
 func (ps *packStream) finish() ([]packIndexEntry, []byte, error) {
 	packSum := ps.sum.Sum(nil)
