@@ -56,6 +56,10 @@ type Repo struct {
 	// from disk.
 	indexFile []byte
 	indexAt   []int
+
+	// trees keeps the trees commits wrote or read last (tree_raw.go).
+	trees   treeCache
+	treesMu gosync.Mutex
 }
 
 // Branch is the short name of the branch commits go to.
