@@ -57,6 +57,11 @@ type Repo struct {
 	indexFile []byte
 	indexAt   []int
 
+	// indexInBackground is Options.IndexInBackground; bg the index
+	// write it started (index_background.go).
+	indexInBackground bool
+	bg                bgIndex
+
 	// trees keeps the trees commits wrote or read last (tree_raw.go).
 	trees   treeCache
 	treesMu gosync.Mutex
