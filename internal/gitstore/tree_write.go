@@ -50,7 +50,7 @@ func (r *Repo) writeTree(st *staging, base plumbing.Hash, edits map[string]*plum
 		if _, edited := changes[dir]; !edited {
 			for _, be := range entries {
 				if be.dir && string(raw[be.name:be.nameEnd]) == dir {
-					old = be.hash
+					old = be.hash(raw)
 					break
 				}
 			}
