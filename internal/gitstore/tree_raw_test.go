@@ -3,11 +3,15 @@ package gitstore
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	snapsync "github.com/kubesnap/kubesnap/sync"
 )
 
 // TestWriteTreeRawAsDecoded edits trees at random, adding, changing and
@@ -156,5 +160,45 @@ func TestTreeCacheBound(t *testing.T) {
 	c.add(huge, make([]byte, treeCacheBytes+1))
 	if c.get(huge) != nil || c.get(ids[3]) == nil {
 		t.Error("a tree larger than the bound was kept")
+	}
+}
+
+// A folder tree of storedTreeSize or more, written loose after a
+// one-file change, is stored uncompressed: git reads it, and its id is
+// the one git computes.
+func TestLargeLooseTreeReadByGit(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "repo")
+	r := open(t, dir, Options{})
+	n := storedTreeSize/40 + 100 // entries of about 45 bytes
+	changes := make([]snapsync.Change, n)
+	for i := range changes {
+		changes[i] = add(fmt.Sprintf("namespaces/n/configmaps/obj-%05d.yaml", i), fmt.Sprintf("i: %d\n", i))
+	}
+	if _, err := r.Commit(t.Context(), changes, "fill\n"); err != nil {
+		t.Fatal(err)
+	}
+	ch := changes[7]
+	ch.Op, ch.Data = snapsync.Modified, []byte("changed\n")
+	if _, err := r.Commit(t.Context(), []snapsync.Change{ch}, "one\n"); err != nil {
+		t.Fatal(err)
+	}
+	folder := strings.TrimSpace(gitCLI(t, dir, "rev-parse", "HEAD:namespaces/n/configmaps"))
+	size := strings.TrimSpace(gitCLI(t, dir, "cat-file", "-s", folder))
+	if v, _ := strconv.Atoi(size); v < storedTreeSize {
+		t.Fatalf("the folder tree is %s bytes, want %d or more", size, storedTreeSize)
+	}
+	fi, err := os.Stat(filepath.Join(dir, ".git", "objects", folder[:2], folder[2:]))
+	if err != nil {
+		t.Fatalf("the folder tree is not loose: %v", err)
+	}
+	if v, _ := strconv.Atoi(size); fi.Size() < int64(v) {
+		t.Errorf("the loose folder tree is %d bytes for %d: compressed", fi.Size(), v)
+	}
+	gitCLI(t, dir, "fsck", "--strict")
+	if got := strings.Count(gitCLI(t, dir, "ls-tree", "HEAD:namespaces/n/configmaps"), "\n"); got != n {
+		t.Errorf("git lists %d files, want %d", got, n)
+	}
+	if got := gitCLI(t, dir, "show", "HEAD:"+ch.Path); got != "changed\n" {
+		t.Errorf("%s = %q", ch.Path, got)
 	}
 }
