@@ -26,7 +26,7 @@ func runWatch(ctx context.Context, o watchOptions, stderr io.Writer) error {
 	if o.watch.Snapshot.Secrets.Mode == snapsync.SecretsPlain {
 		log.Warn("--secrets plain: Secret values are stored in git as the cluster has them; anyone who can read the repository can read them")
 	}
-	repo, cluster, err := connect(ctx, o.repo, gitstore.Options{Branch: o.branch, Prefix: o.prefix, Bare: o.bare, AuthorName: o.authorName, AuthorEmail: o.authorEmail}, o.cluster)
+	repo, cluster, err := connect(ctx, o.repo, gitstore.Options{Branch: o.branch, Prefix: o.prefix, Bare: o.bare, AuthorName: o.authorName, AuthorEmail: o.authorEmail, IndexInBackground: true}, o.cluster)
 	if err != nil {
 		return err
 	}
@@ -71,7 +71,9 @@ func runWatch(ctx context.Context, o watchOptions, stderr io.Writer) error {
 				return err // the remote's branch is not kubesnap's
 			}
 		}
-		return snapsync.NewWatcher(cluster, repo, o.watch).Run(ctx)
+		err := snapsync.NewWatcher(cluster, repo, o.watch).Run(ctx)
+		// The last commit's index may still be being written.
+		return errors.Join(err, repo.Flush())
 	}
 	if !o.leaderElect {
 		return run(ctx)

@@ -71,11 +71,14 @@ func (r *Repo) Commit(ctx context.Context, changes []snapsync.Change, message st
 	}
 	if checkedOut {
 		defer r.doneWorkdir()
-		if err := r.updateWorktree(changes, edits); err != nil {
+		background, err := r.updateWorktree(changes, edits)
+		if err != nil {
 			return "", err
 		}
-		if err := r.clearJournal(); err != nil {
-			return "", err
+		if !background {
+			if err := r.clearJournal(); err != nil {
+				return "", err
+			}
 		}
 	}
 	return id.String(), nil

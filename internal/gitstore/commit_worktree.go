@@ -19,15 +19,17 @@ const worktreeWriters = 8
 
 // updateWorktree writes the changed files and their index entries. Files
 // are written in place: if we stop halfway, the journal Commit left makes the
-// next Open reset the worktree to HEAD.
-func (r *Repo) updateWorktree(changes []snapsync.Change, ids map[string]*plumbing.Hash) error {
+// next Open reset the worktree to HEAD. With Options.IndexInBackground
+// the index is written in the background, which then clears the journal
+// (background is true).
+func (r *Repo) updateWorktree(changes []snapsync.Change, ids map[string]*plumbing.Hash) (background bool, err error) {
 	idx, err := r.loadIndex()
 	if err != nil {
-		return err
+		return false, err
 	}
 	w, err := r.workdir()
 	if err != nil {
-		return err
+		return false, err
 	}
 	ahead := r.takeEarly()
 	written := make([]*index.Entry, len(changes))
@@ -37,7 +39,7 @@ func (r *Repo) updateWorktree(changes []snapsync.Change, ids map[string]*plumbin
 		name := r.full(c.Path)
 		if c.Op == snapsync.Deleted {
 			if err := w.Remove(name); err != nil {
-				return fmt.Errorf("remove %s: %w", name, err)
+				return false, fmt.Errorf("remove %s: %w", name, err)
 			}
 			w.RemoveEmptyParents(path.Dir(name))
 			removed[name] = true
@@ -51,12 +53,12 @@ func (r *Repo) updateWorktree(changes []snapsync.Change, ids map[string]*plumbin
 		dirs[path.Dir(name)] = true
 	}
 	if err := r.undoEarly(w, ahead); err != nil {
-		return err
+		return false, err
 	}
 	for d := range dirs {
 		_, release, err := w.folder(d, true)
 		if err != nil {
-			return fmt.Errorf("create folder %s: %w", d, err)
+			return false, fmt.Errorf("create folder %s: %w", d, err)
 		}
 		release()
 	}
@@ -70,7 +72,7 @@ func (r *Repo) updateWorktree(changes []snapsync.Change, ids map[string]*plumbin
 		// commit stored (one at a time: go-git's reads share files).
 		name := r.full(c.Path)
 		if data[i], err = r.blobData(*ids[name]); err != nil {
-			return fmt.Errorf("write %s: %w", name, err)
+			return false, fmt.Errorf("write %s: %w", name, err)
 		}
 	}
 	var g errgroup.Group
@@ -90,10 +92,15 @@ func (r *Repo) updateWorktree(changes []snapsync.Change, ids map[string]*plumbin
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return err
+		return false, err
 	}
 
-	return r.saveIndex(idx, mergeIndex(idx, written, removed))
+	m := mergeIndex(idx, written, removed)
+	if r.indexInBackground {
+		r.saveIndexInBackground(idx, m)
+		return true, nil
+	}
+	return false, r.saveIndex(idx, m)
 }
 
 // undoEarly puts back files Stage wrote that the commit does not hold (a

@@ -21,7 +21,8 @@
 //	    blobs := the changed files' blobs; a change without Data takes the
 //	             blob staged last for its path
 //	    tree  := the head's tree with the changes; only the trees on the
-//	             changed paths are rewritten, the others kept by id, unread
+//	             changed paths are rewritten, as bytes (unchanged entries
+//	             copied), the others kept by id, unread
 //	    write the commit, its trees and blobs: loose objects, or one pack
 //	             and its index when there are many; with a temporary pack,
 //	             append them to it, write the count into its header, read
@@ -30,7 +31,10 @@
 //	    if the branch is checked out: write the journal
 //	    move the branch, refusing if it moved meanwhile
 //	    if checked out: write the changed files not written early, patch
-//	             their index entries, clear the journal
+//	             their index entries, clear the journal (with
+//	             Options.IndexInBackground: write the index and clear the
+//	             journal in the background; the next index or journal
+//	             user, or Flush, waits for it)
 //
 // With a base revision (Options.Base) Commit writes drift commits
 // instead: the live state on top of the base, on a branch that is not
@@ -148,7 +152,8 @@
 // Writing a commit:
 //   - commit.go: Commit.
 //   - tree_write.go: writeTree, the tree with edits, rewriting only the
-//     trees on their paths.
+//     trees on their paths; tree_raw.go: editing a tree as bytes, and the
+//     trees kept between commits.
 //   - staging.go: a commit's new objects, written loose or as one pack,
 //     and the blobs Stage prepared.
 //   - stage.go: Stage and Unstage, blobs kept or streamed while the
@@ -157,7 +162,8 @@
 //   - pack.go: writing a pack from memory, and installing a pack with
 //     its index; stream_pack.go: a pack written as its objects come;
 //     pack_index.go: the index.
-//   - loose.go: loose objects, synced, commits last.
+//   - loose.go: loose objects, synced, commits last; large trees stored
+//     uncompressed.
 //   - ref.go: moving a branch or tag as git does (a synced <ref>.lock
 //     renamed over it), never rewriting the reference in place.
 //   - base.go: drift commits on top of a base revision.
@@ -179,7 +185,8 @@
 //   - worktree.go: the folders kubesnap writes, and whether a file differs
 //     from a blob; local_edits.go: LocalEdits.
 //   - index.go: loading, merging and saving the index; index_encode.go:
-//     encoding it, and patching entries in place.
+//     encoding it, and patching entries in place; index_background.go:
+//     the index written after Commit returns, and Flush.
 //   - journal.go: the worktree journal and the recovery Open runs;
 //     reset.go: bringing the worktree back to a commit.
 //   - stat_linux.go, stat_other.go: stat data for index entries.

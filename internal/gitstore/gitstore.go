@@ -56,6 +56,15 @@ type Repo struct {
 	// from disk.
 	indexFile []byte
 	indexAt   []int
+
+	// indexInBackground is Options.IndexInBackground; bg the index
+	// write it started (index_background.go).
+	indexInBackground bool
+	bg                bgIndex
+
+	// trees keeps the trees commits wrote or read last (tree_raw.go).
+	trees   treeCache
+	treesMu gosync.Mutex
 }
 
 // Branch is the short name of the branch commits go to.

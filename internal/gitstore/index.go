@@ -26,6 +26,9 @@ func (r *Repo) indexPath() string { return filepath.Join(r.gitDir(), "index") }
 // loadIndex returns the index, from memory when the file is still the one
 // last written.
 func (r *Repo) loadIndex() (*index.Index, error) {
+	if err := r.waitIndex(); err != nil {
+		return nil, err
+	}
 	if r.index != nil {
 		if fi, err := os.Stat(r.indexPath()); err == nil && fi.Size() == r.indexSize && fi.ModTime().Equal(r.indexTime) {
 			return r.index, nil

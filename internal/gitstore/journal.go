@@ -38,6 +38,9 @@ func (r *Repo) journalPath() string { return filepath.Join(r.gitDir(), journalFi
 
 // writeJournal records entry, one line, before the worktree changes.
 func (r *Repo) writeJournal(entry string) error {
+	if err := r.waitIndex(); err != nil { // its end clears the journal
+		return err
+	}
 	if err := os.WriteFile(r.journalPath(), []byte(entry+"\n"), 0o644); err != nil {
 		return fmt.Errorf("write worktree journal: %w", err)
 	}
@@ -46,6 +49,14 @@ func (r *Repo) writeJournal(entry string) error {
 
 // clearJournal removes the journal: the worktree is at the branch head.
 func (r *Repo) clearJournal() error {
+	if err := r.waitIndex(); err != nil {
+		return err
+	}
+	return r.removeJournal()
+}
+
+// removeJournal is clearJournal without waiting for the index.
+func (r *Repo) removeJournal() error {
 	if err := os.Remove(r.journalPath()); err != nil {
 		return fmt.Errorf("clear worktree journal: %w", err)
 	}

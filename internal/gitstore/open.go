@@ -39,6 +39,15 @@ type Options struct {
 	// a parent when the branch does not have it yet (see base.go). The
 	// branch must not be the one checked out.
 	Base string
+	// IndexInBackground makes Commit return once the branch has moved
+	// and the changed files are written, and write the index in the
+	// background (index_background.go): the index holds an entry per
+	// file and a checksum of all of it, so writing it is what grows with
+	// the repository in a one-file commit. Meanwhile git status shows
+	// the files just committed as changed. The next operation that
+	// needs the index or the journal waits for it; Flush waits for it
+	// and says how it went.
+	IndexInBackground bool
 }
 
 // Open opens the repository at dir, creating it (with branch main) when dir
@@ -55,7 +64,7 @@ func Open(dir string, opts Options) (*Repo, error) {
 	case !fi.IsDir():
 		return nil, fmt.Errorf("repository %s is a file, not a folder: give --repo a folder (it is created if missing)", dir)
 	}
-	r := &Repo{dir: dir, prefix: strings.Trim(path.Clean("/"+opts.Prefix), "/"), author: object.Signature{Name: opts.AuthorName, Email: opts.AuthorEmail}, now: time.Now, bare: opts.Bare}
+	r := &Repo{dir: dir, prefix: strings.Trim(path.Clean("/"+opts.Prefix), "/"), author: object.Signature{Name: opts.AuthorName, Email: opts.AuthorEmail}, now: time.Now, bare: opts.Bare, indexInBackground: opts.IndexInBackground}
 	for seg := range strings.SplitSeq(r.prefix, "/") {
 		if strings.EqualFold(seg, ".git") {
 			return nil, fmt.Errorf("--path %s: a folder named .git is git's own: choose another", canonical.Shown(opts.Prefix))

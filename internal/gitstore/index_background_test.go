@@ -1,0 +1,106 @@
+package gitstore
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/go-git/go-git/v5/plumbing/format/index"
+	snapsync "github.com/kubesnap/kubesnap/sync"
+)
+
+// With the index written in the background, commits that follow one
+// another (adding, changing, deleting) each find the index of the one
+// before, and once Flush returns git status is clean and the journal
+// gone.
+func TestCommitIndexInBackground(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "repo")
+	r := open(t, dir, Options{IndexInBackground: true})
+	a, b := "namespaces/n/configmaps/a.yaml", "namespaces/n/configmaps/b.yaml"
+	steps := [][]snapsync.Change{
+		{add(a, "a: 1\n"), add(b, "b: 1\n")},
+		{{Op: snapsync.Modified, Path: a, Data: []byte("a: 2\n")}},
+		{{Op: snapsync.Deleted, Path: b}},
+		{add(b, "b: 2\n"), {Op: snapsync.Modified, Path: a, Data: []byte("a: 3\n")}},
+	}
+	for i, changes := range steps {
+		if _, err := r.Commit(t.Context(), changes, "step\n"); err != nil {
+			t.Fatalf("commit %d: %v", i, err)
+		}
+	}
+	if err := r.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if st := gitCLI(t, dir, "status", "--porcelain"); st != "" {
+		t.Errorf("git status is not clean:\n%s", st)
+	}
+	if _, err := os.Stat(r.journalPath()); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("journal after Flush: %v", err)
+	}
+	if got := gitCLI(t, dir, "show", "HEAD:"+b); got != "b: 2\n" {
+		t.Errorf("HEAD:%s = %q", b, got)
+	}
+	if err := r.Flush(); err != nil {
+		t.Errorf("a second Flush: %v", err)
+	}
+}
+
+// A background index write that fails keeps the journal, is reported
+// once (by Flush, or by the next commit, which then leaves the branch),
+// and the next write holds the failed commit's entries too.
+func TestCommitIndexInBackgroundFails(t *testing.T) {
+	for _, flush := range []bool{true, false} {
+		t.Run(map[bool]string{true: "reported by Flush", false: "reported by the next commit"}[flush], func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "repo")
+			r := open(t, dir, Options{IndexInBackground: true})
+			a, b := "namespaces/n/configmaps/a.yaml", "namespaces/n/configmaps/b.yaml"
+			if _, err := r.Commit(t.Context(), []snapsync.Change{add(a, "a: 1\n")}, "one\n"); err != nil {
+				t.Fatal(err)
+			}
+			if err := r.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			failing := errors.New("disk on fire")
+			backgroundSave = func(*Repo, *index.Index, merged) error { return failing }
+			t.Cleanup(func() { backgroundSave = (*Repo).saveIndex })
+			second, err := r.Commit(t.Context(), []snapsync.Change{add(b, "b: 1\n")}, "two\n")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if flush {
+				if err := r.Flush(); !errors.Is(err, failing) {
+					t.Fatalf("Flush = %v, want the write's failure", err)
+				}
+			}
+			backgroundSave = (*Repo).saveIndex
+			if _, err := os.Stat(r.journalPath()); err != nil {
+				t.Errorf("the journal is gone after a failed index write: %v", err)
+			}
+			_, err = r.Commit(t.Context(), []snapsync.Change{{Op: snapsync.Modified, Path: a, Data: []byte("a: 2\n")}}, "three\n")
+			switch {
+			case flush && err != nil:
+				t.Fatalf("commit after the failure was reported: %v", err)
+			case !flush && !errors.Is(err, failing):
+				t.Fatalf("commit after the failure = %v, want the failure", err)
+			case !flush:
+				if head := strings.TrimSpace(gitCLI(t, dir, "rev-parse", "HEAD")); head != second {
+					t.Errorf("the failed commit moved the branch to %s", head)
+				}
+				if _, err := r.Commit(t.Context(), []snapsync.Change{{Op: snapsync.Modified, Path: a, Data: []byte("a: 2\n")}}, "three\n"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := r.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			if st := gitCLI(t, dir, "status", "--porcelain"); st != "" {
+				t.Errorf("git status is not clean:\n%s", st)
+			}
+			if _, err := os.Stat(r.journalPath()); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("journal after Flush: %v", err)
+			}
+		})
+	}
+}
