@@ -36,13 +36,13 @@ func (c *Cluster) List(ctx context.Context, t canonical.Type, opts snapsync.List
 	if opts.ResourceVersion != "" && t.Aggregated {
 		fresh = true // another server: the cluster's versions mean nothing there
 	} else if opts.ResourceVersion != "" {
-		err := c.pages(ctx, r, opts.LabelSelector, opts.ResourceVersion, c.ExactTimeout, fn)
+		err := c.pages(ctx, r, opts, opts.ResourceVersion, c.ExactTimeout, fn)
 		if err == nil || ctx.Err() != nil || apierrors.IsForbidden(err) || errors.As(err, new(callbackError)) {
 			return false, c.listError(t, err)
 		}
 		fresh = true
 	}
-	return fresh, c.listError(t, c.pages(ctx, r, opts.LabelSelector, "", 0, fn))
+	return fresh, c.listError(t, c.pages(ctx, r, opts, "", 0, fn))
 }
 
 // resource is the dynamic client of t, in namespace when t is namespaced
@@ -80,17 +80,23 @@ func (c *Cluster) listError(t canonical.Type, err error) error {
 // waits for a version it has not seen; the pages after it carry the
 // continue token, and a large type's whole list may rightly take minutes
 // (a bound on all of it sent 100,000 ConfigMaps to a second, fresh list).
-func (c *Cluster) pages(ctx context.Context, r dynamic.ResourceInterface, selector, rv string, first time.Duration, fn func(*unstructured.Unstructured) error) error {
+// The list's resourceVersion goes to lo.Listed, when set, before the
+// first page's objects go to fn.
+func (c *Cluster) pages(ctx context.Context, r dynamic.ResourceInterface, lo snapsync.ListOptions, rv string, first time.Duration, fn func(*unstructured.Unstructured) error) error {
+	selector := lo.LabelSelector
 	opts := metav1.ListOptions{Limit: PageSize, LabelSelector: selector}
 	if rv != "" {
 		opts.ResourceVersion = rv
 		opts.ResourceVersionMatch = metav1.ResourceVersionMatchExact
 	}
-	for {
+	for page := 0; ; page++ {
 		l, err := listPage(ctx, r, opts, first)
 		first = 0
 		if err != nil {
 			return err
+		}
+		if page == 0 && lo.Listed != nil {
+			lo.Listed(l.GetResourceVersion())
 		}
 		for i := range l.Items {
 			if err := fn(&l.Items[i]); err != nil {
