@@ -43,8 +43,6 @@ func listWatch(client dynamic.Interface, r dynamic.ResourceInterface, selector s
 		return r.Watch(ctx, o)
 	}
 	return cache.ToListWatcherWithWatchListSemantics(&cache.ListWatch{
-		ListFunc:             func(o metav1.ListOptions) (runtime.Object, error) { return list(context.Background(), o) },
-		WatchFunc:            func(o metav1.ListOptions) (watch.Interface, error) { return watchFn(context.Background(), o) },
 		ListWithContextFunc:  list,
 		WatchFuncWithContext: watchFn,
 	}, client)
