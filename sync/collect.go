@@ -19,6 +19,9 @@ type collector struct {
 	keepPlain bool
 	// keepManaged keeps modified objects' managedFields (Drift).
 	keepManaged bool
+	// prime, when set, keeps every complete list's Kept for the
+	// watcher's informers (its first snapshot).
+	prime *primer
 
 	mu      gosync.Mutex
 	seen    map[string]bool
@@ -30,15 +33,32 @@ func (c *collector) list(ctx context.Context, src Source, t canonical.Type, rv s
 	namespaces, selector := fanOut(t, f)
 	counted := map[string]bool{}
 	for _, ns := range namespaces {
-		fresh, err := src.List(ctx, t, ListOptions{Namespace: ns, LabelSelector: selector, ResourceVersion: rv}, func(obj *unstructured.Unstructured) error {
-			path, ch, ok, err := c.object(t, obj, facts, f)
-			if err != nil || !ok {
+		lo := ListOptions{Namespace: ns, LabelSelector: selector, ResourceVersion: rv}
+		var pr *priming
+		if c.prime != nil && !t.Aggregated { // another server's versions: no watch resumes from them
+			pr = &priming{}
+			lo.Listed = pr.listed
+		}
+		fresh, err := src.List(ctx, t, lo, func(obj *unstructured.Unstructured) error {
+			var k *Kept
+			if pr != nil {
+				k = keptKey(t, obj)
+			}
+			o, ok, err := c.object(t, obj, facts, f)
+			if err != nil {
 				return err
 			}
+			if pr != nil {
+				pr.add(k, ok, o.sum, o.manager)
+			}
+			if !ok {
+				return nil
+			}
+			path := o.path
 			c.mu.Lock()
 			c.seen[path] = true
-			if ch != nil {
-				c.changes[path] = *ch
+			if o.ch != nil {
+				c.changes[path] = *o.ch
 			} else {
 				delete(c.changes, path) // a restarted list saw it again, unchanged
 			}
@@ -49,6 +69,9 @@ func (c *collector) list(ctx context.Context, src Source, t canonical.Type, rv s
 			}
 			return nil
 		})
+		if pr != nil && err == nil && ctx.Err() == nil && pr.rv != "" {
+			c.prime.put(t.ResourceDir(), ns, &Primed{ResourceVersion: pr.rv, Items: pr.items})
+		}
 		out.fresh = out.fresh || fresh
 		switch {
 		case ctx.Err() != nil:
@@ -67,16 +90,24 @@ func (c *collector) list(ctx context.Context, src Source, t canonical.Type, rv s
 	return out
 }
 
+// seenObject is what one live object in scope makes: its file's path,
+// blob id (as compared) and manager, and the change it makes, if any.
+type seenObject struct {
+	path, sum, manager string
+	ch                 *Change
+}
+
 // object turns one live object into the change it makes, if any. ok is
 // false for objects out of scope or skipped by default.
-func (c *collector) object(t canonical.Type, obj *unstructured.Unstructured, facts canonical.Facts, f canonical.Filter) (path string, ch *Change, ok bool, err error) {
+func (c *collector) object(t canonical.Type, obj *unstructured.Unstructured, facts canonical.Facts, f canonical.Filter) (o seenObject, ok bool, err error) {
 	r, ok, err := render(c.enc, t, obj, facts, f, c.secrets)
 	if err != nil || !ok {
-		return "", nil, false, err
+		return o, false, err
 	}
+	o = seenObject{path: r.path, sum: c.st.BlobID(r.compared()), manager: r.manager}
 	old := c.stored[r.path]
-	if old == c.st.BlobID(r.compared()) {
-		return r.path, nil, true, nil
+	if old == o.sum {
+		return o, true, nil
 	}
 	op := Modified
 	if old == "" {
@@ -84,9 +115,9 @@ func (c *collector) object(t canonical.Type, obj *unstructured.Unstructured, fac
 	}
 	data, err := r.file(c.secrets.Sealer)
 	if err != nil {
-		return "", nil, false, err
+		return seenObject{}, false, err
 	}
-	ch = &Change{Op: op, Path: r.path, Data: data, ID: r.id, Manager: r.manager}
+	ch := &Change{Op: op, Path: r.path, Data: data, ID: r.id, Manager: r.manager}
 	if c.stager != nil {
 		c.stager.Stage(r.path, data)
 		ch.Data = nil // the store holds it: see Stager
@@ -97,5 +128,6 @@ func (c *collector) object(t canonical.Type, obj *unstructured.Unstructured, fac
 	if c.keepManaged && op == Modified {
 		ch.managed = r.managed
 	}
-	return r.path, ch, true, nil
+	o.ch = ch
+	return o, true, nil
 }

@@ -26,6 +26,7 @@ type fakeCluster struct {
 	objects   map[string]*unstructured.Unstructured // namespace/name
 	informers []*fakeInformer
 	rv        int
+	gets      int // objects read again (Get)
 	// restoreHeld answers RestoreHeld.
 	restoreHeld func() (string, bool, error)
 }
@@ -45,13 +46,17 @@ func (c *fakeCluster) ResourceVersion(context.Context) (string, error) {
 	return fmt.Sprint(c.rv), nil
 }
 
-func (c *fakeCluster) List(_ context.Context, _ canonical.Type, _ ListOptions, fn func(*unstructured.Unstructured) error) (bool, error) {
+func (c *fakeCluster) List(_ context.Context, _ canonical.Type, opts ListOptions, fn func(*unstructured.Unstructured) error) (bool, error) {
 	c.mu.Lock()
 	objs := make([]*unstructured.Unstructured, 0, len(c.objects))
 	for _, o := range c.objects {
 		objs = append(objs, o.DeepCopy())
 	}
+	rv := fmt.Sprint(c.rv)
 	c.mu.Unlock()
+	if opts.Listed != nil {
+		opts.Listed(rv)
+	}
 	for _, o := range objs {
 		if err := fn(o); err != nil {
 			return false, err
@@ -61,9 +66,23 @@ func (c *fakeCluster) List(_ context.Context, _ canonical.Type, _ ListOptions, f
 }
 
 func (c *fakeCluster) Inform(_ context.Context, _ canonical.Type, opts InformOptions, h InformHandler) (Informer, error) {
+	inf := &fakeInformer{transform: opts.Transform, h: h, kept: map[string]*Kept{}}
+	if opts.Primed != nil {
+		// Started from the snapshot's list (as internal/kube's informers
+		// do); the fake's objects do not change between the two. The
+		// handler may read objects again (Get): c.mu is not held.
+		inf.primed = len(opts.Primed.Items)
+		for _, k := range opts.Primed.Items {
+			inf.kept[k.Namespace+"/"+k.Name] = k
+			h.Upsert(k)
+		}
+		c.mu.Lock()
+		c.informers = append(c.informers, inf)
+		c.mu.Unlock()
+		return inf, nil
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	inf := &fakeInformer{transform: opts.Transform, h: h, kept: map[string]*Kept{}}
 	for key, o := range c.objects {
 		k := inf.transform(o.DeepCopy())
 		inf.kept[key] = k
@@ -77,6 +96,7 @@ func (c *fakeCluster) Inform(_ context.Context, _ canonical.Type, opts InformOpt
 func (c *fakeCluster) Get(_ context.Context, _ canonical.Type, namespace, name string) (*unstructured.Unstructured, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.gets++
 	o, ok := c.objects[namespace+"/"+name]
 	if !ok {
 		return nil, fmt.Errorf("%s/%s: not found", namespace, name)
@@ -121,6 +141,7 @@ func (c *fakeCluster) apply(namespace, name string, data map[string]any) {
 type fakeInformer struct {
 	transform func(*unstructured.Unstructured) *Kept
 	h         InformHandler
+	primed    int // objects it started with from a primed list
 	mu        gosync.Mutex
 	kept      map[string]*Kept
 }

@@ -36,6 +36,12 @@ type ListOptions struct {
 	Namespace       string // "" for all
 	LabelSelector   string
 	ResourceVersion string // "" for the newest
+	// Listed, when set, is told the resourceVersion a list is read at,
+	// before the objects of its first page. A list that List restarts
+	// tells it again: the objects passed before then are to be
+	// forgotten by whoever keeps them apart (the watcher's primed
+	// informers).
+	Listed func(resourceVersion string)
 }
 
 // ErrForbidden is wrapped by Source.List when RBAC refuses the list: the
@@ -137,6 +143,20 @@ type InformOptions struct {
 	// OnError is told when the informer's list or watch failed and is
 	// being restarted.
 	OnError func(error)
+	// Primed, when set, is the informer's initial list, already
+	// transformed: the informer starts from it and only watches from
+	// its ResourceVersion, instead of listing again. Later lists (after
+	// a watch that cannot resume) are real ones.
+	Primed *Primed
+}
+
+// Primed is what a snapshot's list kept of every object of one informer's
+// scope (a type, in one namespace or all), as Transform would have kept
+// it, and the resourceVersion the list was read at. It holds Kept only,
+// never the objects or their files.
+type Primed struct {
+	ResourceVersion string
+	Items           []*Kept
 }
 
 // Kept is what an informer keeps of one live object: its key, and the

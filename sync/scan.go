@@ -64,7 +64,7 @@ func scan(ctx context.Context, src Source, rd Reader, opts Options) (scanned, er
 	if opts.stage {
 		stager, _ = rd.(Stager)
 	}
-	c := &collector{stored: stored, st: rd, stager: stager, seen: map[string]bool{}, changes: map[string]Change{}, secrets: opts.Secrets, enc: enc, keepPlain: opts.keepPlain, keepManaged: opts.keepManaged}
+	c := &collector{stored: stored, st: rd, stager: stager, seen: map[string]bool{}, changes: map[string]Change{}, secrets: opts.Secrets, enc: enc, keepPlain: opts.keepPlain, keepManaged: opts.keepManaged, prime: opts.prime}
 	results := make([]listed, len(todo))
 	workers := opts.Workers
 	if workers <= 0 {

@@ -34,6 +34,9 @@ type Options struct {
 	// stage hands changed files to the store as they are found, when it
 	// is a Stager (Snapshot; never Drift, which commits nothing).
 	stage bool
+	// prime, when set, keeps what the lists saw for the watcher's
+	// informers to start from (its first snapshot).
+	prime *primer
 	// CommitUnchanged calls Store.Commit even when nothing differs from
 	// the store's Files. It is for a store whose Files are a base
 	// revision rather than its branch head (a drift branch): the branch

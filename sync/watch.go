@@ -139,7 +139,9 @@ func NewWatcher(src Informers, st Store, opts WatchOptions) *Watcher {
 // ended context is how a watcher is told to stop. It returns an error only
 // when the first capture fails.
 func (w *Watcher) Run(ctx context.Context) error {
-	res, err := Snapshot(ctx, w.src, w.st, w.opts.Snapshot)
+	first := w.opts.Snapshot
+	first.prime = newPrimer()
+	res, err := Snapshot(ctx, w.src, w.st, first)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil
@@ -161,7 +163,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 	w.probes.Add(1)
 	go w.followAPI(ctx)
 	for _, t := range res.Captured {
-		if err := w.startType(ctx, t); err != nil {
+		if err := w.startType(ctx, t, first.prime); err != nil {
 			w.log.Warn("cannot watch type", "resource", t.ResourceDir(), "error", err)
 		}
 	}

@@ -7,8 +7,8 @@ import (
 )
 
 // startType starts the informers of one type: one for all namespaces, or
-// one per included namespace.
-func (w *Watcher) startType(ctx context.Context, t canonical.Type) error {
+// one per included namespace. Those whose list prime kept start from it.
+func (w *Watcher) startType(ctx context.Context, t canonical.Type, prime *primer) error {
 	dir := t.ResourceDir()
 	namespaces, selector := fanOut(t, w.opts.Snapshot.Filter)
 	infs := map[string]Informer{}
@@ -17,6 +17,7 @@ func (w *Watcher) startType(ctx context.Context, t canonical.Type) error {
 			Namespace:     ns,
 			LabelSelector: selector,
 			Transform:     w.transform(t),
+			Primed:        prime.take(dir, ns),
 			OnError: func(err error) {
 				w.obs.WatchRestarted(dir)
 				w.log.Warn("watch restarting", "resource", dir, "error", err)

@@ -54,7 +54,7 @@ func (w *Watcher) rediscover(ctx context.Context) {
 		} else if listFailed[dir] {
 			continue // the next scheduled snapshot tries its list again
 		}
-		if err := w.startType(ctx, t); err != nil {
+		if err := w.startType(ctx, t, nil); err != nil {
 			w.log.Warn("cannot watch type", "resource", dir, "error", err)
 			continue
 		}

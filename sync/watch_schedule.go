@@ -39,7 +39,7 @@ func (w *Watcher) scheduled(ctx context.Context) {
 	w.cov, w.serverVersion = res.Coverage, res.ServerVersion
 	for _, t := range res.Captured {
 		if _, ok := w.types[t.ResourceDir()]; !ok {
-			if err := w.startType(ctx, t); err != nil {
+			if err := w.startType(ctx, t, nil); err != nil {
 				w.log.Warn("cannot watch type", "resource", t.ResourceDir(), "error", err)
 			}
 		}

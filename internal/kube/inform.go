@@ -10,8 +10,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/tools/cache"
 )
 
@@ -26,15 +24,15 @@ func (c *Cluster) Inform(ctx context.Context, t canonical.Type, opts snapsync.In
 	if opts.Transform == nil {
 		return nil, fmt.Errorf("inform %s: no transform", t.ResourceDir())
 	}
-	gvr := schema.GroupVersionResource{Group: t.Group, Version: t.Version, Resource: t.Resource}
 	ns := metav1.NamespaceAll
 	if t.Namespaced {
 		ns = opts.Namespace
 	}
-	gi := dynamicinformer.NewFilteredDynamicInformer(c.dynamic, gvr, ns, 0, cache.Indexers{}, func(lo *metav1.ListOptions) {
-		lo.LabelSelector = opts.LabelSelector
-	})
-	inf := gi.Informer()
+	inf := cache.NewSharedIndexInformerWithOptions(
+		listWatch(c.dynamic, c.resource(t, ns), opts.LabelSelector, opts.Primed),
+		&unstructured.Unstructured{},
+		cache.SharedIndexInformerOptions{ObjectDescription: t.ResourceDir()},
+	)
 	// client-go transforms every object once before it queues it (the
 	// list's and the watch's alike, RealFIFO.addToItems_locked and
 	// addReplaceToItemsLocked) and passes tombstones and resyncs through

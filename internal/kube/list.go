@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	gosync "sync"
 	"time"
 
 	"github.com/kubesnap/kubesnap/canonical"
@@ -36,13 +37,13 @@ func (c *Cluster) List(ctx context.Context, t canonical.Type, opts snapsync.List
 	if opts.ResourceVersion != "" && t.Aggregated {
 		fresh = true // another server: the cluster's versions mean nothing there
 	} else if opts.ResourceVersion != "" {
-		err := c.pages(ctx, r, opts.LabelSelector, opts.ResourceVersion, c.ExactTimeout, fn)
+		err := c.pages(ctx, r, opts, opts.ResourceVersion, c.ExactTimeout, fn)
 		if err == nil || ctx.Err() != nil || apierrors.IsForbidden(err) || errors.As(err, new(callbackError)) {
 			return false, c.listError(t, err)
 		}
 		fresh = true
 	}
-	return fresh, c.listError(t, c.pages(ctx, r, opts.LabelSelector, "", 0, fn))
+	return fresh, c.listError(t, c.pages(ctx, r, opts, "", 0, fn))
 }
 
 // resource is the dynamic client of t, in namespace when t is namespaced
@@ -80,7 +81,51 @@ func (c *Cluster) listError(t canonical.Type, err error) error {
 // waits for a version it has not seen; the pages after it carry the
 // continue token, and a large type's whole list may rightly take minutes
 // (a bound on all of it sent 100,000 ConfigMaps to a second, fresh list).
-func (c *Cluster) pages(ctx context.Context, r dynamic.ResourceInterface, selector, rv string, first time.Duration, fn func(*unstructured.Unstructured) error) error {
+// The list's resourceVersion goes to lo.Listed, when set, before the
+// first page's objects go to fn.
+//
+// The next page is fetched while fn takes the objects of this one (see
+// fetchPages): at most two pages wait besides the one being read.
+func (c *Cluster) pages(ctx context.Context, r dynamic.ResourceInterface, lo snapsync.ListOptions, rv string, first time.Duration, fn func(*unstructured.Unstructured) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg gosync.WaitGroup
+	defer wg.Wait() // after cancel: the fetcher ends with the context
+	defer cancel()
+	ch := make(chan page, 1)
+	wg.Go(func() { fetchPages(ctx, r, lo.LabelSelector, rv, first, ch) })
+	for n := 0; ; n++ {
+		p, ok := <-ch
+		switch {
+		case !ok: // the context ended before the last page
+			return ctx.Err()
+		case p.err != nil:
+			return p.err
+		}
+		if n == 0 && lo.Listed != nil {
+			lo.Listed(p.l.GetResourceVersion())
+		}
+		for i := range p.l.Items {
+			if err := fn(&p.l.Items[i]); err != nil {
+				return callbackError{err}
+			}
+		}
+		if p.l.GetContinue() == "" {
+			return nil
+		}
+	}
+}
+
+// page is one page of a list, or why it could not be read.
+type page struct {
+	l   *unstructured.UnstructuredList
+	err error
+}
+
+// fetchPages sends the pages of r's list to ch, the first asked for at rv
+// (bounded by first when > 0, see pages), until the last page or a
+// failure, which it sends too. It closes ch when ctx ends first.
+func fetchPages(ctx context.Context, r dynamic.ResourceInterface, selector, rv string, first time.Duration, ch chan<- page) {
+	defer close(ch)
 	opts := metav1.ListOptions{Limit: PageSize, LabelSelector: selector}
 	if rv != "" {
 		opts.ResourceVersion = rv
@@ -89,16 +134,13 @@ func (c *Cluster) pages(ctx context.Context, r dynamic.ResourceInterface, select
 	for {
 		l, err := listPage(ctx, r, opts, first)
 		first = 0
-		if err != nil {
-			return err
+		select {
+		case ch <- page{l: l, err: err}:
+		case <-ctx.Done():
+			return
 		}
-		for i := range l.Items {
-			if err := fn(&l.Items[i]); err != nil {
-				return callbackError{err}
-			}
-		}
-		if l.GetContinue() == "" {
-			return nil
+		if err != nil || l.GetContinue() == "" {
+			return
 		}
 		opts = metav1.ListOptions{Limit: PageSize, LabelSelector: selector, Continue: l.GetContinue()}
 	}
