@@ -61,7 +61,9 @@ func (r *Repo) prepareEarly() bool {
 	if out, err := r.checkedOut(); err != nil || !out {
 		return false
 	}
-	if r.writeJournal(journalStaging) != nil {
+	// A failed index write of the last commit is left for the next
+	// commit to report: this only decides whether to write ahead.
+	if r.indexFailed() || r.writeJournal(journalStaging) != nil {
 		return false
 	}
 	r.early.entries = map[string]*index.Entry{}

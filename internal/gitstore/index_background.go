@@ -59,6 +59,20 @@ func (r *Repo) saveIndexInBackground(idx *index.Index, m merged) {
 // waitIndex waits for the index write running in the background, if any,
 // and returns how a write failed, once.
 func (r *Repo) waitIndex() error {
+	if err := r.settleIndex(true); err != nil {
+		return fmt.Errorf("write the index of the last commit: %w", err)
+	}
+	return nil
+}
+
+// indexFailed waits as waitIndex does and says whether the write failed,
+// leaving the failure for the next waitIndex (the next commit) to report:
+// for callers that only decide whether to go on.
+func (r *Repo) indexFailed() bool { return r.settleIndex(false) != nil }
+
+// settleIndex waits for the write running, if any, and returns how the
+// last write failed, forgetting it when take.
+func (r *Repo) settleIndex(take bool) error {
 	r.bg.mu.Lock()
 	done := r.bg.done
 	r.bg.mu.Unlock()
@@ -71,11 +85,10 @@ func (r *Repo) waitIndex() error {
 		r.bg.done = nil
 	}
 	err := r.bg.err
-	r.bg.err = nil
-	if err != nil {
-		return fmt.Errorf("write the index of the last commit: %w", err)
+	if take {
+		r.bg.err = nil
 	}
-	return nil
+	return err
 }
 
 // Flush waits for the index a commit writes in the background

@@ -51,8 +51,12 @@ func TestCommitIndexInBackground(t *testing.T) {
 // once (by Flush, or by the next commit, which then leaves the branch),
 // and the next write holds the failed commit's entries too.
 func TestCommitIndexInBackgroundFails(t *testing.T) {
-	for _, flush := range []bool{true, false} {
-		t.Run(map[bool]string{true: "reported by Flush", false: "reported by the next commit"}[flush], func(t *testing.T) {
+	for _, c := range []struct {
+		name         string
+		flush, stage bool
+	}{{"reported by Flush", true, false}, {"reported by the next commit", false, false}, {"reported by the next commit after a Stage", false, true}} {
+		flush := c.flush
+		t.Run(c.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "repo")
 			r := open(t, dir, Options{IndexInBackground: true})
 			a, b := "namespaces/n/configmaps/a.yaml", "namespaces/n/configmaps/b.yaml"
@@ -75,6 +79,9 @@ func TestCommitIndexInBackgroundFails(t *testing.T) {
 				}
 			}
 			backgroundSave = (*Repo).saveIndex
+			if c.stage { // the watcher stages an object before it commits
+				r.Stage(a, []byte("a: 2\n"))
+			}
 			if _, err := os.Stat(r.journalPath()); err != nil {
 				t.Errorf("the journal is gone after a failed index write: %v", err)
 			}
