@@ -26,10 +26,15 @@ func TestMain(m *testing.M) {
 }
 
 // runChild is the child: "maintain DIR" runs one maintenance, "commit
-// DIR" commits one-object changes without end.
+// DIR" commits one-object changes without end, "commit-bg DIR" too, with
+// the index written in the background as the watcher does.
 func runChild(spec string) int {
 	verb, dir, _ := strings.Cut(spec, " ")
-	r, err := Open(dir, Options{})
+	var opts Options
+	if verb == "commit-bg" {
+		verb, opts.IndexInBackground = "commit", true
+	}
+	r, err := Open(dir, opts)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -138,11 +143,15 @@ func TestSIGKILLDuringMaintenanceLosesNothing(t *testing.T) {
 
 func TestSIGKILLDuringCommitsLeavesNoBrokenCommit(t *testing.T) {
 	template, _ := killTemplate(t)
-	for _, ms := range []time.Duration{50, 100, 150, 200, 300, 500, 700} {
+	for i, ms := range []time.Duration{50, 100, 150, 200, 300, 500, 700, 60, 120, 250, 400} {
 		d := ms * time.Millisecond
 		dir := filepath.Join(t.TempDir(), "repo")
 		copyRepo(t, template, dir)
-		killAfter(t, "commit", dir, d)
+		verb := "commit"
+		if i >= 7 {
+			verb = "commit-bg" // the index of the last commit may be half written
+		}
+		killAfter(t, verb, dir, d)
 		// fsck --strict checks every object on disk, reachable or not:
 		// a commit written before its tree would be a broken link.
 		gitCLI(t, dir, "fsck", "--strict")
