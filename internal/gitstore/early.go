@@ -23,7 +23,22 @@ type early struct {
 	decided bool                    // whether to write early has been decided
 	write   bool                    // the branch is checked out: write files early
 	entries map[string]*index.Entry // repository path → entry as written
+	// queue is the files Stage handed to the goroutine that writes them
+	// (nil when none runs): the snapshot goes on to its next object
+	// meanwhile. pending counts those not written yet.
+	queue   chan earlyFile
+	pending gosync.WaitGroup
 }
+
+// earlyFile is one file to write ahead.
+type earlyFile struct {
+	name string
+	data []byte
+	id   plumbing.Hash
+}
+
+// earlyQueue is how many files Stage may hand over before it waits.
+const earlyQueue = 256
 
 // stageFile writes name into the worktree ahead of Commit, when the branch
 // is checked out. It is best effort: a file it could not write is written
@@ -39,17 +54,41 @@ func (r *Repo) stageFile(name string, data []byte, h plumbing.Hash) {
 	if !ok {
 		return
 	}
-	w, err := r.workdir()
-	if err != nil {
-		return
-	}
-	e, err := writeFile(w, name, data, h) // makes and checks its folders
-	if err != nil {
-		return
-	}
 	r.early.mu.Lock()
-	r.early.entries[name] = e
+	if r.early.queue == nil {
+		r.early.queue = make(chan earlyFile, earlyQueue)
+		go r.writeEarly(r.early.queue)
+	}
+	q := r.early.queue
+	r.early.pending.Add(1)
 	r.early.mu.Unlock()
+	q <- earlyFile{name: name, data: data, id: h}
+}
+
+// writeEarly writes the files of q into the worktree until q is closed.
+func (r *Repo) writeEarly(q <-chan earlyFile) {
+	for f := range q {
+		if w, err := r.workdir(); err == nil {
+			if e, err := writeFile(w, f.name, f.data, f.id); err == nil { // makes and checks its folders
+				r.early.mu.Lock()
+				r.early.entries[f.name] = e
+				r.early.mu.Unlock()
+			}
+		}
+		r.early.pending.Done()
+	}
+}
+
+// settleEarly waits until every file handed to writeEarly is written,
+// and ends the goroutine.
+func (r *Repo) settleEarly() {
+	r.early.pending.Wait()
+	r.early.mu.Lock()
+	defer r.early.mu.Unlock()
+	if r.early.queue != nil {
+		close(r.early.queue)
+		r.early.queue = nil
+	}
 }
 
 // prepareEarly decides whether files can be written ahead and, if so,
@@ -73,6 +112,7 @@ func (r *Repo) prepareEarly() bool {
 // takeEarly returns the entries of files written ahead and resets the
 // state for the next Commit.
 func (r *Repo) takeEarly() map[string]*index.Entry {
+	r.settleEarly()
 	r.early.mu.Lock()
 	defer r.early.mu.Unlock()
 	entries := r.early.entries

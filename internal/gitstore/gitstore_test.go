@@ -540,6 +540,7 @@ func TestStagedFilesAreWrittenAheadAndUndoneAfterACrash(t *testing.T) {
 		}
 		r.Stage("namespaces/a/configmaps/x.yaml", []byte("x: 2\n"))
 		r.Stage("namespaces/b/configmaps/new.yaml", []byte("new\n"))
+		r.settleEarly() // Stage hands its files to a goroutine
 		if data, _ := os.ReadFile(filepath.Join(dir, "namespaces/b/configmaps/new.yaml")); string(data) != "new\n" {
 			t.Fatalf("Stage did not write the file ahead: %q", data)
 		}
@@ -556,6 +557,7 @@ func TestStagedFilesAreWrittenAheadAndUndoneAfterACrash(t *testing.T) {
 		dir := filepath.Join(t.TempDir(), "repo")
 		r := open(t, dir, Options{})
 		r.Stage("namespaces/a/configmaps/x.yaml", []byte("x\n"))
+		r.settleEarly() // written, then the crash
 		r = open(t, dir, Options{})
 		if _, err := os.Stat(filepath.Join(dir, "namespaces/a/configmaps/x.yaml")); !os.IsNotExist(err) {
 			t.Errorf("a staged file survived a crash before the first commit: %v", err)

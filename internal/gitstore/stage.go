@@ -66,6 +66,7 @@ func (r *Repo) Stage(p string, data []byte) {
 // the worktree stay under the journal, which the next Commit or Open
 // undoes.
 func (r *Repo) Unstage() {
+	r.settleEarly() // no file lands after the caller moves on
 	s := r.takeStaged()
 	s.release()
 }
