@@ -18,6 +18,9 @@ import (
 // With a base (Options.Base) the changes are relative to the base, not to
 // the branch head, and Commit may make no commit: see commitOnBase.
 func (r *Repo) Commit(ctx context.Context, changes []snapsync.Change, message string) (string, error) {
+	// Every file Stage handed over is written before Commit returns,
+	// whether it fails or not: none lands after the caller moves on.
+	defer r.settleEarly()
 	st := r.newStaging()
 	defer st.release()
 	if r.base != nil {

@@ -28,20 +28,12 @@ func (r *Repo) writeTree(st *staging, base plumbing.Hash, edits map[string]*plum
 		return r.writeTreeDecoded(st, base, edits)
 	}
 	changes := map[string]*rawEdit{}
-	sub := map[string]map[string]*plumbing.Hash{}
-	for p, h := range edits {
-		dir, rest, nested := strings.Cut(p, "/")
-		if !nested {
-			changes[p] = nil
-			if h != nil {
-				changes[p] = &rawEdit{name: p, mode: filemode.Regular, hash: *h}
-			}
-			continue
+	files, sub := splitEdits(edits)
+	for p, h := range files {
+		changes[p] = nil
+		if h != nil {
+			changes[p] = &rawEdit{name: p, mode: filemode.Regular, hash: *h}
 		}
-		if sub[dir] == nil {
-			sub[dir] = map[string]*plumbing.Hash{}
-		}
-		sub[dir][rest] = h
 	}
 	for dir, e := range sub {
 		// The folder's tree as it is once the edits above are made: a
@@ -92,21 +84,13 @@ func (r *Repo) writeTreeDecoded(st *staging, base plumbing.Hash, edits map[strin
 			entries[e.Name] = e
 		}
 	}
-	sub := map[string]map[string]*plumbing.Hash{}
-	for p, h := range edits {
-		dir, rest, nested := strings.Cut(p, "/")
-		if !nested {
-			if h == nil {
-				delete(entries, p)
-			} else {
-				entries[p] = object.TreeEntry{Name: p, Mode: filemode.Regular, Hash: *h}
-			}
-			continue
+	files, sub := splitEdits(edits)
+	for p, h := range files {
+		if h == nil {
+			delete(entries, p)
+		} else {
+			entries[p] = object.TreeEntry{Name: p, Mode: filemode.Regular, Hash: *h}
 		}
-		if sub[dir] == nil {
-			sub[dir] = map[string]*plumbing.Hash{}
-		}
-		sub[dir][rest] = h
 	}
 	for dir, e := range sub {
 		var old plumbing.Hash
@@ -144,4 +128,22 @@ func (r *Repo) writeTreeDecoded(st *staging, base plumbing.Hash, edits map[strin
 		st.objects[obj.Hash()] = obj
 	}
 	return obj.Hash(), len(t.Entries) == 0, nil
+}
+
+// splitEdits splits a tree's edits into those of its own files and, per
+// folder, those below it (paths relative to that folder).
+func splitEdits(edits map[string]*plumbing.Hash) (files map[string]*plumbing.Hash, sub map[string]map[string]*plumbing.Hash) {
+	files, sub = map[string]*plumbing.Hash{}, map[string]map[string]*plumbing.Hash{}
+	for p, h := range edits {
+		dir, rest, nested := strings.Cut(p, "/")
+		if !nested {
+			files[p] = h
+			continue
+		}
+		if sub[dir] == nil {
+			sub[dir] = map[string]*plumbing.Hash{}
+		}
+		sub[dir][rest] = h
+	}
+	return files, sub
 }

@@ -22,6 +22,19 @@ func (e keptEvents) Delete(k *snapsync.Kept) {
 	e.ch <- "delete " + k.Namespace + "/" + k.Name + " " + k.Sum
 }
 
+// next fails t unless the next event handed over, within 10 s, is want.
+func (e keptEvents) next(t *testing.T, want string) {
+	t.Helper()
+	select {
+	case got := <-e.ch:
+		if got != want {
+			t.Fatalf("handler got %q, want %q", got, want)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("handler got nothing, want %q", want)
+	}
+}
+
 // The informer's cache holds only what the transform kept, keyed by
 // namespace and name: adds, updates and deletes reach the handler as
 // Kept, and Get finds it. (No control plane: client-go's fake dynamic
@@ -47,18 +60,7 @@ func TestInformKeepsOnlyWhatTheTransformReturns(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer inf.Stop()
-	next := func(want string) {
-		t.Helper()
-		select {
-		case got := <-events.ch:
-			if got != want {
-				t.Fatalf("handler got %q, want %q", got, want)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatalf("handler got nothing, want %q", want)
-		}
-	}
-	next("upsert ns/a 1 one")
+	events.next(t, "upsert ns/a 1 one")
 	for !inf.HasSynced() {
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -68,11 +70,11 @@ func TestInformKeepsOnlyWhatTheTransformReturns(t *testing.T) {
 	if _, err := dyn.Resource(gvr).Namespace("ns").Update(t.Context(), cm("a", "2", "two"), metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	next("upsert ns/a 2 two")
+	events.next(t, "upsert ns/a 2 two")
 	if err := dyn.Resource(gvr).Namespace("ns").Delete(t.Context(), "a", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	next("delete ns/a two")
+	events.next(t, "delete ns/a two")
 	if k, ok := inf.Get("ns", "a"); ok {
 		t.Errorf("Get after the delete = %+v", k)
 	}

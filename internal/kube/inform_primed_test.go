@@ -51,18 +51,7 @@ func TestPrimedInformerListsOnlyWhenItsWatchCannotResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer inf.Stop()
-	next := func(want string) {
-		t.Helper()
-		select {
-		case got := <-events.ch:
-			if got != want {
-				t.Fatalf("handler got %q, want %q", got, want)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatalf("handler got nothing, want %q", want)
-		}
-	}
-	next("upsert ns/a 1 primed")
+	events.next(t, "upsert ns/a 1 primed")
 	// The watch failed with 410: the relist finds b, and a as listed.
 	got := map[string]bool{}
 	for range 2 {
