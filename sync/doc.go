@@ -98,6 +98,8 @@
 //	watch_observer.go   Observer
 //	watch_loop.go       the loop and when it wakes
 //	watch_inform.go     starting and stopping a type's informers
+//	prime.go            primer: the first snapshot's lists, kept for the
+//	                    informers to start from (Primed)
 //	watch_event.go      informer events into pending changes, rederive
 //	watch_kept.go       the transform (what an informer keeps: a blob id, bytes
 //	                    only when changed), keptChange, reading an object again

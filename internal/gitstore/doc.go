@@ -56,8 +56,9 @@
 // Every one-object commit leaves about six loose objects; months of a
 // watcher would leave millions. Maintain (kubesnap gc) and
 // PrepareMaintenance (the watcher, every 32 commits) gather them, as
-// git repack --geometric=2 -d does, with kubesnap's own pack writer (no
-// deltas):
+// git repack --geometric=2 -d does, with kubesnap's own pack writer,
+// which stores each change as a delta against an earlier version of the
+// same path (planRollup):
 //
 //	take .git/kubesnap-maintain.lock (O_EXCL; stale when its holder's
 //	    pid is gone or it went untouched for 2 minutes), else skip
@@ -66,8 +67,9 @@
 //	roll up the fewest smallest packs so that the packs left and the
 //	    new one each hold at least twice the next smaller (rollUp):
 //	    the big old packs are not rewritten
-//	write every loose object and every object of those packs into one
-//	    new pack, one object at a time, read through a go-git storage of
+//	order them by walking the gathered commits oldest first, and write
+//	    every loose object and every object of those packs into one
+//	    new pack, one object at a time, a changed tree or file as a delta, read through a go-git storage of
 //	    its own (safe while the Repo commits); sync, rename the index in,
 //	    then the pack, sync the folder
 //	finish (between two commits, in the Repo's goroutine):
@@ -172,7 +174,8 @@
 //   - maintain.go: Maintain, PrepareMaintenance and the finish.
 //   - maintain_scan.go: the loose objects and packs on disk;
 //     maintain_plan.go: rollUp, the geometric choice.
-//   - maintain_pack.go: the new pack, streamed object by object.
+//   - maintain_pack.go: the new pack, streamed object by object;
+//     maintain_delta.go: planRollup, the order and the delta bases.
 //   - maintain_lock.go, maintain_lock_unix.go, maintain_lock_other.go:
 //     the lock and whether its holder is gone.
 //   - maintain_replaced.go: the replaced packs and their grace period.

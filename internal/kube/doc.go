@@ -32,6 +32,8 @@
 //	                 undiscovered (a CRD's types not yet in discovery)
 //	list.go          paged List at a resourceVersion, Get, ResourceVersion
 //	inform.go        Inform: dynamic informers for the watcher
+//	inform_primed.go the informers' list-watch, whose first list may be
+//	                 primed from the snapshot's (sync.Primed)
 //	dryrun.go        DryRunApply for diff, and its refusals
 //	digestkey.go     DigestKey: the Secret holding the key of value digests
 //	leader.go        LeaderElect: the watcher's leader election
