@@ -69,9 +69,10 @@
 //	    the big old packs are not rewritten
 //	order them by walking the gathered commits oldest first, and write
 //	    every loose object and every object of those packs into one
-//	    new pack, one object at a time, a changed tree or file as a delta, read through a go-git storage of
-//	    its own (safe while the Repo commits); sync, rename the index in,
-//	    then the pack, sync the folder
+//	    new pack, one object at a time, a changed tree or file as a
+//	    delta, read through a go-git storage of its own (safe while the
+//	    Repo commits); sync, rename the index in, then the pack, sync
+//	    the folder
 //	finish (between two commits, in the Repo's goroutine):
 //	    record the rolled packs as replaced, with the time
 //	    make go-git re-read the pack list, then remove the loose objects
