@@ -30,15 +30,7 @@ func TestCommitIndexInBackground(t *testing.T) {
 			t.Fatalf("commit %d: %v", i, err)
 		}
 	}
-	if err := r.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	if st := gitCLI(t, dir, "status", "--porcelain"); st != "" {
-		t.Errorf("git status is not clean:\n%s", st)
-	}
-	if _, err := os.Stat(r.journalPath()); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("journal after Flush: %v", err)
-	}
+	flushedClean(t, r, dir)
 	if got := gitCLI(t, dir, "show", "HEAD:"+b); got != "b: 2\n" {
 		t.Errorf("HEAD:%s = %q", b, got)
 	}
@@ -99,15 +91,22 @@ func TestCommitIndexInBackgroundFails(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if err := r.Flush(); err != nil {
-				t.Fatal(err)
-			}
-			if st := gitCLI(t, dir, "status", "--porcelain"); st != "" {
-				t.Errorf("git status is not clean:\n%s", st)
-			}
-			if _, err := os.Stat(r.journalPath()); !errors.Is(err, os.ErrNotExist) {
-				t.Errorf("journal after Flush: %v", err)
-			}
+			flushedClean(t, r, dir)
 		})
+	}
+}
+
+// flushedClean flushes r and checks that git status is clean and the
+// journal gone.
+func flushedClean(t *testing.T, r *Repo, dir string) {
+	t.Helper()
+	if err := r.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if st := gitCLI(t, dir, "status", "--porcelain"); st != "" {
+		t.Errorf("git status is not clean:\n%s", st)
+	}
+	if _, err := os.Stat(r.journalPath()); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("journal after Flush: %v", err)
 	}
 }

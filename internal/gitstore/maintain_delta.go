@@ -193,8 +193,10 @@ func (p *planner) commit(c *object.Commit) error {
 // tree orders the tree h at path dir, and what in it differs from was
 // (nil when the path was no tree before).
 func (p *planner) tree(h plumbing.Hash, was *object.Tree, dir string) error {
-	if (was != nil && was.Hash == h) || !p.set[h] {
-		return nil // what is under a tree outside the roll-up is too
+	if (was != nil && was.Hash == h) || !p.set[h] || p.done[h] {
+		// What is under a tree outside the roll-up is too; what is
+		// under one placed already (a revert) is placed or outside.
+		return nil
 	}
 	p.add(h, pathKey('t', dir), true)
 	t, err := object.GetTree(p.objs, h)

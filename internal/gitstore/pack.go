@@ -176,22 +176,13 @@ func (ps *packStream) add(h plumbing.Hash, t plumbing.ObjectType, data []byte) e
 }
 
 // addDelta writes object h as a delta against the object this pack
-// holds at offset base (an OFS_DELTA entry: the distance back to the
-// base, big-endian in 7-bit groups, each group but the last adding one).
+// holds at offset base (an OFS_DELTA entry: its header, the distance back
+// to the base in git's offset encoding, the compressed delta).
 func (ps *packStream) addDelta(h plumbing.Hash, base uint64, delta []byte) error {
-	var dist [10]byte
-	n := ps.offset - base
-	i := len(dist) - 1
-	dist[i] = byte(n & 0x7f)
-	for n >>= 7; n != 0; n >>= 7 {
-		n--
-		i--
-		dist[i] = 0x80 | byte(n&0x7f)
-	}
 	e := packEntry(plumbing.OFSDeltaObject, delta)
 	head := headerLen(e)
-	full := make([]byte, 0, len(e)+len(dist)-i)
-	full = append(append(append(full, e[:head]...), dist[i:]...), e[head:]...)
+	full := appendOffset(append(make([]byte, 0, len(e)+10), e[:head]...), ps.offset-base)
+	full = append(full, e[head:]...)
 	if _, err := ps.out.Write(full); err != nil {
 		return err
 	}
