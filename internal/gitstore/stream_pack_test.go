@@ -115,7 +115,9 @@ func TestStreamedCommitWithoutEarlyFiles(t *testing.T) {
 			}
 			if !bare {
 				// As if Stage had failed to write these: Commit must
-				// write them from the blobs it stored.
+				// write them from the blobs it stored. (Once Stage's
+				// goroutine has written what it was handed.)
+				r.settleEarly()
 				r.early.mu.Lock()
 				for i := range 5 {
 					name := fmt.Sprintf("namespaces/a/configmaps/c%03d.yaml", i)
