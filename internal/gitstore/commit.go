@@ -61,7 +61,7 @@ func (r *Repo) Commit(ctx context.Context, changes []snapsync.Change, message st
 	if checkedOut {
 		// If we stop between moving the branch and updating the files,
 		// the next Open finds this journal and brings the worktree to HEAD.
-		if err := r.writeJournal(id.String()); err != nil {
+		if err := r.writeCommitJournal(id.String()); err != nil {
 			return "", err
 		}
 	}

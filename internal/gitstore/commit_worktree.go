@@ -23,7 +23,11 @@ const worktreeWriters = 8
 // the index is written in the background, which then clears the journal
 // (background is true).
 func (r *Repo) updateWorktree(changes []snapsync.Change, ids map[string]*plumbing.Hash) (background bool, err error) {
-	idx, err := r.loadIndex()
+	load := r.loadIndex
+	if r.indexInBackground {
+		load = r.loadCommitIndex
+	}
+	idx, err := load()
 	if err != nil {
 		return false, err
 	}

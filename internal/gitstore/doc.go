@@ -33,8 +33,10 @@
 //	    if checked out: write the changed files not written early, patch
 //	             their index entries, clear the journal (with
 //	             Options.IndexInBackground: write the index and clear the
-//	             journal in the background; the next index or journal
-//	             user, or Flush, waits for it)
+//	             journal in the background once the commits pause, the
+//	             commits of a burst in one write; the next commit adds to
+//	             a write not started, any other index or journal user, or
+//	             Flush, writes it first)
 //
 // With a base revision (Options.Base) Commit writes drift commits
 // instead: the live state on top of the base, on a branch that is not

@@ -24,11 +24,30 @@ import (
 func (r *Repo) indexPath() string { return filepath.Join(r.gitDir(), "index") }
 
 // loadIndex returns the index, from memory when the file is still the one
-// last written.
+// last written, once the index commits left to write is written.
 func (r *Repo) loadIndex() (*index.Index, error) {
 	if err := r.waitIndex(); err != nil {
 		return nil, err
 	}
+	return r.readIndex()
+}
+
+// loadCommitIndex is loadIndex for a commit in the background
+// (Options.IndexInBackground): an index earlier commits left to write is
+// not written first, but returned, for this commit to add its entries to.
+func (r *Repo) loadCommitIndex() (*index.Index, error) {
+	if err := r.claimIndex(); err != nil {
+		return nil, err
+	}
+	if idx := r.claimedIndex(); idx != nil {
+		return idx, nil
+	}
+	return r.readIndex()
+}
+
+// readIndex returns the index from memory when the file is still the one
+// last written, else from the file.
+func (r *Repo) readIndex() (*index.Index, error) {
 	if r.index != nil {
 		if fi, err := os.Stat(r.indexPath()); err == nil && fi.Size() == r.indexSize && fi.ModTime().Equal(r.indexTime) {
 			return r.index, nil

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-git/go-git/v5/plumbing/format/index"
 	snapsync "github.com/kubesnap/kubesnap/sync"
@@ -69,6 +70,8 @@ func TestCommitIndexInBackgroundFails(t *testing.T) {
 				if err := r.Flush(); !errors.Is(err, failing) {
 					t.Fatalf("Flush = %v, want the write's failure", err)
 				}
+			} else if !r.indexFailed() { // the commits paused: the write ran
+				t.Fatal("the index write did not fail")
 			}
 			backgroundSave = (*Repo).saveIndex
 			if c.stage { // the watcher stages an object before it commits
@@ -108,5 +111,115 @@ func flushedClean(t *testing.T, r *Repo, dir string) {
 	}
 	if _, err := os.Stat(r.journalPath()); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("journal after Flush: %v", err)
+	}
+}
+
+// putIndexOff makes the background index wait for Flush (or whatever
+// else writes it) for the rest of the test, and counts the writes.
+func putIndexOff(t *testing.T) *int {
+	t.Helper()
+	quiet, most := indexQuiet, indexMaxDelay
+	indexQuiet, indexMaxDelay = time.Hour, time.Hour
+	writes := 0
+	backgroundSave = func(r *Repo, idx *index.Index, m merged) error {
+		writes++
+		return r.saveIndex(idx, m)
+	}
+	t.Cleanup(func() { indexQuiet, indexMaxDelay, backgroundSave = quiet, most, (*Repo).saveIndex })
+	return &writes
+}
+
+// Commits that come before the index of the one before is written add
+// their entries to it: changed in place, added, deleted, changed again,
+// one write holds them all, and the journal stays until then.
+func TestBackgroundIndexGathersTheCommitsOfABurst(t *testing.T) {
+	writes := putIndexOff(t)
+	dir := filepath.Join(t.TempDir(), "repo")
+	r := open(t, dir, Options{IndexInBackground: true})
+	a, b, c := "namespaces/n/configmaps/a.yaml", "namespaces/n/configmaps/b.yaml", "namespaces/n/configmaps/c.yaml"
+	if _, err := r.Commit(t.Context(), []snapsync.Change{add(a, "a: 1\n"), add(b, "b: 1\n")}, "first\n"); err != nil {
+		t.Fatal(err)
+	}
+	flushedClean(t, r, dir)
+	*writes = 0
+	steps := [][]snapsync.Change{
+		{{Op: snapsync.Modified, Path: a, Data: []byte("a: 2\n")}},
+		{{Op: snapsync.Modified, Path: b, Data: []byte("b: 2\n")}},
+		{add(c, "c: 1\n")},
+		{{Op: snapsync.Modified, Path: a, Data: []byte("a: 3\n")}},
+		{{Op: snapsync.Deleted, Path: b}},
+		{{Op: snapsync.Modified, Path: c, Data: []byte("c: 2\n")}},
+	}
+	for i, changes := range steps {
+		if _, err := r.Commit(t.Context(), changes, "step\n"); err != nil {
+			t.Fatalf("commit %d: %v", i, err)
+		}
+		if _, err := os.Stat(r.journalPath()); err != nil {
+			t.Fatalf("commit %d: no journal while its index waits: %v", i, err)
+		}
+	}
+	if *writes != 0 {
+		t.Errorf("%d index writes before Flush, want none", *writes)
+	}
+	flushedClean(t, r, dir)
+	if *writes != 1 {
+		t.Errorf("%d index writes for the burst, want 1", *writes)
+	}
+	got := gitCLI(t, dir, "ls-files", "--format=%(objectname) %(path)")
+	want := gitCLI(t, dir, "ls-tree", "-r", "--format=%(objectname) %(path)", "HEAD")
+	if got != want {
+		t.Errorf("index:\n%s\nHEAD:\n%s", got, want)
+	}
+}
+
+// A commit's index is written without Flush once the commits pause.
+func TestBackgroundIndexIsWrittenWhenTheCommitsPause(t *testing.T) {
+	quiet := indexQuiet
+	indexQuiet = time.Millisecond
+	t.Cleanup(func() { indexQuiet = quiet })
+	dir := filepath.Join(t.TempDir(), "repo")
+	r := open(t, dir, Options{IndexInBackground: true})
+	a := "namespaces/n/configmaps/a.yaml"
+	if _, err := r.Commit(t.Context(), []snapsync.Change{add(a, "a: 1\n")}, "one\n"); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
+		_, err := os.Stat(r.journalPath())
+		if errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the index of a commit is not written a minute after it: journal %v", err)
+		}
+	}
+	if r.settleIndex(true) != nil {
+		t.Fatal("the write failed")
+	}
+	if st := gitCLI(t, dir, "status", "--porcelain"); st != "" {
+		t.Errorf("git status is not clean:\n%s", st)
+	}
+}
+
+// What reads the index other than a commit, or writes a journal of its
+// own, writes the index commits left first: here a Stage.
+func TestBackgroundIndexIsWrittenBeforeOtherWork(t *testing.T) {
+	writes := putIndexOff(t)
+	dir := filepath.Join(t.TempDir(), "repo")
+	r := open(t, dir, Options{IndexInBackground: true})
+	a := "namespaces/n/configmaps/a.yaml"
+	if _, err := r.Commit(t.Context(), []snapsync.Change{add(a, "a: 1\n")}, "one\n"); err != nil {
+		t.Fatal(err)
+	}
+	r.Stage(a, []byte("a: 2\n"))
+	r.settleEarly()
+	if *writes != 1 {
+		t.Errorf("%d index writes before Stage wrote ahead, want 1", *writes)
+	}
+	if _, err := r.Commit(t.Context(), []snapsync.Change{{Op: snapsync.Modified, Path: a, Data: []byte("a: 2\n")}}, "two\n"); err != nil {
+		t.Fatal(err)
+	}
+	flushedClean(t, r, dir)
+	if got := gitCLI(t, dir, "show", "HEAD:"+a); got != "a: 2\n" {
+		t.Errorf("HEAD:%s = %q", a, got)
 	}
 }

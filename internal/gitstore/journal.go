@@ -41,6 +41,22 @@ func (r *Repo) writeJournal(entry string) error {
 	if err := r.waitIndex(); err != nil { // its end clears the journal
 		return err
 	}
+	return r.putJournal(entry)
+}
+
+// writeCommitJournal is writeJournal for a commit: an index earlier
+// commits left to write in the background is not written first but
+// kept, for this commit to add its entries to (loadCommitIndex); the
+// journal stays until it is written.
+func (r *Repo) writeCommitJournal(id string) error {
+	if err := r.claimIndex(); err != nil {
+		return err
+	}
+	return r.putJournal(id)
+}
+
+// putJournal writes the journal's line.
+func (r *Repo) putJournal(entry string) error {
 	if err := os.WriteFile(r.journalPath(), []byte(entry+"\n"), 0o644); err != nil {
 		return fmt.Errorf("write worktree journal: %w", err)
 	}

@@ -44,9 +44,12 @@ type Options struct {
 	// background (index_background.go): the index holds an entry per
 	// file and a checksum of all of it, so writing it is what grows with
 	// the repository in a one-file commit. Meanwhile git status shows
-	// the files just committed as changed. The next operation that
-	// needs the index or the journal waits for it; Flush waits for it
-	// and says how it went.
+	// the files just committed as changed. The write waits until the
+	// commits pause (a quarter second, at most five seconds), so that a
+	// burst of commits writes the index once. The next commit adds to a
+	// write that has not started; any other operation that needs the
+	// index or the journal writes it first; Flush writes it and says how
+	// it went.
 	IndexInBackground bool
 }
 
