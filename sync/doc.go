@@ -45,8 +45,10 @@
 //	                retry after a backoff (1s doubling to 5m)
 //	    maintain    every 32 commits, when the store is a Maintainer: the
 //	                new pack is written in a goroutine while commits go
-//	                on; the loop swaps it in between two commits; a
-//	                failure is logged and counted, never stops the loop
+//	                on; the loop swaps it in between two commits; up to
+//	                two at once (beside a long one, the store packs only
+//	                what is safe alongside); a failure is logged and
+//	                counted, never stops the loop
 //	    push        after a commit; a push that lost its races to other
 //	                writers is retried in 1-3s, other failures back off
 //	    rebase refresh  if the remote moved, our commits were rebased: read

@@ -11,6 +11,10 @@ type Maintainer interface {
 	// reads. The finish it returns (nil when there was nothing to do, or
 	// another maintainer was at work) must be called where the store is
 	// used, between its commits: it is quick, and swaps the new pack in.
+	// It may be called again while an earlier one is being prepared or
+	// awaits its finish: the store then does only what is safe beside
+	// it (gitstore: a pack of the loose objects that came since), or
+	// nothing.
 	PrepareMaintenance(ctx context.Context) (finish func() (MaintainResult, error), err error)
 }
 

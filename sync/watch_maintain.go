@@ -12,14 +12,20 @@ import (
 // gitstore.DefaultMaintainOptions' MinLoose).
 const maintainEvery = 32
 
+// maxMaintaining is how many maintenances the watcher lets run at once:
+// one may take minutes (a roll-up of the whole history), and beside it
+// the store can do what is safe alongside (gitstore: a pack of the loose
+// objects that came since), so that they do not pile up at a fast pace.
+const maxMaintaining = 2
+
 // maintenance is the watcher's state of its store's maintenance, owned
 // by the loop's goroutine.
 type maintenance struct {
 	started bool // once since the watcher began
 	commits int  // commits since the last one started
-	// done receives the finish of the one running; nil when none ran.
+	// done receives the finishes of the ones running; nil when none ran.
 	done    chan func() (MaintainResult, error)
-	running bool
+	running int
 }
 
 // MaintainObserver is an Observer that is also told about the store's
@@ -30,19 +36,20 @@ type MaintainObserver interface {
 }
 
 // maybeMaintain starts a maintenance of the store in its own goroutine
-// when the store is a Maintainer, none is running, and enough commits
-// were made since the last. Commits go on meanwhile: the goroutine only
-// writes the new pack; the loop swaps it in (finishMaintenance) between
-// commits.
+// when the store is a Maintainer, fewer than maxMaintaining are running,
+// and enough commits were made since the last started. Commits go on
+// meanwhile: the goroutine only writes the new pack; the loop swaps it
+// in (finishMaintenance) between commits.
 func (w *Watcher) maybeMaintain(ctx context.Context) {
 	m, ok := w.st.(Maintainer)
-	if !ok || w.maint.running || (w.maint.started && w.maint.commits < maintainEvery) {
+	if !ok || w.maint.running >= maxMaintaining || (w.maint.started && w.maint.commits < maintainEvery) {
 		return
 	}
 	if w.maint.done == nil {
-		w.maint.done = make(chan func() (MaintainResult, error), 1)
+		w.maint.done = make(chan func() (MaintainResult, error), maxMaintaining)
 	}
-	w.maint.started, w.maint.running, w.maint.commits = true, true, 0
+	w.maint.started, w.maint.commits = true, 0
+	w.maint.running++
 	start := w.now()
 	go func() {
 		finish, err := m.PrepareMaintenance(ctx)
@@ -65,7 +72,7 @@ func (w *Watcher) maybeMaintain(ctx context.Context) {
 
 // finishMaintenance swaps in what the running maintenance prepared.
 func (w *Watcher) finishMaintenance(finish func() (MaintainResult, error)) {
-	w.maint.running = false
+	w.maint.running--
 	res, err := finish()
 	if err != nil {
 		// A failed maintenance costs disk space, never a commit: the
@@ -88,10 +95,10 @@ func (w *Watcher) maintained(res MaintainResult, took time.Duration, err error) 
 	}
 }
 
-// endMaintenance waits for a running maintenance and finishes it, so
-// that the watcher leaves no lock behind when it stops.
+// endMaintenance waits for the running maintenances and finishes them,
+// so that the watcher leaves no lock behind when it stops.
 func (w *Watcher) endMaintenance() {
-	if w.maint.running {
+	for w.maint.running > 0 {
 		w.finishMaintenance(<-w.maint.done)
 	}
 }

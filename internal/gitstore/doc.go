@@ -63,7 +63,8 @@
 // same path (planRollup):
 //
 //	take .git/kubesnap-maintain.lock (O_EXCL; stale when its holder's
-//	    pid is gone or it went untouched for 2 minutes), else skip
+//	    pid is gone or it went untouched for 2 minutes), else write a
+//	    loose pack (below) or skip
 //	list loose objects, and packs with an index, minus .keep packs and
 //	    the replaced packs still in their grace period
 //	roll up the fewest smallest packs so that the packs left and the
@@ -81,6 +82,21 @@
 //	        listed above (only those: they are all in the new pack)
 //	    remove the replaced packs older than the grace period (.pack
 //	        first), re-read the pack list; release the lock
+//
+// A roll-up that reaches the oldest packs rewrites the whole history and
+// may take minutes; the watcher lets a second maintenance start
+// meanwhile, which writes a loose pack (maintain_loose.go):
+//
+//	take .git/kubesnap-maintain-loose.lock (as above), else skip
+//	list the loose objects, less those this process's roll-up gathers;
+//	    fewer than 512: skip
+//	write them as one new pack, as above; rolls up no pack
+//	finish: re-read the pack list, remove those loose objects; release
+//
+// The two share only loose objects, each removing only what its own
+// synced pack holds (one already gone is passed by); a maintainer's
+// go-git storage keeps its pack files open and, on an object it cannot
+// find, re-reads the pack list and looks again.
 //
 // Why this is safe: nothing is removed before a synced, renamed pack
 // holds it, so a SIGKILL at any point leaves every object somewhere.
@@ -182,6 +198,8 @@
 //   - maintain_lock.go, maintain_lock_unix.go, maintain_lock_other.go:
 //     the lock and whether its holder is gone.
 //   - maintain_replaced.go: the replaced packs and their grace period.
+//   - maintain_loose.go: the loose pack written beside a roll-up, and
+//     the storage that rescans the packs on a miss.
 //
 // The worktree and the index:
 //   - workdir.go: the workdir, folders checked and kept open;

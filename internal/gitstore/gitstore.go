@@ -65,6 +65,10 @@ type Repo struct {
 	// trees keeps the trees commits wrote or read last (tree_raw.go).
 	trees   treeCache
 	treesMu gosync.Mutex
+
+	// claims is the loose objects this process's maintenance gathers,
+	// left alone by a loose pack beside it (maintain_loose.go).
+	claims maintClaims
 }
 
 // Branch is the short name of the branch commits go to.

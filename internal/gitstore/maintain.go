@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/storage/filesystem"
 	snapsync "github.com/kubesnap/kubesnap/sync"
 )
@@ -25,20 +25,25 @@ type MaintainOptions struct {
 	// MinLoose is how many loose objects make a pack of their own when
 	// the packs need no roll-up; fewer wait for the next maintenance.
 	MinLoose int
+	// LooseBeside is how many loose objects make a loose pack while
+	// another maintenance holds the lock (maintain_loose.go).
+	LooseBeside int
 }
 
 // DefaultMaintainOptions are the watcher's: replaced packs stay five
 // minutes (a diff or restore reads its revision well within that), and a
 // few hundred loose objects are worth a pack.
 func DefaultMaintainOptions() MaintainOptions {
-	return MaintainOptions{Grace: 5 * time.Minute, MinLoose: 256}
+	return MaintainOptions{Grace: 5 * time.Minute, MinLoose: 256, LooseBeside: DefaultLooseBeside}
 }
 
 // Maintain gathers loose objects and small packs into one new pack, so
 // that the packs form a geometric progression (see doc.go), then removes
 // what the new pack replaced: the loose objects at once, the old packs
-// after opts.Grace. It refuses nothing: with another maintainer at work
-// or nothing to gather it does nothing and says why in Skipped.
+// after opts.Grace. With another maintainer at work it packs the loose
+// objects alone, once there are opts.LooseBeside (maintain_loose.go). It
+// refuses nothing: with nothing to gather, or another loose pack under
+// way, it does nothing and says why in Skipped.
 //
 // It must not run while the same Repo commits or reads: the watcher
 // uses PrepareMaintenance instead.
@@ -71,14 +76,14 @@ func (r *Repo) prepareMaintenance(ctx context.Context, opts MaintainOptions) (fi
 	gitDir := r.gitDir()
 	lock, err := lockMaintain(gitDir)
 	if errors.Is(err, errMaintainLocked) {
-		res.Skipped = "another maintenance is running"
-		return nil, res, nil
+		return r.prepareLoosePack(ctx, gitDir, opts)
 	}
 	if err != nil {
 		return nil, res, err
 	}
 	defer func() {
 		if finish == nil {
+			r.claims.release()
 			lock.release()
 		}
 	}()
@@ -107,6 +112,7 @@ func (r *Repo) prepareMaintenance(ctx context.Context, opts MaintainOptions) (fi
 	var loose []plumbing.Hash
 	if gather {
 		loose = before.loose
+		r.claims.claim(loose) // a loose pack beside this one leaves them
 		newPack, err = r.writeGathered(ctx, lock, gitDir, loose, roll)
 		if err != nil {
 			return nil, res, fmt.Errorf("maintain %s: %w", gitDir, err)
@@ -115,6 +121,7 @@ func (r *Repo) prepareMaintenance(ctx context.Context, opts MaintainOptions) (fi
 	}
 	finish = func() (snapsync.MaintainResult, error) {
 		defer lock.release()
+		defer r.claims.release()
 		return r.finishMaintenance(gitDir, opts, res, replaced, newPack, loose, roll)
 	}
 	return finish, res, nil
@@ -132,16 +139,20 @@ func (r *Repo) writeGathered(ctx context.Context, lock *maintainLock, gitDir str
 			return "", err
 		}
 	}
-	// A storage of our own: the Repo's go-git storage is not safe for
-	// use from two goroutines, and the watcher commits meanwhile.
-	own, err := git.PlainOpen(r.dir)
-	if err != nil {
-		return "", fmt.Errorf("open %s: %w", r.dir, err)
-	}
 	if err := os.MkdirAll(packDir, 0o755); err != nil {
 		return "", err
 	}
-	return writeRollup(ctx, lock, packDir, own.Storer, set)
+	fs, ok := r.repo.Storer.(*filesystem.Storage)
+	if !ok {
+		return "", fmt.Errorf("%s is not a repository on disk: nothing to maintain", r.dir)
+	}
+	// A storage of our own: the Repo's go-git storage is not safe for
+	// use from two goroutines, and the watcher commits meanwhile. It
+	// keeps the packs open: go-git otherwise opens a pack file again
+	// for every object it reads from it (a third of a roll-up's time).
+	own := filesystem.NewStorageWithOptions(fs.Filesystem(), cache.NewObjectLRUDefault(), filesystem.Options{KeepDescriptors: true})
+	defer own.Close() //nolint:errcheck // read only: nothing is lost
+	return writeRollup(ctx, lock, packDir, rescanning{own}, set)
 }
 
 // finishMaintenance swaps the new pack in: it records the packs it
@@ -163,11 +174,8 @@ func (r *Repo) finishMaintenance(gitDir string, opts MaintainOptions, res snapsy
 	}
 	r.reindex() // before a loose object goes: it must be found in the pack
 	objDir := filepath.Join(gitDir, "objects")
-	for _, h := range loose {
-		hex := h.String()
-		if err := os.Remove(filepath.Join(objDir, hex[:2], hex[2:])); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return res, fmt.Errorf("remove packed loose object %s: %w", h, err)
-		}
+	if err := removeLoose(objDir, loose); err != nil {
+		return res, err
 	}
 	removed, err := removeReplaced(gitDir, replaced, opts.Grace, now)
 	res.PacksRemoved = removed

@@ -15,18 +15,26 @@ import (
 )
 
 // maintainAsTheWatcher commits n one-object changes to r as the watcher
-// does, with its maintenance: every maintainEvery commits the pack is
-// written in a goroutine (PrepareMaintenance) while commits go on, and
-// swapped in between two commits. after is called after every commit
-// with how long the commit took (with the swap, when one followed it)
-// and whether a maintenance was writing its pack meanwhile.
+// does, with its maintenance: every maintainEvery commits a maintenance
+// is prepared in a goroutine (PrepareMaintenance) while commits go on,
+// up to two at once (a long roll-up, and beside it a loose pack), and
+// each is swapped in between two commits. after is called after every
+// commit with how long the commit took (with the swaps, when some
+// followed it) and whether a maintenance was writing its pack meanwhile.
 func maintainAsTheWatcher(t testing.TB, r *Repo, n int, after func(i int, id string, took time.Duration, maintaining bool)) {
 	t.Helper()
-	done := make(chan func() (snapsync.MaintainResult, error), 1)
-	running, since := false, 0
+	const maxMaintaining = 2 // as sync's watcher
+	done := make(chan func() (snapsync.MaintainResult, error), maxMaintaining)
+	running, since := 0, 0
+	finish := func(f func() (snapsync.MaintainResult, error)) {
+		running--
+		if _, err := f(); err != nil {
+			t.Fatalf("maintenance: %v", err)
+		}
+	}
 	for i := range n {
 		c := modify(fmt.Sprintf("namespaces/ns-%02d/configmaps/cm-%04d.yaml", i%10, (i*7)%1000), fmt.Sprintf("w: %d\n", i))
-		start, maintaining := time.Now(), running
+		start, maintaining := time.Now(), running > 0
 		one := 1 // the watcher's message: its subject and trailers, which log reads
 		msg := fmt.Sprintf("Update 1 object in ns-%02d: configmaps/cm-%04d (bench)\n\n", i%10, (i*7)%1000) +
 			snapsync.Trailers{Objects: 2000, Changed: &one, Path: r.Prefix()}.String()
@@ -35,32 +43,32 @@ func maintainAsTheWatcher(t testing.TB, r *Repo, n int, after func(i int, id str
 			t.Fatal(err)
 		}
 		since++
-		select {
-		case finish := <-done:
-			running = false
-			if _, err := finish(); err != nil {
-				t.Fatalf("maintenance: %v", err)
+	swaps:
+		for {
+			select {
+			case f := <-done:
+				finish(f)
+			default:
+				break swaps
 			}
-		default:
 		}
 		after(i, id, time.Since(start), maintaining)
-		if !running && since >= 32 {
-			running, since = true, 0
+		if running < maxMaintaining && since >= 32 {
+			running++
+			since = 0
 			go func() {
-				finish, err := r.PrepareMaintenance(t.Context())
+				f, err := r.PrepareMaintenance(t.Context())
 				done <- func() (snapsync.MaintainResult, error) {
-					if err != nil || finish == nil {
+					if err != nil || f == nil {
 						return snapsync.MaintainResult{}, err
 					}
-					return finish()
+					return f()
 				}
 			}()
 		}
 	}
-	if running {
-		if _, err := (<-done)(); err != nil {
-			t.Fatalf("maintenance: %v", err)
-		}
+	for running > 0 {
+		finish(<-done)
 	}
 }
 

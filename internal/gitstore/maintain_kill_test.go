@@ -25,9 +25,10 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// runChild is the child: "maintain DIR" runs one maintenance, "commit
-// DIR" commits one-object changes without end, "commit-bg DIR" too, with
-// the index written in the background as the watcher does.
+// runChild is the child: "maintain DIR" runs one maintenance,
+// "loosepack DIR" a loose pack beside a roll-up (loosePackChild),
+// "commit DIR" commits one-object changes without end, "commit-bg DIR"
+// too, with the index written in the background as the watcher does.
 func runChild(spec string) int {
 	verb, dir, _ := strings.Cut(spec, " ")
 	var opts Options
@@ -43,6 +44,11 @@ func runChild(spec string) int {
 	switch verb {
 	case "maintain":
 		if _, err := r.Maintain(ctx, MaintainOptions{MinLoose: 1}); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	case "loosepack":
+		if err := loosePackChild(r); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}

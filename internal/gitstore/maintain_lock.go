@@ -7,12 +7,19 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	gosync "sync"
 	"time"
 )
 
 // maintainLockName is the lock file that keeps two maintainers (two
 // processes, or a watcher and kubesnap gc) from running at once.
 const maintainLockName = "kubesnap-maintain.lock"
+
+// looseLockName is the lock of a loose pack: a pack of loose objects
+// alone, written while another maintainer holds maintainLockName (a long
+// roll-up), so that loose objects do not pile up meanwhile. Two loose
+// packs never run at once; one runs beside a roll-up (maintain_loose.go).
+const looseLockName = "kubesnap-maintain-loose.lock"
 
 // maintainLockStale is how long a lock may go untouched before it is
 // taken as left by a process that died: a maintainer at work touches its
@@ -28,13 +35,33 @@ type maintainLock struct {
 	touched time.Time
 }
 
-// lockMaintain takes the lock, created with O_EXCL so that only one
-// taker wins; a stale lock is removed and taken again once.
+// heldLocks are the lock files this process holds. A lock file naming
+// this process's id is stale (pidGone) unless listed here: this process
+// may hold the maintenance lock in one goroutine (a roll-up) while
+// another asks for it (a loose pack beside it).
+var heldLocks = struct {
+	gosync.Mutex
+	paths map[string]bool
+}{paths: map[string]bool{}}
+
+// lockMaintain takes the maintenance lock (lockFile).
 func lockMaintain(gitDir string) (*maintainLock, error) {
-	p := filepath.Join(gitDir, maintainLockName)
+	return lockFile(gitDir, maintainLockName)
+}
+
+// lockFile takes the lock gitDir/name, created with O_EXCL so that only
+// one taker wins; a stale lock is removed and taken again once.
+func lockFile(gitDir, name string) (*maintainLock, error) {
+	p := filepath.Join(gitDir, name)
+	heldLocks.Lock()
+	defer heldLocks.Unlock()
+	if heldLocks.paths[p] {
+		return nil, errMaintainLocked
+	}
 	for range 2 {
 		err := createWithPid(p)
 		if err == nil {
+			heldLocks.paths[p] = true
 			return &maintainLock{path: p, touched: time.Now()}, nil
 		}
 		if !errors.Is(err, os.ErrExist) {
@@ -125,5 +152,8 @@ func (l *maintainLock) refresh() {
 
 // release removes the lock.
 func (l *maintainLock) release() {
+	heldLocks.Lock()
+	defer heldLocks.Unlock()
 	_ = os.Remove(l.path) // best effort: a left lock goes stale
+	delete(heldLocks.paths, l.path)
 }

@@ -188,20 +188,39 @@ func TestMaintainLeavesKeptPacksAndOtherWritersFiles(t *testing.T) {
 	allReadable(t, dir, r, ids)
 }
 
+// Another process holds the lock: Maintain writes a loose pack beside
+// it, unless another loose pack is under way too.
 func TestMaintainSkipsWhileAnotherHoldsTheLock(t *testing.T) {
 	dir := t.TempDir()
 	r, ids := historyRepo(t, dir, 10, 5)
 	lock := filepath.Join(dir, ".git", maintainLockName)
-	if err := os.WriteFile(lock, []byte("1\n"), 0o644); err != nil {
-		t.Fatal(err)
+	looseLock := filepath.Join(dir, ".git", looseLockName)
+	for _, l := range []string{lock, looseLock} {
+		if err := os.WriteFile(l, []byte("1\n"), 0o644); err != nil { // pid 1: alive
+			t.Fatal(err)
+		}
 	}
 	res, err := r.Maintain(t.Context(), MaintainOptions{MinLoose: 1})
 	if err != nil || res.Skipped != "another maintenance is running" {
-		t.Fatalf("with the lock held: %+v, %v; want skipped", res, err)
+		t.Fatalf("with both locks held: %+v, %v; want skipped", res, err)
 	}
 	if l, _ := objectCounts(t, dir); l == 0 {
-		t.Error("loose objects packed while another maintainer held the lock")
+		t.Error("loose objects packed while other maintainers held both locks")
 	}
+	if err := os.Remove(looseLock); err != nil {
+		t.Fatal(err)
+	}
+	res, err = r.Maintain(t.Context(), MaintainOptions{MinLoose: 1})
+	if err != nil || res.Skipped != "" || res.LoosePacked == 0 || res.PacksRolled != 0 || res.PacksRemoved != 0 {
+		t.Fatalf("with the lock held: %+v, %v; want the loose objects packed alone", res, err)
+	}
+	if l, _ := objectCounts(t, dir); l != 0 {
+		t.Errorf("%d loose objects after the loose pack, want 0", l)
+	}
+	if _, err := os.Stat(lock); err != nil {
+		t.Errorf("the other maintainer's lock: %v; want it left", err)
+	}
+	ids = append(ids, commit(t, r, "more\n", modify("namespaces/ns-00/configmaps/cm-0000.yaml", "more\n")))
 	// A lock left by a maintainer that died goes stale.
 	old := time.Now().Add(-maintainLockStale - time.Second)
 	if err := os.Chtimes(lock, old, old); err != nil {
