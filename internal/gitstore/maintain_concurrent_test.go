@@ -2,7 +2,9 @@ package gitstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -73,13 +75,33 @@ func maintainAsTheWatcher(t testing.TB, r *Repo, n int, after func(i int, id str
 }
 
 // looseCount counts the loose objects on disk.
+// looseCount counts the loose objects of the repository at dir by their
+// names alone: the endurance benchmark counts after every commit, and
+// scanObjects, which also sizes every file, took half its CPU.
 func looseCount(t testing.TB, dir string) int {
 	t.Helper()
-	st, err := scanObjects(filepath.Join(dir, ".git", "objects"), nil)
-	if err != nil {
-		t.Fatal(err)
+	objDir := filepath.Join(dir, ".git", "objects")
+	n := 0
+	for i := range 256 {
+		f, err := os.Open(filepath.Join(objDir, fmt.Sprintf("%02x", i)))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		names, err := f.Readdirnames(-1)
+		f.Close() //nolint:errcheck // read only
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			t.Fatal(err)
+		}
+		for _, name := range names {
+			if len(name) == 38 && isHex(name) {
+				n++
+			}
+		}
 	}
-	return len(st.loose)
+	return n
 }
 
 func TestMaintenanceUnderCommitsAndReadersLosesNothing(t *testing.T) {
