@@ -239,3 +239,29 @@ func TestOpenRefusesAPathIntoGitsOwnFolder(t *testing.T) {
 		}
 	}
 }
+
+// WriteFile creates a new file without looking first; a file already
+// there is overwritten, shorter content truncating it, and a folder
+// there is refused, naming it.
+func TestWriteFileOverWhatIsThere(t *testing.T) {
+	dir := t.TempDir()
+	w, err := openWorkdir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close() //nolint:errcheck // test
+	for _, content := range []string{"first, longer\n", "second\n"} {
+		if _, err := w.WriteFile("a/b.yaml", []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := os.ReadFile(filepath.Join(dir, "a/b.yaml")); err != nil || string(got) != content {
+			t.Fatalf("a/b.yaml holds %q (%v), want %q", got, err, content)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "a/c.yaml"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.WriteFile("a/c.yaml", []byte("x\n"), 0o644); err == nil || !strings.Contains(err.Error(), "a/c.yaml") {
+		t.Errorf("WriteFile over a folder = %v, want an error naming it", err)
+	}
+}

@@ -69,12 +69,10 @@ func (w *workdir) ReadFile(name string) ([]byte, error) {
 // WriteFile writes data to name, making its folders, and returns the
 // file's stat data as written.
 func (w *workdir) WriteFile(name string, data []byte, perm fs.FileMode) (fs.FileInfo, error) {
-	d, base, release, err := w.file(name, true)
-	if err != nil {
-		return nil, err
+	f, err := w.createFile(name, perm)
+	if errors.Is(err, fs.ErrExist) {
+		f, err = w.truncateFile(name, perm)
 	}
-	defer release()
-	f, err := d.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
 	if err != nil {
 		return nil, err
 	}
@@ -86,6 +84,34 @@ func (w *workdir) WriteFile(name string, data []byte, perm fs.FileMode) (fs.File
 		return nil, errors.Join(err, f.Close())
 	}
 	return fi, f.Close()
+}
+
+// createFile creates name, which must not exist, making its folders. It
+// does not look at name first, as truncateFile does: O_EXCL fails on
+// anything there, a link included, without following it. A first
+// snapshot writes every file so, one system call fewer for each.
+func (w *workdir) createFile(name string, perm fs.FileMode) (*os.File, error) {
+	if err := checkName(name); err != nil {
+		return nil, err
+	}
+	dir, base := split(name)
+	d, release, err := w.folder(dir, true)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	return d.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+}
+
+// truncateFile opens name for writing from its start, after checking
+// that it is a regular file (see file).
+func (w *workdir) truncateFile(name string, perm fs.FileMode) (*os.File, error) {
+	d, base, release, err := w.file(name, true)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	return d.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
 }
 
 // Symlink makes name a link to target, replacing a file or link of that
