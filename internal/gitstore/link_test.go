@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-git/go-git/v5/plumbing/format/index"
 	snapsync "github.com/kubesnap/kubesnap/sync"
 )
 
@@ -251,11 +252,23 @@ func TestWriteFileOverWhatIsThere(t *testing.T) {
 	}
 	defer w.Close() //nolint:errcheck // test
 	for _, content := range []string{"first, longer\n", "second\n"} {
-		if _, err := w.WriteFile("a/b.yaml", []byte(content), 0o644); err != nil {
+		fi, err := w.WriteFile("a/b.yaml", []byte(content), 0o644)
+		if err != nil {
 			t.Fatal(err)
 		}
 		if got, err := os.ReadFile(filepath.Join(dir, "a/b.yaml")); err != nil || string(got) != content {
 			t.Fatalf("a/b.yaml holds %q (%v), want %q", got, err, content)
+		}
+		// The stat data the index entry takes is the file's.
+		want, err := os.Lstat(filepath.Join(dir, "a/b.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, wantEntry := &index.Entry{}, &index.Entry{}
+		fillStat(got, fi)
+		fillStat(wantEntry, want)
+		if fi.Size() != want.Size() || !fi.ModTime().Equal(want.ModTime()) || fi.Mode() != want.Mode() || *got != *wantEntry {
+			t.Errorf("WriteFile's stat data %v %v %v %+v, the file's %v %v %v %+v", fi.Size(), fi.ModTime(), fi.Mode(), got, want.Size(), want.ModTime(), want.Mode(), wantEntry)
 		}
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "a/c.yaml"), 0o755); err != nil {
