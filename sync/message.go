@@ -85,18 +85,23 @@ func scopeName(ns string) string {
 // (kubectl-client-side-apply), configmaps/a, services/web" — objects are
 // listed when there are at most three.
 func subject(changes []Change) string {
-	var objs []Change
+	n := 0
+	var first []Change // named in the subject when there are no more
 	ops := map[Op]bool{}
 	nss := map[string]bool{}
 	for _, c := range changes {
 		if c.ID.Name == "" {
 			continue
 		}
-		objs = append(objs, c)
+		if n++; n <= 3 {
+			first = append(first, c)
+		}
 		ops[c.Op] = true
-		nss[c.ID.Namespace] = true
+		if !nss[c.ID.Namespace] {
+			nss[c.ID.Namespace] = true
+		}
 	}
-	if len(objs) == 0 {
+	if n == 0 {
 		return "Update coverage"
 	}
 	verb := "Update"
@@ -109,10 +114,10 @@ func subject(changes []Change) string {
 		}
 	}
 	noun := "objects"
-	if len(objs) == 1 {
+	if n == 1 {
 		noun = "object"
 	}
-	s := fmt.Sprintf("%s %d %s", verb, len(objs), noun)
+	s := fmt.Sprintf("%s %d %s", verb, n, noun)
 	cluster := nss[""]
 	delete(nss, "")
 	var where []string
@@ -129,9 +134,9 @@ func subject(changes []Change) string {
 		where = append(where, "the cluster scope")
 	}
 	s += " in " + strings.Join(where, " and ")
-	if len(objs) <= 3 {
+	if n <= 3 {
 		var names []string
-		for _, c := range objs {
+		for _, c := range first {
 			n := c.ID.ResourceDir() + "/" + c.ID.Name
 			if c.Manager != "" {
 				n += " (" + c.Manager + ")"

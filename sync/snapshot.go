@@ -2,7 +2,7 @@ package sync
 
 import (
 	"context"
-	"sort"
+	"slices"
 
 	"github.com/kubesnap/kubesnap/canonical"
 )
@@ -110,10 +110,7 @@ func Snapshot(ctx context.Context, src Source, st Store, opts Options) (res Resu
 		sc.changes[canonical.LegacyCoveragePath] = Change{Op: Deleted, Path: canonical.LegacyCoveragePath}
 	}
 	res.Coverage = cov
-	for _, ch := range sc.changes {
-		res.Changes = append(res.Changes, ch)
-	}
-	sort.Slice(res.Changes, func(i, j int) bool { return res.Changes[i].Path < res.Changes[j].Path })
+	res.Changes = sortedChanges(sc.changes)
 	if len(res.Changes) == 0 && !opts.CommitUnchanged {
 		return res, nil
 	}
@@ -144,4 +141,20 @@ func Snapshot(ctx context.Context, src Source, st Store, opts Options) (res Resu
 		return Result{}, err
 	}
 	return res, nil
+}
+
+// sortedChanges returns the changes (keyed by their path) sorted by path.
+// It sorts the paths, not the changes: a first snapshot's 100,000
+// changes are large values, which a sort of them moves many times over.
+func sortedChanges(changes map[string]Change) []Change {
+	paths := make([]string, 0, len(changes))
+	for p := range changes {
+		paths = append(paths, p)
+	}
+	slices.Sort(paths)
+	out := make([]Change, len(paths))
+	for i, p := range paths {
+		out[i] = changes[p]
+	}
+	return out
 }

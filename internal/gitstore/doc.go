@@ -204,7 +204,8 @@
 // The worktree and the index:
 //   - workdir.go: the workdir, folders checked and kept open;
 //     workdir_files.go: reading, writing and removing files through it;
-//     link.go: LinkError and the names kubesnap never writes.
+//     create_linux.go, create_other.go: new files written by system calls
+//     of their own; link.go: LinkError and the names kubesnap never writes.
 //   - commit_worktree.go: a commit's files and index entries.
 //   - worktree.go: the folders kubesnap writes, and whether a file differs
 //     from a blob; local_edits.go: LocalEdits.

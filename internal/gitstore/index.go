@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing/format/index"
 )
@@ -130,8 +132,7 @@ func mergeIndex(idx *index.Index, written []*index.Entry, removed map[string]boo
 	}
 	if len(added) > 0 {
 		m.inPlace = false
-		idx.Entries = append(idx.Entries, added...)
-		sort.SliceStable(idx.Entries, func(i, j int) bool { return idx.Entries[i].Name < idx.Entries[j].Name })
+		idx.Entries = mergeSorted(idx.Entries, added)
 		// A name written twice keeps its last entry.
 		kept := idx.Entries[:0]
 		for i, e := range idx.Entries {
@@ -152,4 +153,24 @@ func mergeIndex(idx *index.Index, written []*index.Entry, removed map[string]boo
 		idx.Entries = kept
 	}
 	return m
+}
+
+// mergeSorted returns the entries of old (sorted by name) and added in
+// order of name, each name's entries as they came, old's first: a
+// stable sort of both. added is sorted first, which costs little when it
+// comes sorted (a snapshot's changes are); a first snapshot's 100,000
+// entries are then merged in one pass rather than sorted again with
+// old's.
+func mergeSorted(old, added []*index.Entry) []*index.Entry {
+	byName := func(a, b *index.Entry) int { return strings.Compare(a.Name, b.Name) }
+	slices.SortStableFunc(added, byName)
+	out := make([]*index.Entry, 0, len(old)+len(added))
+	for len(old) > 0 || len(added) > 0 {
+		if len(added) == 0 || len(old) > 0 && old[0].Name <= added[0].Name {
+			out, old = append(out, old[0]), old[1:]
+			continue
+		}
+		out, added = append(out, added[0]), added[1:]
+	}
+	return out
 }

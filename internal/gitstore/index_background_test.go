@@ -2,6 +2,7 @@ package gitstore
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -221,5 +222,25 @@ func TestBackgroundIndexIsWrittenBeforeOtherWork(t *testing.T) {
 	flushedClean(t, r, dir)
 	if got := gitCLI(t, dir, "show", "HEAD:"+a); got != "a: 2\n" {
 		t.Errorf("HEAD:%s = %q", a, got)
+	}
+}
+
+// TestMergeIndexOrder adds entries, out of order and one name twice, to
+// an index holding some: the result is sorted by name, each name once
+// with the entry written last, and the index's entries named again are
+// replaced where they are.
+func TestMergeIndexOrder(t *testing.T) {
+	e := func(name string, size uint32) *index.Entry { return &index.Entry{Name: name, Size: size} }
+	idx := &index.Index{Version: 4, Entries: []*index.Entry{e("b", 1), e("d", 1), e("f", 1)}}
+	m := mergeIndex(idx, []*index.Entry{e("e", 2), e("a", 2), e("d", 2), nil, e("c", 2), e("a", 3), e("g", 2)}, nil)
+	var got []string
+	for _, x := range idx.Entries {
+		got = append(got, fmt.Sprintf("%s%d", x.Name, x.Size))
+	}
+	if want := "a3 b1 c2 d2 e2 f1 g2"; strings.Join(got, " ") != want {
+		t.Errorf("entries %s, want %s", strings.Join(got, " "), want)
+	}
+	if m.inPlace {
+		t.Error("entries were added, yet the merge says in place")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-git/go-git/v5/plumbing/format/index"
 	snapsync "github.com/kubesnap/kubesnap/sync"
 )
 
@@ -237,5 +238,43 @@ func TestOpenRefusesAPathIntoGitsOwnFolder(t *testing.T) {
 		if _, err := Open(t.TempDir(), Options{Prefix: p}); err == nil || !strings.Contains(err.Error(), "git's own") {
 			t.Errorf("Open with --path %s = %v", p, err)
 		}
+	}
+}
+
+// WriteFile creates a new file without looking first; a file already
+// there is overwritten, shorter content truncating it, and a folder
+// there is refused, naming it.
+func TestWriteFileOverWhatIsThere(t *testing.T) {
+	dir := t.TempDir()
+	w, err := openWorkdir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close() //nolint:errcheck // test
+	for _, content := range []string{"first, longer\n", "second\n"} {
+		fi, err := w.WriteFile("a/b.yaml", []byte(content), 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := os.ReadFile(filepath.Join(dir, "a/b.yaml")); err != nil || string(got) != content {
+			t.Fatalf("a/b.yaml holds %q (%v), want %q", got, err, content)
+		}
+		// The stat data the index entry takes is the file's.
+		want, err := os.Lstat(filepath.Join(dir, "a/b.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, wantEntry := &index.Entry{}, &index.Entry{}
+		fillStat(got, fi)
+		fillStat(wantEntry, want)
+		if fi.Size() != want.Size() || !fi.ModTime().Equal(want.ModTime()) || fi.Mode() != want.Mode() || *got != *wantEntry {
+			t.Errorf("WriteFile's stat data %v %v %v %+v, the file's %v %v %v %+v", fi.Size(), fi.ModTime(), fi.Mode(), got, want.Size(), want.ModTime(), want.Mode(), wantEntry)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "a/c.yaml"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.WriteFile("a/c.yaml", []byte("x\n"), 0o644); err == nil || !strings.Contains(err.Error(), "a/c.yaml") {
+		t.Errorf("WriteFile over a folder = %v, want an error naming it", err)
 	}
 }

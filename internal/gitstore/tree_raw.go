@@ -114,20 +114,32 @@ type rawEdit struct {
 
 func (e rawEdit) key() string { return e.name + sortSuffix(e.mode == filemode.Dir) }
 
+// rawChange is what editRaw does to the entry name: writes edit, or
+// removes the entry when edit is nil.
+type rawChange struct {
+	name string
+	edit *rawEdit
+}
+
+func compareChange(c rawChange, name string) int { return strings.Compare(c.name, name) }
+
 // editRaw returns the tree raw (entries listed by parseRaw) with the
-// entries named in changes replaced by their value, or removed when it
-// is nil, and reports whether it has no entries.
-func editRaw(raw []byte, entries []rawEntry, changes map[string]*rawEdit) ([]byte, bool, error) {
-	var added []rawEdit
+// entries named in changes (sorted by name, each name once) replaced by
+// their edit, or removed when it is nil, and reports whether it has no
+// entries.
+func editRaw(raw []byte, entries []rawEntry, changes []rawChange) ([]byte, bool, error) {
+	added := make([]rawEdit, 0, len(changes))
 	for _, c := range changes {
-		if c == nil {
+		if c.edit == nil {
 			continue
 		}
-		if strings.IndexByte(c.name, 0) >= 0 {
-			return nil, false, fmt.Errorf("malformed filename %q", c.name)
+		if strings.IndexByte(c.edit.name, 0) >= 0 {
+			return nil, false, fmt.Errorf("malformed filename %q", c.edit.name)
 		}
-		added = append(added, *c)
+		added = append(added, *c.edit)
 	}
+	// Names order as keys but for folders (see sortSuffix): a folder's
+	// change may have to move.
 	slices.SortFunc(added, func(a, b rawEdit) int { return strings.Compare(a.key(), b.key()) })
 	out := make([]byte, 0, len(raw)+len(added)*64)
 	n := 0
@@ -141,7 +153,7 @@ func editRaw(raw []byte, entries []rawEntry, changes map[string]*rawEdit) ([]byt
 	}
 	var key []byte
 	for _, e := range entries {
-		if _, edited := changes[string(raw[e.name:e.nameEnd])]; edited {
+		if _, edited := slices.BinarySearchFunc(changes, string(raw[e.name:e.nameEnd]), compareChange); edited {
 			continue
 		}
 		key = append(append(key[:0], raw[e.name:e.nameEnd]...), sortSuffix(e.dir)...)

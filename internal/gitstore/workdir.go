@@ -30,6 +30,8 @@ import (
 type workdir struct {
 	mu   gosync.Mutex
 	dirs map[string]*os.Root // repository path of a checked folder ("" the top) → it
+	// files are folders of dirs opened as files, for createIn.
+	files map[string]*os.File
 }
 
 // openWorkdir opens the worktree at dir.
@@ -49,7 +51,10 @@ func (w *workdir) Close() error {
 	for _, d := range w.dirs {
 		errs = append(errs, d.Close())
 	}
-	w.dirs = nil
+	for _, f := range w.files {
+		errs = append(errs, f.Close())
+	}
+	w.dirs, w.files = nil, nil
 	return errors.Join(errs...)
 }
 
@@ -134,6 +139,12 @@ func (w *workdir) forget(dir string) {
 		if k == dir || strings.HasPrefix(k, dir+"/") {
 			_ = d.Close() // a folder only read through: nothing is lost
 			delete(w.dirs, k)
+		}
+	}
+	for k, f := range w.files {
+		if k == dir || strings.HasPrefix(k, dir+"/") {
+			_ = f.Close() // as above
+			delete(w.files, k)
 		}
 	}
 }

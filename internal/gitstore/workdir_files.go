@@ -69,6 +69,10 @@ func (w *workdir) ReadFile(name string) ([]byte, error) {
 // WriteFile writes data to name, making its folders, and returns the
 // file's stat data as written.
 func (w *workdir) WriteFile(name string, data []byte, perm fs.FileMode) (fs.FileInfo, error) {
+	fi, err := w.writeNew(name, data, perm)
+	if !errors.Is(err, fs.ErrExist) {
+		return fi, err
+	}
 	d, base, release, err := w.file(name, true)
 	if err != nil {
 		return nil, err
@@ -78,6 +82,11 @@ func (w *workdir) WriteFile(name string, data []byte, perm fs.FileMode) (fs.File
 	if err != nil {
 		return nil, err
 	}
+	return writeAndStat(f, data)
+}
+
+// writeAndStat writes data to f and returns f's stat data, and closes f.
+func writeAndStat(f *os.File, data []byte) (fs.FileInfo, error) {
 	if _, err := f.Write(data); err != nil {
 		return nil, errors.Join(err, f.Close())
 	}
@@ -86,6 +95,61 @@ func (w *workdir) WriteFile(name string, data []byte, perm fs.FileMode) (fs.File
 		return nil, errors.Join(err, f.Close())
 	}
 	return fi, f.Close()
+}
+
+// writeNew writes name, which must not exist, making its folders; it
+// fails with fs.ErrExist when something is there. It does not look at
+// name first, as WriteFile's other path does: O_EXCL fails on anything
+// there, a link included, without following it. A first snapshot writes
+// every file so, one system call fewer for each.
+func (w *workdir) writeNew(name string, data []byte, perm fs.FileMode) (fs.FileInfo, error) {
+	if err := checkName(name); err != nil {
+		return nil, err
+	}
+	dir, base := split(name)
+	d, release, err := w.folder(dir, true)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	if f := w.folderFile(dir, d); f != nil {
+		fi, err := createIn(f, base, data, perm)
+		if err != nil {
+			return nil, &fs.PathError{Op: "create", Path: name, Err: err}
+		}
+		return fi, nil
+	}
+	f, err := d.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	if err != nil {
+		return nil, err
+	}
+	return writeAndStat(f, data)
+}
+
+// folderFile returns the folder dir, d, opened as a file, kept until the
+// workdir closes (createIn's folder), or nil where createIn is not used
+// or the folder is not kept (see maxFolders).
+func (w *workdir) folderFile(dir string, d *os.Root) *os.File {
+	if !haveCreateIn {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if f, ok := w.files[dir]; ok {
+		return f
+	}
+	if w.dirs[dir] != d {
+		return nil // opened for one use
+	}
+	f, err := d.Open(".")
+	if err != nil {
+		return nil // the other path reports what is wrong
+	}
+	if w.files == nil {
+		w.files = map[string]*os.File{}
+	}
+	w.files[dir] = f
+	return f
 }
 
 // Symlink makes name a link to target, replacing a file or link of that
