@@ -97,7 +97,7 @@ func (r *Repo) stageBlob(name string, h plumbing.Hash, data []byte) {
 	if skip {
 		return
 	}
-	e := stagedEntry(data) // compressed outside the lock
+	e := packEntry(plumbing.BlobObject, data) // compressed outside the lock
 	p.mu.Lock()
 	if s.stream == stream && s.err == nil { // not taken by a Commit meanwhile
 		s.err = stream.add(h, e)
@@ -129,7 +129,7 @@ func (r *Repo) startStream() {
 		return
 	}
 	for h, data := range p.staged.raw {
-		if err := stream.add(h, stagedEntry(data)); err != nil {
+		if err := stream.add(h, packEntry(plumbing.BlobObject, data)); err != nil {
 			stream.remove()
 			p.noStream = true
 			return
@@ -138,35 +138,9 @@ func (r *Repo) startStream() {
 	p.staged.stream, p.staged.raw = stream, map[plumbing.Hash][]byte{}
 }
 
-// storedBlobSize is the size under which Stage stores a blob in the pack
-// without compression (zlib level 0, which git reads as any other
-// level). Deflate's fastest level costs about 10 µs of CPU for a blob of
-// a few hundred bytes whatever its size (it builds Huffman tables for
-// each), and saves little there: a 230-byte ConfigMap compresses to 171
-// bytes and is stored in 240. A first snapshot of 100,000 small objects
-// spent about a second of CPU on it, on the cores the API server lists
-// with. Larger blobs are compressed as before; the ids are the same
-// either way. The pack stays so until a roll-up takes it in (a roll-up
-// compresses every object it writes).
-const storedBlobSize = 512
-
-// stagedEntry is the pack entry of a blob Stage streams: see
-// storedBlobSize.
-func stagedEntry(data []byte) []byte {
-	if len(data) < storedBlobSize {
-		return packEntryWith(&zlibStored, plumbing.BlobObject, data)
-	}
-	return packEntry(plumbing.BlobObject, data)
-}
-
 // packEntry is one object as a pack holds it: a header with its type and
 // size, then its zlib-compressed content.
 func packEntry(t plumbing.ObjectType, data []byte) []byte {
-	return packEntryWith(&zlibWriters, t, data)
-}
-
-// packEntryWith is packEntry with the zlib writers of pool.
-func packEntryWith(pool *gosync.Pool, t plumbing.ObjectType, data []byte) []byte {
 	var buf bytes.Buffer
 	size := uint64(len(data))
 	c := byte(t)<<4 | byte(size&0x0f)
@@ -177,11 +151,11 @@ func packEntryWith(pool *gosync.Pool, t plumbing.ObjectType, data []byte) []byte
 		size >>= 7
 	}
 	buf.WriteByte(c)
-	zw := pool.Get().(*zlib.Writer)
+	zw := zlibWriters.Get().(*zlib.Writer)
 	zw.Reset(&buf)
 	_, _ = zw.Write(data) // writes to a bytes.Buffer cannot fail
 	_ = zw.Close()
-	pool.Put(zw)
+	zlibWriters.Put(zw)
 	return buf.Bytes()
 }
 
