@@ -198,6 +198,8 @@
 //   - maintain_lock.go, maintain_lock_unix.go, maintain_lock_other.go:
 //     the lock and whether its holder is gone.
 //   - maintain_replaced.go: the replaced packs and their grace period.
+//   - maintain_storage.go: the git folder as a maintainer's storage reads
+//     it, without the replaced packs.
 //   - maintain_loose.go: the loose pack written beside a roll-up, and
 //     the storage that rescans the packs on a miss.
 //

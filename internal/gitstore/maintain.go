@@ -150,7 +150,16 @@ func (r *Repo) writeGathered(ctx context.Context, lock *maintainLock, gitDir str
 	// use from two goroutines, and the watcher commits meanwhile. It
 	// keeps the packs open: go-git otherwise opens a pack file again
 	// for every object it reads from it (a third of a roll-up's time).
-	own := filesystem.NewStorageWithOptions(fs.Filesystem(), cache.NewObjectLRUDefault(), filesystem.Options{KeepDescriptors: true})
+	// It does not see the replaced packs (withoutPacks).
+	replaced, err := readReplaced(gitDir)
+	if err != nil {
+		return "", err
+	}
+	hidden := make(map[string]bool, len(replaced))
+	for name := range replaced {
+		hidden[name] = true
+	}
+	own := filesystem.NewStorageWithOptions(withoutPacks{fs.Filesystem(), hidden}, cache.NewObjectLRUDefault(), filesystem.Options{KeepDescriptors: true})
 	defer own.Close() //nolint:errcheck // read only: nothing is lost
 	return writeRollup(ctx, lock, packDir, rescanning{own}, set)
 }
