@@ -116,14 +116,17 @@ func flushedClean(t *testing.T, r *Repo, dir string) {
 }
 
 // putIndexOff makes the background index wait for Flush (or whatever
-// else writes it) for the rest of the test, and counts the writes.
-func putIndexOff(t *testing.T) *int {
+// else writes it) for the rest of the test, and counts the writes of the
+// repository at dir.
+func putIndexOff(t *testing.T, dir string) *int {
 	t.Helper()
 	quiet, most := indexQuiet, indexMaxDelay
 	indexQuiet, indexMaxDelay = time.Hour, time.Hour
 	writes := 0
 	backgroundSave = func(r *Repo, idx *index.Index, m merged) error {
-		writes++
+		if r.dir == dir {
+			writes++
+		}
 		return r.saveIndex(idx, m)
 	}
 	t.Cleanup(func() { indexQuiet, indexMaxDelay, backgroundSave = quiet, most, (*Repo).saveIndex })
@@ -134,8 +137,8 @@ func putIndexOff(t *testing.T) *int {
 // their entries to it: changed in place, added, deleted, changed again,
 // one write holds them all, and the journal stays until then.
 func TestBackgroundIndexGathersTheCommitsOfABurst(t *testing.T) {
-	writes := putIndexOff(t)
 	dir := filepath.Join(t.TempDir(), "repo")
+	writes := putIndexOff(t, dir)
 	r := open(t, dir, Options{IndexInBackground: true})
 	a, b, c := "namespaces/n/configmaps/a.yaml", "namespaces/n/configmaps/b.yaml", "namespaces/n/configmaps/c.yaml"
 	if _, err := r.Commit(t.Context(), []snapsync.Change{add(a, "a: 1\n"), add(b, "b: 1\n")}, "first\n"); err != nil {
@@ -204,8 +207,8 @@ func TestBackgroundIndexIsWrittenWhenTheCommitsPause(t *testing.T) {
 // What reads the index other than a commit, or writes a journal of its
 // own, writes the index commits left first: here a Stage.
 func TestBackgroundIndexIsWrittenBeforeOtherWork(t *testing.T) {
-	writes := putIndexOff(t)
 	dir := filepath.Join(t.TempDir(), "repo")
+	writes := putIndexOff(t, dir)
 	r := open(t, dir, Options{IndexInBackground: true})
 	a := "namespaces/n/configmaps/a.yaml"
 	if _, err := r.Commit(t.Context(), []snapsync.Change{add(a, "a: 1\n")}, "one\n"); err != nil {
