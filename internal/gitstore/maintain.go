@@ -197,12 +197,19 @@ func (r *Repo) finishMaintenance(gitDir string, opts MaintainOptions, res snapsy
 	if err != nil {
 		return res, err
 	}
+	err = countAfter(objDir, replaced, &res)
+	return res, err
+}
+
+// countAfter sets res's counts of the packs and bytes on disk once a
+// maintenance is done.
+func countAfter(objDir string, replaced map[string]time.Time, res *snapsync.MaintainResult) error {
 	after, err := scanObjects(objDir, replaced)
 	if err != nil {
-		return res, err
+		return err
 	}
 	res.PacksAfter, res.PacksWaiting, res.SizeAfter = len(after.packs)+after.kept, len(replaced), after.size
-	return res, nil
+	return nil
 }
 
 // reindex makes go-git read the pack indexes again.

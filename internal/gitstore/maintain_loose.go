@@ -115,12 +115,8 @@ func (r *Repo) prepareLoosePack(ctx context.Context, gitDir string, opts Maintai
 		if err := removeLoose(objDir, loose); err != nil {
 			return res, err
 		}
-		after, err := scanObjects(objDir, replaced)
-		if err != nil {
-			return res, err
-		}
-		res.PacksAfter, res.PacksWaiting, res.SizeAfter = len(after.packs)+after.kept, len(replaced), after.size
-		return res, nil
+		err := countAfter(objDir, replaced, &res)
+		return res, err
 	}
 	return finish, res, nil
 }
