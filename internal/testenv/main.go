@@ -112,6 +112,20 @@ func (e *Env) Namespace(t testing.TB) string {
 		}
 		t.Errorf("namespace %s still there a minute after its deletion", ns.Name)
 	})
+	if e.opts.ControllerManager {
+		// The controller-manager adds the namespace's default service
+		// account: wait for it, so that a test that starts a watcher now
+		// does not see it come as a change of its own.
+		for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
+			_, err := c.CoreV1().ServiceAccounts(ns.Name).Get(t.Context(), "default", metav1.GetOptions{})
+			if err == nil {
+				break
+			}
+			if !apierrors.IsNotFound(err) || time.Now().After(deadline) {
+				t.Fatalf("namespace %s: its default service account: %v", ns.Name, err)
+			}
+		}
+	}
 	return ns.Name
 }
 
