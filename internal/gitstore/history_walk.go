@@ -1,0 +1,264 @@
+package gitstore
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/storer"
+	"github.com/kubesnap/kubesnap/canonical"
+)
+
+// A history walk reads, for each commit along first parents, the commit
+// object's header and the trees on the file's path whose ids differ from
+// the same trees in the commit after it: a commit that changed another
+// namespace costs its commit, its root tree and the namespaces/ tree. The
+// trees are read as bytes (tree_raw.go's parseRaw), not decoded into
+// go-git's entries, and kept by id (a tree shared by many commits, as a
+// namespace's folder is, is read once).
+
+// historyTreeCache bounds the trees a walk keeps, by count: most are
+// read once (each commit's root), the ones worth keeping are few.
+const historyTreeCache = 4096
+
+// historyWalk is the state of one History call.
+type historyWalk struct {
+	r *Repo
+	// objects keeps the pack files open for the walk: go-git's own
+	// storage opens a pack for every object it reads (half the time of
+	// a walk, measured).
+	objects storer.EncodedObjectStorer
+	// segs is the path being followed, from the repository's top; it
+	// changes when the object moved between groups.
+	segs  []string
+	trees map[plumbing.Hash]*rawTree
+	order []plumbing.Hash
+}
+
+// newHistoryWalk starts a walk of the file full; done closes its pack
+// files.
+func newHistoryWalk(r *Repo, full string) (w *historyWalk, done func()) {
+	objects, done := r.blobStorage()
+	return &historyWalk{r: r, objects: objects, segs: strings.Split(full, "/"), trees: map[plumbing.Hash]*rawTree{}}, done
+}
+
+// pathEntry is one entry on the path: its id (zero when absent) and
+// whether it is a folder.
+type pathEntry struct {
+	hash plumbing.Hash
+	dir  bool
+}
+
+// rawCommit is a commit as the walk reads it: the header fields it
+// needs, and the bytes for describe.
+type rawCommit struct {
+	hash, tree, parent plumbing.Hash
+	when               time.Time
+	raw                []byte
+}
+
+// commit reads the commit h's header.
+func (w *historyWalk) commit(h plumbing.Hash) (*rawCommit, error) {
+	obj, err := w.objects.EncodedObject(plumbing.CommitObject, h)
+	if err != nil {
+		return nil, fmt.Errorf("read commit %s in %s: %w (a shallow clone lacks the older commits: fetch the whole history)", h, w.r.dir, err)
+	}
+	raw, err := readObject(obj)
+	if err != nil {
+		return nil, fmt.Errorf("read commit %s in %s: %w", h, w.r.dir, err)
+	}
+	c := &rawCommit{hash: h, raw: raw}
+	header, _, _ := bytes.Cut(raw, []byte("\n\n"))
+	for line := range bytes.SplitSeq(header, []byte("\n")) {
+		key, val, _ := bytes.Cut(line, []byte(" "))
+		switch string(key) {
+		case "tree":
+			c.tree = plumbing.NewHash(string(val))
+		case "parent":
+			if c.parent.IsZero() {
+				c.parent = plumbing.NewHash(string(val))
+			}
+		case "committer":
+			c.when = signatureTime(val)
+		}
+	}
+	if c.tree.IsZero() {
+		return nil, fmt.Errorf("commit %s in %s has no tree: the repository is damaged", h, w.r.dir)
+	}
+	return c, nil
+}
+
+// signatureTime is the time at the end of a signature line ("Name
+// <mail> 1700000000 +0100"), zero when it has none.
+func signatureTime(sig []byte) time.Time {
+	f := strings.Fields(string(sig))
+	if len(f) < 2 {
+		return time.Time{}
+	}
+	sec, err := strconv.ParseInt(f[len(f)-2], 10, 64)
+	if err != nil {
+		return time.Time{}
+	}
+	return time.Unix(sec, 0).UTC()
+}
+
+// describe fills the change's commit, time, author and message from the
+// whole commit, decoded by go-git.
+func (c *rawCommit) describe(out *ObjectChange) error {
+	var oc object.Commit
+	obj := &plumbing.MemoryObject{}
+	obj.SetType(plumbing.CommitObject)
+	if _, err := obj.Write(c.raw); err != nil {
+		return err
+	}
+	if err := oc.Decode(obj); err != nil {
+		return fmt.Errorf("read commit %s: %w", c.hash, err)
+	}
+	out.Commit, out.Time, out.Author, out.Message = c.hash.String(), oc.Committer.When.UTC(), oc.Author.Name, oc.Message
+	return nil
+}
+
+// rawTree is an encoded tree and its entries.
+type rawTree struct {
+	raw     []byte
+	entries []rawEntry
+}
+
+func (t *rawTree) name(i int) string {
+	e := t.entries[i]
+	return string(t.raw[e.name:e.nameEnd])
+}
+
+// find is the index of the entry name, -1 when there is none.
+func (t *rawTree) find(name string) int {
+	for i, e := range t.entries {
+		if string(t.raw[e.name:e.nameEnd]) == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// mode is the entry i's mode, as its bytes spell it.
+func (t *rawTree) mode(i int) filemode.FileMode {
+	e := t.entries[i]
+	sp := bytes.IndexByte(t.raw[e.start:e.name], ' ')
+	return canonicalModes[string(t.raw[int(e.start):int(e.start)+sp])]
+}
+
+// tree reads the tree h, from the walk's trees when it read it before.
+// A tree not in the canonical form kubesnap and git write is decoded by
+// go-git and encoded again.
+func (w *historyWalk) tree(h plumbing.Hash) (*rawTree, error) {
+	if t := w.trees[h]; t != nil {
+		return t, nil
+	}
+	obj, err := w.objects.EncodedObject(plumbing.TreeObject, h)
+	if err != nil {
+		return nil, fmt.Errorf("tree %s: %w", h, err)
+	}
+	raw, err := readObject(obj)
+	if err != nil {
+		return nil, fmt.Errorf("tree %s: %w", h, err)
+	}
+	entries, err := parseRaw(raw)
+	if errors.Is(err, errRawTree) {
+		raw, entries, err = recodeTree(obj)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("tree %s: %w", h, err)
+	}
+	t := &rawTree{raw: raw, entries: entries}
+	if len(w.order) >= historyTreeCache {
+		delete(w.trees, w.order[0])
+		w.order = w.order[1:]
+	}
+	w.trees[h] = t
+	w.order = append(w.order, h)
+	return t, nil
+}
+
+// recodeTree decodes a tree that parseRaw refused and encodes it as
+// go-git would write it, for the walk to read.
+func recodeTree(obj plumbing.EncodedObject) ([]byte, []rawEntry, error) {
+	var t object.Tree
+	if err := t.Decode(obj); err != nil {
+		return nil, nil, err
+	}
+	var b bytes.Buffer
+	for _, e := range t.Entries {
+		if e.Mode == filemode.Deprecated {
+			e.Mode = filemode.Regular
+		}
+		fmt.Fprintf(&b, "%o %s", e.Mode, e.Name)
+		b.WriteByte(0)
+		b.Write(e.Hash[:])
+	}
+	raw := b.Bytes()
+	entries, err := parseRaw(raw)
+	if err != nil {
+		// Names twice or out of order: no tree git would write.
+		return nil, nil, fmt.Errorf("malformed tree: %w", err)
+	}
+	return raw, entries, nil
+}
+
+// locate returns the entries on the walk's path in the tree root:
+// entries[0] the root, entries[i+1] that of segs[i]. Where the id of an
+// entry equals the one in same (the same path in the commit after, or
+// nil), the entries below are taken from same unread.
+func (w *historyWalk) locate(root plumbing.Hash, same []pathEntry) ([]pathEntry, error) {
+	return w.locateSegs(root, w.segs, same)
+}
+
+func (w *historyWalk) locateSegs(root plumbing.Hash, segs []string, same []pathEntry) ([]pathEntry, error) {
+	out := make([]pathEntry, len(segs)+1)
+	out[0] = pathEntry{hash: root, dir: true}
+	for i, seg := range segs {
+		if same != nil && out[i] == same[i] {
+			copy(out[i:], same[i:])
+			return out, nil
+		}
+		if out[i].hash.IsZero() || !out[i].dir {
+			return out, nil // absent below
+		}
+		t, err := w.tree(out[i].hash)
+		if err != nil {
+			return nil, err
+		}
+		j := t.find(seg)
+		if j < 0 {
+			return out, nil
+		}
+		full := strings.Join(segs[:i+1], "/")
+		switch mode := t.mode(j); {
+		case mode == filemode.Symlink || mode == filemode.Submodule:
+			return nil, &LinkError{Path: full, Submodule: mode == filemode.Submodule}
+		case i == len(segs)-1 && mode == filemode.Dir:
+			return nil, fmt.Errorf("%s is a folder, not an object's file", canonical.Shown(full))
+		case i < len(segs)-1 && mode != filemode.Dir:
+			return nil, fmt.Errorf("%s is a file, not a folder", canonical.Shown(full))
+		}
+		out[i+1] = pathEntry{hash: t.entries[j].hash(t.raw), dir: t.entries[j].dir}
+	}
+	return out, nil
+}
+
+// where names commit c in an error of the walk: a LinkError gets it as
+// its place, others say it.
+func (w *historyWalk) where(err error, c *rawCommit) error {
+	var link *LinkError
+	if errors.As(err, &link) {
+		if link.Where == "" {
+			link.Where = "commit " + c.hash.String()[:12]
+		}
+		return link
+	}
+	return fmt.Errorf("history of %s at commit %.12s: %w", w.relative(), c.hash, err)
+}
