@@ -34,6 +34,9 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		return loadConfig(cmd, configPath)
 	}
 	root.AddCommand(newSnapshot(stdout, stderr), newWatch(stderr), newLog(stdout), newGC(stdout), newDiff(stdout, stderr), newRestore(stdout, stderr), newRules(stdout))
+	root.AddCommand(newHistory(stdout))
+	root.AddCommand(newShow(stdout))
+	root.AddCommand(newBlame(stdout))
 	return root
 }
 
