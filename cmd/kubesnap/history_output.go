@@ -50,7 +50,7 @@ func (w *historyWriter) entry(e historyEntry) error {
 		return err
 	}
 	if e.Diff != "" {
-		_, err := fmt.Fprintf(w.out, "\n%s\n", strings.TrimSuffix(e.Diff, "\n"))
+		_, err := fmt.Fprintf(w.out, "\n%s\n\n", strings.TrimSuffix(e.Diff, "\n"))
 		return err
 	}
 	return nil

@@ -156,7 +156,7 @@ func (w *historyWalk) change(c, parent *rawCommit, cur, prev []pathEntry) (ch *O
 	default:
 		out.Op = snapsync.Modified
 	}
-	if err := c.describe(&out); err != nil {
+	if err := w.describe(c, &out); err != nil {
 		return nil, nil, err
 	}
 	return &out, moved, nil

@@ -34,6 +34,8 @@ type historyWalk struct {
 	// storage opens a pack for every object it reads (half the time of
 	// a walk, measured).
 	objects storer.EncodedObjectStorer
+	// packs reads most objects faster (history_pack.go).
+	packs *historyPacks
 	// segs is the path being followed, from the repository's top; it
 	// changes when the object moved between groups.
 	segs  []string
@@ -44,8 +46,24 @@ type historyWalk struct {
 // newHistoryWalk starts a walk of the file full; done closes its pack
 // files.
 func newHistoryWalk(r *Repo, full string) (w *historyWalk, done func()) {
-	objects, done := r.blobStorage()
-	return &historyWalk{r: r, objects: objects, segs: strings.Split(full, "/"), trees: map[plumbing.Hash]*rawTree{}}, done
+	objects, closeObjects := r.blobStorage()
+	packs := openHistoryPacks(r.gitDir())
+	w = &historyWalk{r: r, objects: objects, packs: packs, segs: strings.Split(full, "/"), trees: map[plumbing.Hash]*rawTree{}}
+	return w, func() { packs.close(); closeObjects() }
+}
+
+// read returns the content of object h of type t: from the packs, else
+// (a loose object, a pack written since, one the packs reader does not
+// understand) through go-git's storage.
+func (w *historyWalk) read(h plumbing.Hash, t plumbing.ObjectType) ([]byte, error) {
+	if data, err := w.packs.read(h, t); err == nil {
+		return data, nil
+	}
+	obj, err := w.objects.EncodedObject(t, h)
+	if err != nil {
+		return nil, err
+	}
+	return readObject(obj)
 }
 
 // pathEntry is one entry on the path: its id (zero when absent) and
@@ -61,20 +79,38 @@ type rawCommit struct {
 	hash, tree, parent plumbing.Hash
 	when               time.Time
 	raw                []byte
+	// partial says raw is the header alone: describe reads the rest.
+	partial bool
 }
+
+// commitHeaderBytes is how much of a commit the walk inflates: its
+// header (tree, parent, author, committer: about 250 bytes) without a
+// message that may list 500 files.
+const commitHeaderBytes = 1024
 
 // commit reads the commit h's header.
 func (w *historyWalk) commit(h plumbing.Hash) (*rawCommit, error) {
-	obj, err := w.objects.EncodedObject(plumbing.CommitObject, h)
+	raw, whole, err := w.packs.readPrefix(h, plumbing.CommitObject, commitHeaderBytes)
 	if err != nil {
+		raw, whole = nil, true
+		raw, err = w.read(h, plumbing.CommitObject)
+	}
+	if errors.Is(err, plumbing.ErrObjectNotFound) {
 		return nil, fmt.Errorf("read commit %s in %s: %w (a shallow clone lacks the older commits: fetch the whole history)", h, w.r.dir, err)
 	}
-	raw, err := readObject(obj)
 	if err != nil {
 		return nil, fmt.Errorf("read commit %s in %s: %w", h, w.r.dir, err)
 	}
-	c := &rawCommit{hash: h, raw: raw}
-	header, _, _ := bytes.Cut(raw, []byte("\n\n"))
+	header, _, complete := bytes.Cut(raw, []byte("\n\n"))
+	if !complete && !whole {
+		// A header longer than commitHeaderBytes (a signature): read it all.
+		if raw, err = w.read(h, plumbing.CommitObject); err != nil {
+			return nil, fmt.Errorf("read commit %s in %s: %w", h, w.r.dir, err)
+		}
+		header, _, _ = bytes.Cut(raw, []byte("\n\n"))
+		whole = true
+	}
+	c := &rawCommit{hash: h, raw: raw, partial: !whole}
 	for line := range bytes.SplitSeq(header, []byte("\n")) {
 		key, val, _ := bytes.Cut(line, []byte(" "))
 		switch string(key) {
@@ -110,7 +146,14 @@ func signatureTime(sig []byte) time.Time {
 
 // describe fills the change's commit, time, author and message from the
 // whole commit, decoded by go-git.
-func (c *rawCommit) describe(out *ObjectChange) error {
+func (w *historyWalk) describe(c *rawCommit, out *ObjectChange) error {
+	if c.partial {
+		raw, err := w.read(c.hash, plumbing.CommitObject)
+		if err != nil {
+			return fmt.Errorf("read commit %s in %s: %w", c.hash, w.r.dir, err)
+		}
+		c.raw, c.partial = raw, false
+	}
 	var oc object.Commit
 	obj := &plumbing.MemoryObject{}
 	obj.SetType(plumbing.CommitObject)
@@ -159,17 +202,13 @@ func (w *historyWalk) tree(h plumbing.Hash) (*rawTree, error) {
 	if t := w.trees[h]; t != nil {
 		return t, nil
 	}
-	obj, err := w.objects.EncodedObject(plumbing.TreeObject, h)
-	if err != nil {
-		return nil, fmt.Errorf("tree %s: %w", h, err)
-	}
-	raw, err := readObject(obj)
+	raw, err := w.read(h, plumbing.TreeObject)
 	if err != nil {
 		return nil, fmt.Errorf("tree %s: %w", h, err)
 	}
 	entries, err := parseRaw(raw)
 	if errors.Is(err, errRawTree) {
-		raw, entries, err = recodeTree(obj)
+		raw, entries, err = recodeTree(raw)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("tree %s: %w", h, err)
@@ -186,7 +225,12 @@ func (w *historyWalk) tree(h plumbing.Hash) (*rawTree, error) {
 
 // recodeTree decodes a tree that parseRaw refused and encodes it as
 // go-git would write it, for the walk to read.
-func recodeTree(obj plumbing.EncodedObject) ([]byte, []rawEntry, error) {
+func recodeTree(data []byte) ([]byte, []rawEntry, error) {
+	obj := &plumbing.MemoryObject{}
+	obj.SetType(plumbing.TreeObject)
+	if _, err := obj.Write(data); err != nil {
+		return nil, nil, err
+	}
 	var t object.Tree
 	if err := t.Decode(obj); err != nil {
 		return nil, nil, err

@@ -1,0 +1,392 @@
+package gitstore
+
+import (
+	"bytes"
+	"compress/zlib"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// A history walk reads three or four small objects per commit, a
+// hundred thousand commits in a second: go-git's storage spends more on
+// each object (a seek, a buffered reader, a scanner, a fresh inflater,
+// an object cache) than the inflation itself costs. historyPacks reads
+// the pack files directly instead: the index in memory, each object by
+// one positioned read, inflated by one reused zlib reader, deltas
+// applied to bases kept by offset. It only reads: an object it does not
+// find in the packs it listed (a loose object, a pack written since) is
+// read through go-git's storage, and anything it does not understand
+// (an index of another version, a corrupt entry) makes the walk fall
+// back to go-git for that object.
+
+// historyBaseCache bounds the delta bases a walk keeps, by count.
+const historyBaseCache = 1024
+
+// historyPacks is the repository's packs as one walk reads them.
+type historyPacks struct {
+	packs []*historyPack
+	zr    io.ReadCloser // reused: zlib.Resetter
+	src   bytes.Reader  // reused: a ByteReader, so zlib adds no buffer
+	bases map[baseKey][]byte
+	order []baseKey
+}
+
+type baseKey struct {
+	pack   *historyPack
+	offset int64
+}
+
+// historyPack is one pack and its index (version 2).
+type historyPack struct {
+	data   []byte // the pack, mapped into memory
+	unmap  func()
+	fanout [256]uint32
+	names  []byte // 20 bytes an object, sorted
+	small  []byte // 4 bytes an object, big-endian; MSB set: index into large
+	large  []byte // 8 bytes an entry
+}
+
+// openHistoryPacks opens the packs of the git folder gitDir that have
+// an index; a pack it cannot read is left to go-git. close closes them.
+func openHistoryPacks(gitDir string) *historyPacks {
+	hp := &historyPacks{bases: map[baseKey][]byte{}}
+	idxs, _ := filepath.Glob(filepath.Join(gitDir, "objects", "pack", "pack-*.idx"))
+	for _, idx := range idxs {
+		p, err := openHistoryPack(idx)
+		if err != nil {
+			continue
+		}
+		hp.packs = append(hp.packs, p)
+	}
+	// The largest first: it holds most objects.
+	sort.Slice(hp.packs, func(i, j int) bool { return len(hp.packs[i].names) > len(hp.packs[j].names) })
+	return hp
+}
+
+func (hp *historyPacks) close() {
+	for _, p := range hp.packs {
+		p.unmap()
+	}
+}
+
+func openHistoryPack(idx string) (*historyPack, error) {
+	data, err := os.ReadFile(idx)
+	if err != nil {
+		return nil, err
+	}
+	if len(data) < 8+256*4 || !bytes.Equal(data[:8], []byte{0xff, 't', 'O', 'c', 0, 0, 0, 2}) {
+		return nil, errors.New("not a version 2 pack index")
+	}
+	p := &historyPack{}
+	for i := range p.fanout {
+		p.fanout[i] = binary.BigEndian.Uint32(data[8+4*i:])
+	}
+	n := int(p.fanout[255])
+	at := 8 + 256*4
+	if len(data) < at+n*(20+4+4)+40 {
+		return nil, errors.New("pack index too short")
+	}
+	p.names = data[at : at+20*n]
+	at += 20*n + 4*n // the CRCs are not read
+	p.small = data[at : at+4*n]
+	at += 4 * n
+	p.large = data[at : len(data)-40]
+	if p.data, p.unmap, err = mapFile(idx[:len(idx)-len(".idx")] + ".pack"); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// offset is the offset of object h in the pack, or -1.
+func (p *historyPack) offset(h plumbing.Hash) int64 {
+	lo := 0
+	if h[0] > 0 {
+		lo = int(p.fanout[h[0]-1])
+	}
+	hi := int(p.fanout[h[0]])
+	i := lo + sort.Search(hi-lo, func(i int) bool { return bytes.Compare(p.names[(lo+i)*20:(lo+i)*20+20], h[:]) >= 0 })
+	if i >= hi || !bytes.Equal(p.names[i*20:i*20+20], h[:]) {
+		return -1
+	}
+	off := binary.BigEndian.Uint32(p.small[i*4:])
+	if off&0x80000000 == 0 {
+		return int64(off)
+	}
+	j := int(off &^ 0x80000000)
+	if 8*j+8 > len(p.large) {
+		return -1
+	}
+	return int64(binary.BigEndian.Uint64(p.large[8*j:]))
+}
+
+// errNotInPacks says an object is in none of the packs listed.
+var errNotInPacks = errors.New("not in the packs listed")
+
+// read returns the content of object h of type t from the packs, or
+// errNotInPacks.
+func (hp *historyPacks) read(h plumbing.Hash, t plumbing.ObjectType) ([]byte, error) {
+	data, _, err := hp.readPrefix(h, t, 0)
+	return data, err
+}
+
+// readPrefix is read with the content cut at limit bytes (0: none) when
+// the object is stored whole: a commit's header without its message,
+// which may list 500 files. whole says nothing was cut.
+func (hp *historyPacks) readPrefix(h plumbing.Hash, t plumbing.ObjectType, limit int) (data []byte, whole bool, err error) {
+	for _, p := range hp.packs {
+		off := p.offset(h)
+		if off < 0 {
+			continue
+		}
+		typ, data, whole, err := hp.at(p, off, 0, limit)
+		if err != nil {
+			return nil, false, err
+		}
+		if typ != t {
+			return nil, false, fmt.Errorf("object %s is a %s, not a %s", h, typ, t)
+		}
+		return data, whole, nil
+	}
+	return nil, false, errNotInPacks
+}
+
+// maxDeltaDepth bounds a delta chain: git writes 50 at most; a longer
+// one (or a loop) is a corrupt pack.
+const maxDeltaDepth = 1000
+
+// at reads the object at off in p: its type and content, deltas
+// applied; an object stored whole is cut at limit bytes (0: none), and
+// whole says it was not.
+func (hp *historyPacks) at(p *historyPack, off int64, depth, limit int) (typ plumbing.ObjectType, data []byte, whole bool, err error) {
+	if depth > maxDeltaDepth {
+		return 0, nil, false, errors.New("delta chain too long")
+	}
+	if off < 12 || off >= int64(len(p.data)) {
+		return 0, nil, false, errors.New("offset outside the pack")
+	}
+	head := p.data[off:]
+	typ, size, used := historyObjectHeader(head)
+	whole = true
+	if used == 0 {
+		return 0, nil, false, errors.New("bad object header")
+	}
+	i := used
+	var baseOff int64 = -1
+	var baseHash plumbing.Hash
+	switch typ {
+	case plumbing.OFSDeltaObject:
+		rel, k := ofsDeltaOffset(head[i:])
+		if k == 0 || rel <= 0 || rel > off {
+			return 0, nil, false, errors.New("bad delta offset")
+		}
+		baseOff, i = off-rel, i+k
+	case plumbing.REFDeltaObject:
+		if len(head) < i+20 {
+			return 0, nil, false, errors.New("bad delta base")
+		}
+		copy(baseHash[:], head[i:i+20])
+		i += 20
+	case plumbing.CommitObject, plumbing.TreeObject, plumbing.BlobObject, plumbing.TagObject:
+	default:
+		return 0, nil, false, fmt.Errorf("bad object type %d", typ)
+	}
+	if size > MaxObjectFile*4 {
+		return 0, nil, false, fmt.Errorf("object of %d bytes", size)
+	}
+	n := int(size)
+	delta := typ == plumbing.OFSDeltaObject || typ == plumbing.REFDeltaObject
+	if !delta && limit > 0 && n > limit {
+		n, whole = limit, false
+	}
+	data, err = hp.inflate(head[i:], n)
+	if err != nil {
+		return 0, nil, false, err
+	}
+	if !delta {
+		return typ, data, whole, nil
+	}
+	var baseType plumbing.ObjectType
+	var base []byte
+	if baseOff >= 0 {
+		baseType, base, err = hp.base(p, baseOff, depth)
+	} else {
+		baseType, base, err = hp.refBase(baseHash, depth)
+	}
+	if err != nil {
+		return 0, nil, false, err
+	}
+	out, err := applyDelta(base, data)
+	return baseType, out, true, err
+}
+
+// base is the object at off in p, kept for the next delta on it.
+func (hp *historyPacks) base(p *historyPack, off int64, depth int) (plumbing.ObjectType, []byte, error) {
+	key := baseKey{p, off}
+	if b, ok := hp.bases[key]; ok {
+		return plumbing.ObjectType(b[0]), b[1:], nil
+	}
+	typ, data, _, err := hp.at(p, off, depth+1, 0)
+	if err != nil {
+		return 0, nil, err
+	}
+	if len(hp.order) >= historyBaseCache {
+		delete(hp.bases, hp.order[0])
+		hp.order = hp.order[1:]
+	}
+	hp.bases[key] = append([]byte{byte(typ)}, data...)
+	hp.order = append(hp.order, key)
+	return typ, data, nil
+}
+
+// refBase is the base a REF_DELTA names, in any pack.
+func (hp *historyPacks) refBase(h plumbing.Hash, depth int) (plumbing.ObjectType, []byte, error) {
+	for _, p := range hp.packs {
+		if off := p.offset(h); off >= 0 {
+			return hp.base(p, off, depth)
+		}
+	}
+	return 0, nil, errNotInPacks
+}
+
+// inflate returns the size bytes zlib-compressed at the start of src.
+func (hp *historyPacks) inflate(src []byte, size int) ([]byte, error) {
+	hp.src.Reset(src)
+	var err error
+	if hp.zr == nil {
+		hp.zr, err = zlib.NewReader(&hp.src)
+	} else {
+		err = hp.zr.(zlib.Resetter).Reset(&hp.src, nil)
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, size)
+	if _, err := io.ReadFull(hp.zr, out); err != nil {
+		return nil, fmt.Errorf("inflate: %w", err)
+	}
+	return out, nil
+}
+
+// historyObjectHeader reads an object's type and size: the number of bytes used,
+// 0 when the header is cut short.
+func historyObjectHeader(b []byte) (plumbing.ObjectType, uint64, int) {
+	if len(b) == 0 {
+		return 0, 0, 0
+	}
+	typ := plumbing.ObjectType((b[0] >> 4) & 7)
+	size := uint64(b[0] & 15)
+	shift := 4
+	i := 1
+	for c := b[0]; c&0x80 != 0; i++ {
+		if i >= len(b) || shift > 56 {
+			return 0, 0, 0
+		}
+		c = b[i]
+		size |= uint64(c&0x7f) << shift
+		shift += 7
+	}
+	return typ, size, i
+}
+
+// ofsDeltaOffset reads an OFS_DELTA's distance back to its base.
+func ofsDeltaOffset(b []byte) (int64, int) {
+	if len(b) == 0 {
+		return 0, 0
+	}
+	c := b[0]
+	off := int64(c & 0x7f)
+	i := 1
+	for c&0x80 != 0 {
+		if i >= len(b) || off > 1<<55 {
+			return 0, 0
+		}
+		c = b[i]
+		off = ((off + 1) << 7) | int64(c&0x7f)
+		i++
+	}
+	return off, i
+}
+
+// applyDelta applies a git delta to base.
+func applyDelta(base, delta []byte) ([]byte, error) {
+	srcSize, i := deltaSize(delta, 0)
+	if i < 0 || srcSize != uint64(len(base)) {
+		return nil, errors.New("delta does not fit its base")
+	}
+	dstSize, i := deltaSize(delta, i)
+	if i < 0 || dstSize > MaxObjectFile*4 {
+		return nil, errors.New("bad delta size")
+	}
+	out := make([]byte, 0, dstSize)
+	for i < len(delta) {
+		op := delta[i]
+		i++
+		switch {
+		case op&0x80 != 0:
+			var off, n uint64
+			for k := range 4 {
+				if op&(1<<k) != 0 {
+					if i >= len(delta) {
+						return nil, errors.New("delta cut short")
+					}
+					off |= uint64(delta[i]) << (8 * k)
+					i++
+				}
+			}
+			for k := range 3 {
+				if op&(0x10<<k) != 0 {
+					if i >= len(delta) {
+						return nil, errors.New("delta cut short")
+					}
+					n |= uint64(delta[i]) << (8 * k)
+					i++
+				}
+			}
+			if n == 0 {
+				n = 0x10000
+			}
+			if off+n > uint64(len(base)) {
+				return nil, errors.New("delta copies past its base")
+			}
+			out = append(out, base[off:off+n]...)
+		case op != 0:
+			if i+int(op) > len(delta) {
+				return nil, errors.New("delta cut short")
+			}
+			out = append(out, delta[i:i+int(op)]...)
+			i += int(op)
+		default:
+			return nil, errors.New("bad delta opcode")
+		}
+	}
+	if uint64(len(out)) != dstSize {
+		return nil, errors.New("delta result of the wrong size")
+	}
+	return out, nil
+}
+
+// deltaSize reads a size of a delta's header at i: the size and the
+// next index, -1 when cut short.
+func deltaSize(b []byte, i int) (uint64, int) {
+	var size uint64
+	shift := 0
+	for {
+		if i >= len(b) || shift > 56 {
+			return 0, -1
+		}
+		c := b[i]
+		i++
+		size |= uint64(c&0x7f) << shift
+		shift += 7
+		if c&0x80 == 0 {
+			return size, i
+		}
+	}
+}
