@@ -139,10 +139,10 @@ type historyEntry struct {
 // historyReader turns gitstore's changes into entries: it reads both
 // versions, compares their fields and renders the diff.
 type historyReader struct {
-	repo              *gitstore.Repo
-	open              *storedOpener
-	id                canonical.ID
-	prefix            string
+	repo               *gitstore.Repo
+	open               *storedOpener
+	id                 canonical.ID
+	prefix             string
 	patch, showSecrets bool
 }
 

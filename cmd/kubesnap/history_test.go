@@ -20,7 +20,6 @@ const (
 	secretNew = "correct-horse-battery"
 )
 
-
 func deployment(image string, replicas int, extra string) string {
 	return fmt.Sprintf("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: shop\n%sspec:\n  replicas: %d\n  template:\n    spec:\n      containers:\n      - image: %s\n        name: web\n", extra, replicas, image)
 }
@@ -130,7 +129,7 @@ func noSecretValue(t *testing.T, what, out string) {
 
 type historyJSON struct {
 	Commit, Time, Author, Manager, Change, Path, From, What, Diff string
-	Fields                                                      []string
+	Fields                                                        []string
 }
 
 func historyOf(t *testing.T, repo string, args ...string) []historyJSON {

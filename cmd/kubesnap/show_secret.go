@@ -108,4 +108,3 @@ func hideSecretValues(what string, data []byte) ([]byte, error) {
 	}
 	return out, nil
 }
-
