@@ -2,8 +2,9 @@
 // repository: snapshot commits it, watch commits every change as it
 // happens, log lists the snapshots, gc packs the repository, diff shows the drift between a
 // revision and the live cluster (or another revision), restore applies a
-// revision back, and rules shows the normalization rules and what they
-// remove from an object.
+// revision back, rules shows the normalization rules and what they
+// remove from an object, and history, show and blame say who changed an
+// object and when, from the repository alone.
 //
 // This package is the only place that wires the adapters (internal/kube,
 // internal/gitstore, internal/sops) into the core (sync, diff, restore).
@@ -38,6 +39,14 @@
 //	restore_output.go     restore's plan and report on the terminal, the confirmation
 //	rules.go              kubesnap rules: the built-in and the file's rules
 //	rules_explain.go      kubesnap rules --explain: what each rule removes from one object
+//	history.go            kubesnap history: an object's changes, who and what, the diffs (-p)
+//	history_fields.go     the fields that differ between two versions of an object
+//	history_output.go     history's table and JSON array, written change by change
+//	show.go               kubesnap show: an object as a revision (or --at a time) stored it
+//	show_secret.go        stored files opened (decrypted or in their redacted form), Secret values hidden
+//	blame.go              kubesnap blame: each line of a stored object with its last commit
+//	blame_redact.go       a Secret's lines with its values hidden
+//	objectref.go          TYPE/NAMESPACE/NAME resolved against the repository's folders, no cluster
 //
 // Flag groups and the configuration file:
 //

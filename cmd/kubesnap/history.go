@@ -47,7 +47,7 @@ resource when one group alone has it (deployments), or its kind
 			if err != nil {
 				return err
 			}
-			return runHistory(o, args[0], gitstore.HistoryOptions{Limit: page.Limit, Since: page.Since, Until: page.Until}, stdout)
+			return runHistory(o, args[0], gitstore.HistoryOptions(page), stdout)
 		},
 	}
 	fs := cmd.Flags()

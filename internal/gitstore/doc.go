@@ -53,6 +53,15 @@
 //	        (with a prefix), else listed with the files that differ,
 //	        reading only folders whose ids differ
 //
+//	History(p): from the branch head along first parents, newest first
+//	    per commit: its header only (tree, parent, committer time)
+//	    the trees on p's path, top down, read only where their id
+//	        differs from the same tree in the commit after (kept by id)
+//	    the file's id differs: a change (added, modified, deleted);
+//	        added while a folder of the same resource in another group
+//	        lost a file of that name: follow that path from there on
+//	    stop at Limit listed, or at the first commit older than Since
+//
 // # Maintenance
 //
 // Every one-object commit leaves about six loose objects; months of a
@@ -169,6 +178,14 @@
 //   - snapshots.go, owned.go: whether a revision or the branch holds a
 //     kubesnap snapshot (CheckSnapshot, CheckOwned, NoSnapshotError).
 //   - tags.go: Tag, Tags, DeleteTag, and moving tags after a rebase.
+//   - history.go: History, the commits that changed one object's file,
+//     following it through deletion and a move between groups;
+//     history_walk.go: the walk, commit headers and the trees on the
+//     file's path whose ids differ from the next commit's;
+//     history_pack.go: the packs read directly for it (mapped:
+//     history_mmap_linux.go, history_mmap_other.go).
+//   - show.go: ReadObject, ReadBlob and TypeFolders, for show and for
+//     naming a type without a cluster; blame.go: Blame (go-git's).
 //
 // Writing a commit:
 //   - commit.go: Commit.

@@ -92,7 +92,7 @@ const commitHeaderBytes = 1024
 func (w *historyWalk) commit(h plumbing.Hash) (*rawCommit, error) {
 	raw, whole, err := w.packs.readPrefix(h, plumbing.CommitObject, commitHeaderBytes)
 	if err != nil {
-		raw, whole = nil, true
+		whole = true
 		raw, err = w.read(h, plumbing.CommitObject)
 	}
 	if errors.Is(err, plumbing.ErrObjectNotFound) {
