@@ -87,7 +87,7 @@ func runBlame(o blameOptions, arg string, out io.Writer) error {
 		entries[i] = blameEntry{Line: i + 1, Commit: l.Commit, Time: l.Time.Format("2006-01-02T15:04:05Z07:00"), Author: l.Author, Text: texts[i]}
 	}
 	if o.output == "json" {
-		return writeJSON(out, entries)
+		return writePlainJSON(out, entries)
 	}
 	return writeBlame(out, entries)
 }

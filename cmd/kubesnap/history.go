@@ -18,6 +18,7 @@ type historyOptions struct {
 	logOptions
 	identity           string
 	patch, showSecrets bool
+	recent             map[string]*storedVersion
 }
 
 func newHistory(stdout io.Writer) *cobra.Command {
@@ -100,7 +101,7 @@ func runHistory(o historyOptions, arg string, page gitstore.HistoryOptions, out 
 	if err != nil {
 		return err
 	}
-	h := &historyReader{repo: repo, open: open, id: id, patch: o.patch, showSecrets: o.showSecrets, prefix: repo.Prefix()}
+	h := &historyReader{repo: repo, open: open, id: id, patch: o.patch, showSecrets: o.showSecrets, prefix: repo.Prefix(), recent: map[string]*storedVersion{}}
 	w := newHistoryWriter(o.output, out)
 	err = repo.History(canonical.PathOf(id), page, func(c gitstore.ObjectChange) error {
 		e, err := h.entry(c)
@@ -144,6 +145,7 @@ type historyReader struct {
 	id                 canonical.ID
 	prefix             string
 	patch, showSecrets bool
+	recent             map[string]*storedVersion
 }
 
 func (h *historyReader) entry(c gitstore.ObjectChange) (historyEntry, error) {
@@ -178,10 +180,23 @@ func (h *historyReader) entry(c gitstore.ObjectChange) (historyEntry, error) {
 	return e, nil
 }
 
-// version reads and opens one side of a change; nil for none.
-func (h *historyReader) version(c gitstore.ObjectChange, p, blob string) ([]byte, error) {
+// storedVersion is one version of the object: its bytes as the commands
+// read them, and the object parsed (or why not).
+type storedVersion struct {
+	data     []byte
+	obj      map[string]any
+	parseErr error
+}
+
+// version reads, opens and parses one side of a change; nil for none.
+// The older side of a change is the newer side of the next one listed:
+// the last versions read are kept by blob id, so each is read once.
+func (h *historyReader) version(c gitstore.ObjectChange, p, blob string) (*storedVersion, error) {
 	if blob == "" {
 		return nil, nil
+	}
+	if v := h.recent[blob]; v != nil {
+		return v, nil
 	}
 	if p == "" {
 		p = c.Path
@@ -191,12 +206,28 @@ func (h *historyReader) version(c gitstore.ObjectChange, p, blob string) ([]byte
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	data, _, err = h.open.open(what, data)
-	return data, err
+	if data, _, err = h.open.open(what, data); err != nil {
+		return nil, err
+	}
+	v := &storedVersion{data: data}
+	v.obj, v.parseErr = parseStored(data)
+	if len(h.recent) >= 4 {
+		clear(h.recent)
+	}
+	h.recent[blob] = v
+	return v, nil
+}
+
+// bytesOf is the version's bytes, nil for none.
+func (v *storedVersion) bytesOf() []byte {
+	if v == nil {
+		return nil
+	}
+	return v.data
 }
 
 // describeChange names the fields that differ, or why none are named.
-func describeChange(before, after []byte) ([]string, string) {
+func describeChange(before, after *storedVersion) ([]string, string) {
 	fields, err := changedFields(before, after)
 	switch {
 	case err != nil:
@@ -216,7 +247,8 @@ func movedDetail(fields []string, what string) string {
 
 // diff renders the change as a unified diff, Secret values hidden unless
 // asked, wherever the Secret is stored.
-func (h *historyReader) diff(c gitstore.ObjectChange, before, after []byte) string {
+func (h *historyReader) diff(c gitstore.ObjectChange, beforeV, afterV *storedVersion) string {
+	before, after := beforeV.bytesOf(), afterV.bytesOf()
 	id := h.id
 	if !h.showSecrets && !isSecretID(id) && (isSecretData(before) || isSecretData(after)) {
 		id = canonical.ID{Resource: "secrets", Namespace: id.Namespace, Name: id.Name}

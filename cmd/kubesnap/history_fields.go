@@ -33,17 +33,14 @@ func parseStored(data []byte) (map[string]any, error) {
 // changedFields lists the leaf paths whose values differ between two
 // versions of an object (spec.template.spec.containers[0].image), in
 // order; a field on one side only is listed where it starts.
-func changedFields(before, after []byte) ([]string, error) {
-	a, err := parseStored(before)
-	if err != nil {
-		return nil, err
-	}
-	b, err := parseStored(after)
-	if err != nil {
-		return nil, err
+func changedFields(before, after *storedVersion) ([]string, error) {
+	for _, v := range []*storedVersion{before, after} {
+		if v.parseErr != nil {
+			return nil, v.parseErr
+		}
 	}
 	var out []string
-	walkChanged("", a, b, &out)
+	walkChanged("", before.obj, after.obj, &out)
 	return out, nil
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -26,7 +27,7 @@ const historyColumns = "%-12s  %-20s  %-28s  %s\n"
 func (w *historyWriter) entry(e historyEntry) error {
 	defer func() { w.n++ }()
 	if w.json {
-		data, err := json.MarshalIndent(e, "  ", "  ")
+		data, err := marshalPlain(e, "  ")
 		if err != nil {
 			return err
 		}
@@ -68,6 +69,29 @@ func (w *historyWriter) close() error {
 	case w.n == 0:
 		_, err = fmt.Fprintf(w.out, historyColumns, "COMMIT", "TIME", "WHO", "WHAT")
 	}
+	return err
+}
+
+// marshalPlain is json.MarshalIndent without escaping <, > and &: the
+// placeholders of hidden values (<redacted>) stay readable.
+func marshalPlain(v any, prefix string) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent(prefix, "  ")
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
+// writePlainJSON is writeJSON without escaping <, > and &.
+func writePlainJSON(w io.Writer, v any) error {
+	data, err := marshalPlain(v, "")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s\n", data)
 	return err
 }
 

@@ -104,7 +104,7 @@ func runShow(o showOptions, rev, arg string, out io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("%s at %s: %w", id, v.Name, errNotOneObject)
 		}
-		return writeJSON(out, obj.Object)
+		return writePlainJSON(out, obj.Object)
 	}
 	_, err = out.Write(data)
 	return err

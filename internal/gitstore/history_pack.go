@@ -101,6 +101,10 @@ func openHistoryPack(idx string) (*historyPack, error) {
 	if p.data, p.unmap, err = mapFile(idx[:len(idx)-len(".idx")] + ".pack"); err != nil {
 		return nil, err
 	}
+	if len(p.data) < 12+20 || string(p.data[:4]) != "PACK" {
+		p.unmap()
+		return nil, errors.New("not a pack")
+	}
 	return p, nil
 }
 
