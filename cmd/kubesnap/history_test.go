@@ -58,6 +58,13 @@ var historyT0 = time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 // trailers. It returns the folder and the commit ids, oldest first.
 func objectHistory(t *testing.T) (string, []string) {
 	t.Helper()
+	return objectHistoryUnder(t, "")
+}
+
+// objectHistoryUnder is objectHistory with every file under the folder
+// prefix, as snapshot --path writes it.
+func objectHistoryUnder(t *testing.T, prefix string) (string, []string) {
+	t.Helper()
 	steps := []historyStep{
 		{"kubesnap", "Add 4 objects in shop\n\nshop: 4 added\n\nA " + webPath + " (kubectl-client-side-apply)\nA " + secretPath + "\n", map[string]*string{
 			webPath: str(deployment("web:1", 1, "")), secretPath: str(secretFile(secretOld)),
@@ -78,6 +85,9 @@ func objectHistory(t *testing.T) (string, []string) {
 	for i, s := range steps {
 		when := historyT0.Add(time.Duration(i) * time.Hour)
 		for p, content := range s.files {
+			if prefix != "" {
+				p = prefix + "/" + p
+			}
 			full := filepath.Join(dir, p)
 			if content == nil {
 				gitAs(t, dir, "", when, "rm", "-q", p)
@@ -91,7 +101,11 @@ func objectHistory(t *testing.T) (string, []string) {
 			}
 			gitAs(t, dir, "", when, "add", p)
 		}
-		gitAs(t, dir, s.author, when, "commit", "-q", "-m", s.msg)
+		msg := s.msg
+		if prefix != "" {
+			msg = strings.ReplaceAll(msg, " namespaces/", " "+prefix+"/namespaces/")
+		}
+		gitAs(t, dir, s.author, when, "commit", "-q", "-m", msg)
 		ids = append(ids, strings.TrimSpace(gitAs(t, dir, "", when, "rev-parse", "HEAD")))
 	}
 	return dir, ids
@@ -177,6 +191,24 @@ func TestHistoryFollowsDeletionAndRecreation(t *testing.T) {
 	if len(lines) != 6 || !strings.HasPrefix(lines[0], "COMMIT") || !strings.HasPrefix(lines[1], ids[7][:12]+"  2026-12-01 07:00:00Z  alice (kubectl-edit)") {
 		t.Errorf("history table:\n%s", out)
 	}
+}
+
+func TestHistoryUnderAPath(t *testing.T) {
+	repo, ids := objectHistoryUnder(t, "clusters/a")
+	got := historyOf(t, repo, "deployments.apps/shop/web", "--path", "clusters/a", "--limit", "1")
+	if len(got) != 1 || got[0].Commit != ids[7] || got[0].Manager != "kubectl-edit" || got[0].Path != webPath {
+		t.Errorf("history --path = %+v", got)
+	}
+	out, errOut, code := kubesnap(t, "show", "HEAD~1", "secrets/shop/db", "--repo", repo, "--path", "clusters/a")
+	if code != 0 || !strings.Contains(out, "name: db") {
+		t.Errorf("show --path = %d %s%s", code, out, errOut)
+	}
+	noSecretValue(t, "show --path", out)
+	_, errOut, code = kubesnap(t, "history", "deployments/shop/web", "--repo", repo)
+	if code != 2 {
+		t.Errorf("history without --path = %d %s", code, errOut)
+	}
+	oneLine(t, errOut, `no type "deployments"`)
 }
 
 func TestHistoryOfManyFieldsSaysHowManyMore(t *testing.T) {
