@@ -65,7 +65,8 @@ func runBlame(o blameOptions, arg string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	lines, data, err := v.Blame(canonical.PathOf(id))
+	// The file is checked before its history is read.
+	data, err := v.ReadObject(canonical.PathOf(id))
 	if notFound(err) {
 		return fmt.Errorf("%s is not in revision %s: it was deleted before, or created after (see kubesnap history %s)", id, v.Name, id)
 	}
@@ -74,6 +75,10 @@ func runBlame(o blameOptions, arg string, out io.Writer) error {
 	}
 	if _, err := parseStored(data); err != nil {
 		return fmt.Errorf("%s at %s: %w", id, v.Name, err)
+	}
+	lines, data, err := v.Blame(canonical.PathOf(id))
+	if err != nil {
+		return err
 	}
 	texts := make([]string, len(lines))
 	for i, l := range lines {

@@ -18,7 +18,7 @@ const maxFieldsShown = 3
 // errNotOneObject says a stored file is not one Kubernetes object. It
 // never carries the parser's message: that may quote the file, a
 // Secret's values and all.
-var errNotOneObject = errors.New("not one Kubernetes object in YAML (details hidden: they may quote the file)")
+var errNotOneObject = errors.New("not one Kubernetes object in YAML")
 
 // parseStored reads a stored file as one object, as canonical.Parse does
 // (one YAML document, a size bound).
