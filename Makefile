@@ -82,6 +82,8 @@ bench: testbin
 		$(GO) test -count=1 -timeout 60m -run '^$$' -bench . -benchtime 3x ./internal/bench/
 	KUBESNAP_BENCH_COMMITS=$(BENCH_COMMITS) \
 		$(GO) test -count=1 -timeout 60m -run '^$$' -bench BenchmarkEndurance -benchtime 1x ./internal/gitstore/
+	KUBESNAP_BENCH_COMMITS=$(BENCH_COMMITS) \
+		$(GO) test -count=1 -timeout 60m -run '^$$' -bench BenchmarkHistory -benchtime 5x ./internal/gitstore/
 
 ## bench-scale: issue 17's scale figures, each with the same run's bare LIST, once
 ## each, at BENCH_SCALE_OBJECTS (300,000) cheap objects (mostly small ConfigMaps):
