@@ -18,7 +18,6 @@ type historyOptions struct {
 	logOptions
 	identity           string
 	patch, showSecrets bool
-	recent             map[string]*storedVersion
 }
 
 func newHistory(stdout io.Writer) *cobra.Command {

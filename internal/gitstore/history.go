@@ -65,8 +65,13 @@ func (r *Repo) History(p string, opts HistoryOptions, fn func(ObjectChange) erro
 	}
 	w, done := newHistoryWalk(r, r.full(p))
 	defer done()
+	if historyWalked != nil {
+		defer func() { historyWalked(w) }()
+	}
+	next, stop := w.ahead(head)
+	defer stop() // before done closes the packs
 	n := 0
-	c, err := w.commit(head)
+	c, err := next()
 	if err != nil {
 		return err
 	}
@@ -81,7 +86,7 @@ func (r *Repo) History(p string, opts HistoryOptions, fn func(ObjectChange) erro
 		var parent *rawCommit
 		var prev []pathEntry
 		if !c.parent.IsZero() {
-			if parent, err = w.commit(c.parent); err != nil {
+			if parent, err = next(); err != nil {
 				return err
 			}
 			if prev, err = w.locate(parent.tree, cur); err != nil {
@@ -105,6 +110,10 @@ func (r *Repo) History(p string, opts HistoryOptions, fn func(ObjectChange) erro
 	}
 	return nil
 }
+
+// historyWalked, when set (by the benchmark), is called with each walk
+// when it ends, to report what it read.
+var historyWalked func(*historyWalk)
 
 // headHash is the branch head's commit id; an error for a branch with no
 // commits.
@@ -180,14 +189,14 @@ func (w *historyWalk) movedFrom(c, parent *rawCommit, cur, prev []pathEntry) (st
 	if prev[k].hash.IsZero() {
 		return "", nil, nil // the namespace itself is new
 	}
-	folder, err := w.tree(prev[k].hash)
+	folder, err := w.tree(prev[k].hash, true)
 	if err != nil {
 		return "", nil, w.where(err, parent)
 	}
 	resource, _, _ := strings.Cut(w.segs[k], ".")
 	var mine *rawTree
 	if !cur[k].hash.IsZero() {
-		if mine, err = w.tree(cur[k].hash); err != nil {
+		if mine, err = w.tree(cur[k].hash, true); err != nil {
 			return "", nil, w.where(err, c)
 		}
 	}

@@ -76,6 +76,9 @@ func historyBenchRepo(b *testing.B, n int) string {
 func BenchmarkHistory(b *testing.B) {
 	n := benchCommits(b)
 	dir := historyBenchRepo(b, n)
+	var last *historyWalk
+	historyWalked = func(w *historyWalk) { last = w }
+	defer func() { historyWalked = nil }()
 	for _, limit := range []int{0, 20} {
 		b.Run(fmt.Sprintf("commits=%d/limit=%d", n, limit), func(b *testing.B) {
 			for b.Loop() {
@@ -91,6 +94,9 @@ func BenchmarkHistory(b *testing.B) {
 					b.Fatalf("listed %d changes, want %d", listed, want)
 				}
 			}
+			b.ReportMetric(float64(last.reader.commits), "commits/op")
+			b.ReportMetric(float64(last.treesRead), "trees/op")
+			b.ReportMetric(float64(last.packs.inflated+last.reader.packs.inflated), "inflated/op")
 		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	gosync "sync"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -41,6 +42,10 @@ type historyWalk struct {
 	segs  []string
 	trees map[plumbing.Hash]*rawTree
 	order []plumbing.Hash
+	// reader reads the commits ahead of the walk (ahead).
+	reader *commitReader
+	// treesRead counts the trees the walk read, for the benchmark.
+	treesRead int
 }
 
 // newHistoryWalk starts a walk of the file full; done closes its pack
@@ -88,24 +93,49 @@ type rawCommit struct {
 // message that may list 500 files.
 const commitHeaderBytes = 1024
 
+// commitReader reads commit headers, in a goroutine of its own ahead of
+// the walk (ahead): a walk reads one commit and two or three trees per
+// commit, so on two cores the commits come for free. It has its own
+// pack reader state and go-git storage: neither is safe to share.
+type commitReader struct {
+	r       *Repo
+	packs   *historyPacks
+	objects storer.EncodedObjectStorer
+	commits int
+}
+
+// read returns the content of commit h, through go-git's storage when
+// the packs do not have it.
+func (cr *commitReader) read(h plumbing.Hash) ([]byte, error) {
+	if data, err := cr.packs.read(h, plumbing.CommitObject); err == nil {
+		return data, nil
+	}
+	obj, err := cr.objects.EncodedObject(plumbing.CommitObject, h)
+	if err != nil {
+		return nil, err
+	}
+	return readObject(obj)
+}
+
 // commit reads the commit h's header.
-func (w *historyWalk) commit(h plumbing.Hash) (*rawCommit, error) {
-	raw, whole, err := w.packs.readPrefix(h, plumbing.CommitObject, commitHeaderBytes)
+func (cr *commitReader) commit(h plumbing.Hash) (*rawCommit, error) {
+	cr.commits++
+	raw, whole, err := cr.packs.readPrefix(h, plumbing.CommitObject, commitHeaderBytes)
 	if err != nil {
 		whole = true
-		raw, err = w.read(h, plumbing.CommitObject)
+		raw, err = cr.read(h)
 	}
 	if errors.Is(err, plumbing.ErrObjectNotFound) {
-		return nil, fmt.Errorf("read commit %s in %s: %w (a shallow clone lacks the older commits: fetch the whole history)", h, w.r.dir, err)
+		return nil, fmt.Errorf("read commit %s in %s: %w (a shallow clone lacks the older commits: fetch the whole history)", h, cr.r.dir, err)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read commit %s in %s: %w", h, w.r.dir, err)
+		return nil, fmt.Errorf("read commit %s in %s: %w", h, cr.r.dir, err)
 	}
 	header, _, complete := bytes.Cut(raw, []byte("\n\n"))
 	if !complete && !whole {
 		// A header longer than commitHeaderBytes (a signature): read it all.
-		if raw, err = w.read(h, plumbing.CommitObject); err != nil {
-			return nil, fmt.Errorf("read commit %s in %s: %w", h, w.r.dir, err)
+		if raw, err = cr.read(h); err != nil {
+			return nil, fmt.Errorf("read commit %s in %s: %w", h, cr.r.dir, err)
 		}
 		header, _, _ = bytes.Cut(raw, []byte("\n\n"))
 		whole = true
@@ -125,9 +155,53 @@ func (w *historyWalk) commit(h plumbing.Hash) (*rawCommit, error) {
 		}
 	}
 	if c.tree.IsZero() {
-		return nil, fmt.Errorf("commit %s in %s has no tree: the repository is damaged", h, w.r.dir)
+		return nil, fmt.Errorf("commit %s in %s has no tree: the repository is damaged", h, cr.r.dir)
 	}
 	return c, nil
+}
+
+// aheadResult is one commit (or the error reading it) of ahead.
+type aheadResult struct {
+	c   *rawCommit
+	err error
+}
+
+// ahead reads the first-parent chain from head in a goroutine of its
+// own, a few hundred commits ahead of the walk: next returns them in
+// order (after an error, or the root, it must not be called again);
+// stop ends the goroutine and waits for it, before the packs it reads
+// are closed.
+func (w *historyWalk) ahead(head plumbing.Hash) (next func() (*rawCommit, error), stop func()) {
+	objects, closeObjects := w.r.blobStorage()
+	cr := &commitReader{r: w.r, packs: w.packs.fork(), objects: objects}
+	w.reader = cr
+	out := make(chan aheadResult, 256)
+	quit := make(chan struct{})
+	var wg gosync.WaitGroup
+	wg.Go(func() {
+		defer closeObjects()
+		defer close(out)
+		for h := head; ; {
+			c, err := cr.commit(h)
+			select {
+			case out <- aheadResult{c, err}:
+			case <-quit:
+				return
+			}
+			if err != nil || c.parent.IsZero() {
+				return
+			}
+			h = c.parent
+		}
+	})
+	next = func() (*rawCommit, error) {
+		res, ok := <-out
+		if !ok {
+			return nil, fmt.Errorf("history of %s: the commits ended early", w.r.dir)
+		}
+		return res.c, res.err
+	}
+	return next, func() { close(quit); wg.Wait() }
 }
 
 // signatureTime is the time at the end of a signature line ("Name
@@ -195,13 +269,15 @@ func (t *rawTree) mode(i int) filemode.FileMode {
 	return canonicalModes[string(t.raw[int(e.start):int(e.start)+sp])]
 }
 
-// tree reads the tree h, from the walk's trees when it read it before.
-// A tree not in the canonical form kubesnap and git write is decoded by
-// go-git and encoded again.
-func (w *historyWalk) tree(h plumbing.Hash) (*rawTree, error) {
+// tree reads the tree h, from the walk's trees when it read it before,
+// and keeps it when keep is set (a root tree is its commit's own: not
+// worth keeping). A tree not in the canonical form kubesnap and git
+// write is decoded by go-git and encoded again.
+func (w *historyWalk) tree(h plumbing.Hash, keep bool) (*rawTree, error) {
 	if t := w.trees[h]; t != nil {
 		return t, nil
 	}
+	w.treesRead++
 	raw, err := w.read(h, plumbing.TreeObject)
 	if err != nil {
 		return nil, fmt.Errorf("tree %s: %w", h, err)
@@ -214,6 +290,9 @@ func (w *historyWalk) tree(h plumbing.Hash) (*rawTree, error) {
 		return nil, fmt.Errorf("tree %s: %w", h, err)
 	}
 	t := &rawTree{raw: raw, entries: entries}
+	if !keep {
+		return t, nil
+	}
 	if len(w.order) >= historyTreeCache {
 		delete(w.trees, w.order[0])
 		w.order = w.order[1:]
@@ -272,7 +351,7 @@ func (w *historyWalk) locateSegs(root plumbing.Hash, segs []string, same []pathE
 		if out[i].hash.IsZero() || !out[i].dir {
 			return out, nil // absent below
 		}
-		t, err := w.tree(out[i].hash)
+		t, err := w.tree(out[i].hash, i > 0)
 		if err != nil {
 			return nil, err
 		}
