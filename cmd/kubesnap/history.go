@@ -47,7 +47,7 @@ resource when one group alone has it (deployments), or its kind
 			if err != nil {
 				return err
 			}
-			return runHistory(o, args[0], gitstore.HistoryOptions(page), stdout)
+			return runHistory(o, args[0], gitstore.HistoryOptions{Limit: page.Limit, Since: page.Since, Until: page.Until}, stdout)
 		},
 	}
 	fs := cmd.Flags()
@@ -102,6 +102,7 @@ func runHistory(o historyOptions, arg string, page gitstore.HistoryOptions, out 
 	}
 	h := &historyReader{repo: repo, open: open, id: id, patch: o.patch, showSecrets: o.showSecrets, prefix: repo.Prefix(), recent: map[string]*storedVersion{}}
 	w := newHistoryWriter(o.output, out)
+	page.Contents = true
 	err = repo.History(canonical.PathOf(id), page, func(c gitstore.ObjectChange) error {
 		e, err := h.entry(c)
 		if err != nil {
@@ -152,11 +153,11 @@ func (h *historyReader) entry(c gitstore.ObjectChange) (historyEntry, error) {
 		Commit: c.Commit, Time: c.Time.Format("2006-01-02T15:04:05Z07:00"), Author: c.Author,
 		Manager: managerOf(c.Message, c.Op, c.Path, h.prefix), Path: c.Path, From: c.From,
 	}
-	before, err := h.version(c, c.From, c.Before)
+	before, err := h.version(c, c.From, c.Before, c.BeforeData)
 	if err != nil {
 		return e, err
 	}
-	after, err := h.version(c, c.Path, c.After)
+	after, err := h.version(c, c.Path, c.After, c.AfterData)
 	if err != nil {
 		return e, err
 	}
@@ -190,7 +191,7 @@ type storedVersion struct {
 // version reads, opens and parses one side of a change; nil for none.
 // The older side of a change is the newer side of the next one listed:
 // the last versions read are kept by blob id, so each is read once.
-func (h *historyReader) version(c gitstore.ObjectChange, p, blob string) (*storedVersion, error) {
+func (h *historyReader) version(c gitstore.ObjectChange, p, blob string, data []byte) (*storedVersion, error) {
 	if blob == "" {
 		return nil, nil
 	}
@@ -201,11 +202,8 @@ func (h *historyReader) version(c gitstore.ObjectChange, p, blob string) (*store
 		p = c.Path
 	}
 	what := fmt.Sprintf("%s at %.12s", canonical.Shown(p), c.Commit)
-	data, err := h.repo.ReadBlob(blob)
+	data, _, err := h.open.open(what, data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	if data, _, err = h.open.open(what, data); err != nil {
 		return nil, err
 	}
 	v := &storedVersion{data: data}

@@ -28,6 +28,9 @@ type ObjectChange struct {
 	Path, From string
 	// Before and After are the blob ids of the two versions, "" for none.
 	Before, After string
+	// BeforeData and AfterData are the two versions' contents, with
+	// HistoryOptions.Contents; nil for none.
+	BeforeData, AfterData []byte
 }
 
 // HistoryOptions page a history.
@@ -37,6 +40,9 @@ type HistoryOptions struct {
 	// Since and Until bound the commit times (inclusive); zero for no
 	// bound.
 	Since, Until time.Time
+	// Contents fills each change's BeforeData and AfterData, read by the
+	// walk's own pack reader (a file over MaxObjectFile is an error).
+	Contents bool
 }
 
 // History calls fn for the commits of the branch that changed the file p
@@ -65,6 +71,7 @@ func (r *Repo) History(p string, opts HistoryOptions, fn func(ObjectChange) erro
 	}
 	w, done := newHistoryWalk(r, r.full(p))
 	defer done()
+	w.contents = opts.Contents
 	if historyWalked != nil {
 		defer func() { historyWalked(w) }()
 	}
@@ -167,6 +174,15 @@ func (w *historyWalk) change(c, parent *rawCommit, cur, prev []pathEntry) (ch *O
 	}
 	if err := w.describe(c, &out); err != nil {
 		return nil, nil, err
+	}
+	if w.contents {
+		var err error
+		if out.BeforeData, err = w.blob(out.Before); err != nil {
+			return nil, nil, fmt.Errorf("history of %s at commit %.12s: %w", w.relative(), c.hash, err)
+		}
+		if out.AfterData, err = w.blob(out.After); err != nil {
+			return nil, nil, fmt.Errorf("history of %s at commit %.12s: %w", w.relative(), c.hash, err)
+		}
 	}
 	return &out, moved, nil
 }

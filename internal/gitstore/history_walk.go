@@ -46,6 +46,13 @@ type historyWalk struct {
 	reader *commitReader
 	// treesRead counts the trees the walk read, for the benchmark.
 	treesRead int
+	// contents is HistoryOptions.Contents; lastBlob the blob read last
+	// (the older side of a change is the newer side of the next).
+	contents bool
+	lastBlob struct {
+		id   string
+		data []byte
+	}
 }
 
 // newHistoryWalk starts a walk of the file full; done closes its pack
@@ -371,6 +378,26 @@ func (w *historyWalk) locateSegs(root plumbing.Hash, segs []string, same []pathE
 		out[i+1] = pathEntry{hash: t.entries[j].hash(t.raw), dir: t.entries[j].dir}
 	}
 	return out, nil
+}
+
+// blob reads the blob id ("": none, nil), refusing one larger than
+// MaxObjectFile.
+func (w *historyWalk) blob(id string) ([]byte, error) {
+	if id == "" {
+		return nil, nil
+	}
+	if w.lastBlob.id == id {
+		return w.lastBlob.data, nil
+	}
+	data, err := w.read(plumbing.NewHash(id), plumbing.BlobObject)
+	if err != nil {
+		return nil, fmt.Errorf("read blob %s: %w", id, err)
+	}
+	if len(data) > MaxObjectFile {
+		return nil, fmt.Errorf("blob %.12s is %d bytes, more than the %d MiB an object's file can be: it is no file kubesnap wrote", id, len(data), MaxObjectFile>>20)
+	}
+	w.lastBlob.id, w.lastBlob.data = id, data
+	return data, nil
 }
 
 // where names commit c in an error of the walk: a LinkError gets it as
