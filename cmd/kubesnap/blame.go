@@ -76,20 +76,20 @@ func runBlame(o blameOptions, arg string, out io.Writer) error {
 	if _, err := parseStored(data); err != nil {
 		return fmt.Errorf("%s at %s: %w", id, v.Name, err)
 	}
-	lines, data, err := v.Blame(canonical.PathOf(id))
+	lines, err := blameFile(repo, canonical.PathOf(id), v.Commit(), data)
 	if err != nil {
-		return err
+		return fmt.Errorf("blame %s at %s: %w", id, v.Name, err)
 	}
 	texts := make([]string, len(lines))
 	for i, l := range lines {
-		texts[i] = l.Text
+		texts[i] = l.text
 	}
 	if !o.showSecrets && (isSecretID(id) || isSecretData(data)) {
 		texts = redactSecretLines(texts, data)
 	}
 	entries := make([]blameEntry, len(lines))
 	for i, l := range lines {
-		entries[i] = blameEntry{Line: i + 1, Commit: l.Commit, Time: l.Time.Format("2006-01-02T15:04:05Z07:00"), Author: l.Author, Text: texts[i]}
+		entries[i] = blameEntry{Line: i + 1, Commit: l.commit, Time: l.time.Format("2006-01-02T15:04:05Z07:00"), Author: l.author, Text: texts[i]}
 	}
 	if o.output == "json" {
 		return writePlainJSON(out, entries)

@@ -45,6 +45,7 @@
 //	show.go               kubesnap show: an object as a revision (or --at a time) stored it
 //	show_secret.go        stored files opened (decrypted or in their redacted form), Secret values hidden
 //	blame.go              kubesnap blame: each line of a stored object with its last commit
+//	blame_lines.go        the lines matched back through the object's history
 //	blame_redact.go       a Secret's lines with its values hidden
 //	objectref.go          TYPE/NAMESPACE/NAME resolved against the repository's folders, no cluster
 //

@@ -428,6 +428,41 @@ func TestBlameNamesTheCommitOfEachLine(t *testing.T) {
 	}
 }
 
+func TestBlameFollowsAMoveToAnotherGroup(t *testing.T) {
+	repo, ids := objectHistory(t)
+	out, errOut, code := kubesnap(t, "blame", "ingresses/shop/front", "--repo", repo, "-o", "json")
+	var entries []blameEntry
+	if code != 0 || json.Unmarshal([]byte(out), &entries) != nil {
+		t.Fatalf("blame -o json = %d %s%s", code, out, errOut)
+	}
+	for _, e := range entries {
+		want := ids[0] // written before the move, kept by it
+		if strings.HasPrefix(e.Text, "apiVersion:") {
+			want = ids[3]
+		}
+		if e.Commit != want {
+			t.Errorf("blame line %d %q: %.12s, want %.12s", e.Line, e.Text, e.Commit, want)
+		}
+	}
+}
+
+func TestMatchLines(t *testing.T) {
+	for _, tt := range []struct {
+		before, after string
+		want          string
+	}{
+		{"", "a\nb\n", "-1 -1"},
+		{"a\nb\nc\n", "a\nx\nc\n", "0 -1 2"},
+		{"a\nb\n", "b\na\nb\n", "-1 0 1"},
+		{"a\nb", "a\nb\n", "0 -1"}, // the last line gained its newline
+	} {
+		got := fmt.Sprint(matchLines(tt.before, tt.after))
+		if got != "["+tt.want+"]" {
+			t.Errorf("matchLines(%q, %q) = %s, want [%s]", tt.before, tt.after, got, tt.want)
+		}
+	}
+}
+
 func TestBlameOfASecretShowsNoValue(t *testing.T) {
 	repo, ids := objectHistory(t)
 	for _, o := range []string{"text", "json"} {

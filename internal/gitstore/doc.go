@@ -185,7 +185,7 @@
 //     history_pack.go: the packs read directly for it (mapped:
 //     history_mmap_linux.go, history_mmap_other.go).
 //   - show.go: ReadObject, ReadBlob and TypeFolders, for show and for
-//     naming a type without a cluster; blame.go: Blame (go-git's).
+//     naming a type without a cluster.
 //
 // Writing a commit:
 //   - commit.go: Commit.

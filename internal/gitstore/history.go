@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/kubesnap/kubesnap/canonical"
 	snapsync "github.com/kubesnap/kubesnap/sync"
 )
 
@@ -40,6 +41,9 @@ type HistoryOptions struct {
 	// Since and Until bound the commit times (inclusive); zero for no
 	// bound.
 	Since, Until time.Time
+	// Start is the commit (a full id, as Revision.Commit gives it) the
+	// walk starts at; "" for the branch head.
+	Start string
 	// Contents fills each change's BeforeData and AfterData, read by the
 	// walk's own pack reader (a file over MaxObjectFile is an error).
 	Contents bool
@@ -68,6 +72,11 @@ func (r *Repo) History(p string, opts HistoryOptions, fn func(ObjectChange) erro
 	head, err := r.headHash()
 	if err != nil {
 		return err
+	}
+	if opts.Start != "" {
+		if head = plumbing.NewHash(opts.Start); head.String() != opts.Start {
+			return fmt.Errorf("history of %s: %q is not a commit id", canonical.Shown(p), opts.Start)
+		}
 	}
 	w, done := newHistoryWalk(r, r.full(p))
 	defer done()
