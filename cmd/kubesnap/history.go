@@ -88,11 +88,7 @@ func runHistory(o historyOptions, arg string, page gitstore.HistoryOptions, out 
 	if err != nil {
 		return err
 	}
-	head, err := repo.At("")
-	if err != nil {
-		return err
-	}
-	id, err := resolveObject(head, arg)
+	id, err := historyObject(repo, arg)
 	if err != nil {
 		return err
 	}
@@ -114,9 +110,35 @@ func runHistory(o historyOptions, arg string, page gitstore.HistoryOptions, out 
 		return err
 	}
 	if w.n == 0 && page.Since.IsZero() && page.Until.IsZero() {
+		// A RESOURCE.GROUP taken as given: the head's folders may say
+		// what is wrong (a cluster-scoped type named with a namespace).
+		if head, err := repo.At(""); err == nil {
+			if _, err := resolveObject(head, arg); err != nil {
+				return err
+			}
+		}
 		return fmt.Errorf("%s was never stored on branch %s of %s: check its type, namespace and name (kubesnap log, or git ls-tree -r HEAD in the repository)", id, repo.Branch(), o.repo)
 	}
 	return w.close()
+}
+
+// historyObject resolves the object at the branch head; a TYPE written
+// RESOURCE.GROUP whose folder the head has is taken as it is, without
+// reading the head's folders (a tenth of a second in a large repository:
+// go-git loads its pack indexes), since resolveObject would take it so.
+func historyObject(repo *gitstore.Repo, arg string) (canonical.ID, error) {
+	parts, err := splitObjectArg(arg)
+	if err != nil {
+		return canonical.ID{}, err
+	}
+	if strings.Contains(parts[0], ".") {
+		return qualifiedObject(parts), nil
+	}
+	head, err := repo.At("")
+	if err != nil {
+		return canonical.ID{}, err
+	}
+	return resolveObject(head, arg)
 }
 
 // historyEntry is one line of kubesnap history, and an element of -o json.

@@ -29,9 +29,9 @@ type storedTypeCandidate struct {
 // folder holds, written RESOURCE.GROUP, is taken as given: its objects
 // may all be gone at that revision. A bad or ambiguous name is bad usage.
 func resolveObject(v *gitstore.Revision, arg string) (canonical.ID, error) {
-	parts := strings.Split(arg, "/")
-	if len(parts) < 2 || len(parts) > 3 || slices.Contains(parts, "") {
-		return canonical.ID{}, usageError{fmt.Errorf("%s: want %s", canonical.Shown(arg), objectRefUsage)}
+	parts, err := splitObjectArg(arg)
+	if err != nil {
+		return canonical.ID{}, err
 	}
 	folders, err := v.TypeFolders()
 	if err != nil {
@@ -64,8 +64,7 @@ func resolveObject(v *gitstore.Revision, arg string) (canonical.ID, error) {
 		}
 		return canonical.ID{}, usageError{fmt.Errorf("%s: %q names %s in the repository; write one of them", canonical.Shown(arg), typ, strings.Join(names, ", "))}
 	case strings.Contains(typ, "."):
-		res, group, _ := strings.Cut(typ, ".")
-		t = storedTypeCandidate{res: typ, id: canonical.ID{Resource: res, Group: group}, namespaced: len(parts) == 3}
+		return qualifiedObject(parts), nil
 	default:
 		return canonical.ID{}, usageError{fmt.Errorf("%s: revision %s has no type %q: name it as its folder is named, RESOURCE.GROUP (deployments.apps), or by its kind (Deployment)", canonical.Shown(arg), v.Name, typ)}
 	}
@@ -79,6 +78,26 @@ func resolveObject(v *gitstore.Revision, arg string) (canonical.ID, error) {
 		id.Namespace = parts[1]
 	}
 	return id, nil
+}
+
+// splitObjectArg splits TYPE/NAMESPACE/NAME or TYPE/NAME.
+func splitObjectArg(arg string) ([]string, error) {
+	parts := strings.Split(arg, "/")
+	if len(parts) < 2 || len(parts) > 3 || slices.Contains(parts, "") {
+		return nil, usageError{fmt.Errorf("%s: want %s", canonical.Shown(arg), objectRefUsage)}
+	}
+	return parts, nil
+}
+
+// qualifiedObject is the object parts names when its TYPE is written
+// RESOURCE.GROUP, taken as given: namespaced when a namespace is named.
+func qualifiedObject(parts []string) canonical.ID {
+	res, group, _ := strings.Cut(parts[0], ".")
+	id := canonical.ID{Resource: res, Group: group, Name: parts[len(parts)-1]}
+	if len(parts) == 3 {
+		id.Namespace = parts[1]
+	}
+	return id
 }
 
 // matchTypes are the candidates ok takes, one per folder name and scope.
