@@ -604,3 +604,27 @@ func TestShowDecryptsAnEncryptedSecretButHidesItsValues(t *testing.T) {
 	}
 	oneLine(t, errOut, "is encrypted", "--age-identity")
 }
+
+func TestOddNamesAreEscapedAndQuoted(t *testing.T) {
+	repo, _ := objectHistory(t)
+	// A name kubesnap escapes in its file name.
+	p := "namespaces/shop/configmaps/my%3Acm%20x.yaml"
+	if err := os.WriteFile(filepath.Join(repo, p), []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: 'my:cm x'\n  namespace: shop\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gitAs(t, repo, "", historyT0.Add(9*time.Hour), "add", p)
+	gitAs(t, repo, "erin", historyT0.Add(9*time.Hour), "commit", "-q", "-m", "odd")
+	if got := historyOf(t, repo, "configmaps/shop/my:cm x"); len(got) != 1 || got[0].Path != p || got[0].Author != "erin" {
+		t.Errorf("history of an escaped name = %+v", got)
+	}
+	out, errOut, code := kubesnap(t, "show", "HEAD", "configmap/shop/my:cm x", "--repo", repo)
+	if code != 0 || !strings.Contains(out, "my:cm x") {
+		t.Errorf("show of an escaped name = %d %s%s", code, out, errOut)
+	}
+	// A control character in a name is quoted, never printed raw.
+	_, errOut, code = kubesnap(t, "history", "gadgets/shop/a\x1b[2Jb", "--repo", repo)
+	if code != 2 || strings.Contains(errOut, "\x1b") {
+		t.Errorf("history of a name with an escape = %d %q", code, errOut)
+	}
+	oneLine(t, errOut, `\x1b`)
+}

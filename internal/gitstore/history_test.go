@@ -132,6 +132,12 @@ func TestHistoryRefusesAPathOutOfTheRepository(t *testing.T) {
 			t.Errorf("History(%q) read", p)
 		}
 	}
+	if err := r.History("namespaces/a/configmaps/x.yaml", HistoryOptions{Start: "HEAD"}, func(ObjectChange) error { return nil }); err == nil || !strings.Contains(err.Error(), "not a commit id") {
+		t.Errorf("History from a name, not an id = %v", err)
+	}
+	if err := r.History("namespaces/a/configmaps/x.yaml", HistoryOptions{Start: strings.Repeat("ab", 20)}, func(ObjectChange) error { return nil }); err == nil || !strings.Contains(err.Error(), "read commit") {
+		t.Errorf("History from a missing commit = %v", err)
+	}
 	empty := open(t, t.TempDir(), Options{})
 	if err := empty.History("namespaces/a/configmaps/x.yaml", HistoryOptions{}, func(ObjectChange) error { return nil }); err == nil || !strings.Contains(err.Error(), "no commits yet") {
 		t.Errorf("History of an empty repository = %v", err)
