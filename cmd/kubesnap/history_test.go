@@ -628,3 +628,16 @@ func TestOddNamesAreEscapedAndQuoted(t *testing.T) {
 	}
 	oneLine(t, errOut, `\x1b`)
 }
+
+func TestHistoryTakesTheRepositoryFromTheConfigurationFile(t *testing.T) {
+	repo, ids := objectHistoryUnder(t, "clusters/a")
+	cfg := writeConfig(t, t.TempDir(), "repository:\n  dir: "+repo+"\n  path: clusters/a\n")
+	out, errOut, code := kubesnap(t, "history", "deployments.apps/shop/web", "--config", cfg, "--limit", "1", "-o", "json")
+	if code != 0 || !strings.Contains(out, ids[7]) {
+		t.Errorf("history --config = %d %s%s", code, out, errOut)
+	}
+	out, errOut, code = kubesnap(t, "blame", "deployments.apps/shop/web", "--config", cfg)
+	if code != 0 || !strings.Contains(out, ids[7][:12]) {
+		t.Errorf("blame --config = %d %s%s", code, out, errOut)
+	}
+}
