@@ -26,19 +26,20 @@ import (
 // (an index of another version, a corrupt entry) makes the walk fall
 // back to go-git for that object.
 
-// historyBaseCache bounds the delta bases a walk keeps, by count.
-const historyBaseCache = 1024
+// historyBaseBytes bounds the delta bases a walk keeps.
+const historyBaseBytes = 32 << 20
 
 // historyPacks is the repository's packs as one walk reads them.
 type historyPacks struct {
 	packs []*historyPack
 	last  int // the pack of the last object found: the next is often there
 	// inflated counts the objects inflated, for the benchmark.
-	inflated int
-	zr       io.ReadCloser // reused: flate.Resetter
-	src      bytes.Reader  // reused: a ByteReader, so zlib adds no buffer
-	bases    map[baseKey][]byte
-	order    []baseKey
+	inflated  int
+	zr        io.ReadCloser // reused: flate.Resetter
+	src       bytes.Reader  // reused: a ByteReader, so zlib adds no buffer
+	bases     map[baseKey][]byte
+	order     []baseKey
+	baseBytes int
 }
 
 type baseKey struct {
@@ -296,10 +297,12 @@ func (hp *historyPacks) base(p *historyPack, off int64, depth int) (plumbing.Obj
 	if err != nil {
 		return 0, nil, err
 	}
-	if len(hp.order) >= historyBaseCache {
+	for len(hp.order) > 0 && hp.baseBytes+len(data) > historyBaseBytes {
+		hp.baseBytes -= len(hp.bases[hp.order[0]])
 		delete(hp.bases, hp.order[0])
 		hp.order = hp.order[1:]
 	}
+	hp.baseBytes += len(data) + 1
 	hp.bases[key] = append([]byte{byte(typ)}, data...)
 	hp.order = append(hp.order, key)
 	return typ, data, nil

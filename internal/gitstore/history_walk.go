@@ -24,9 +24,10 @@ import (
 // go-git's entries, and kept by id (a tree shared by many commits, as a
 // namespace's folder is, is read once).
 
-// historyTreeCache bounds the trees a walk keeps, by count: most are
-// read once (each commit's root), the ones worth keeping are few.
-const historyTreeCache = 4096
+// historyTreeBytes bounds the trees a walk keeps: a type's folder is
+// 200 kB at 300,000 objects, and a walk may meet a thousand versions of
+// it.
+const historyTreeBytes = 32 << 20
 
 // historyWalk is the state of one History call.
 type historyWalk struct {
@@ -39,9 +40,10 @@ type historyWalk struct {
 	packs *historyPacks
 	// segs is the path being followed, from the repository's top; it
 	// changes when the object moved between groups.
-	segs  []string
-	trees map[plumbing.Hash]*rawTree
-	order []plumbing.Hash
+	segs      []string
+	trees     map[plumbing.Hash]*rawTree
+	order     []plumbing.Hash
+	treeBytes int
 	// reader reads the commits ahead of the walk (ahead).
 	reader *commitReader
 	// treesRead counts the trees the walk read, for the benchmark.
@@ -300,10 +302,12 @@ func (w *historyWalk) tree(h plumbing.Hash, keep bool) (*rawTree, error) {
 	if !keep {
 		return t, nil
 	}
-	if len(w.order) >= historyTreeCache {
+	for len(w.order) > 0 && w.treeBytes+len(raw) > historyTreeBytes {
+		w.treeBytes -= len(w.trees[w.order[0]].raw)
 		delete(w.trees, w.order[0])
 		w.order = w.order[1:]
 	}
+	w.treeBytes += len(raw)
 	w.trees[h] = t
 	w.order = append(w.order, h)
 	return t, nil
