@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"sort"
 
@@ -86,15 +85,22 @@ func (hp *historyPacks) close() {
 	}
 }
 
-func openHistoryPack(idx string) (*historyPack, error) {
-	data, err := os.ReadFile(idx)
+func openHistoryPack(idx string) (p *historyPack, err error) {
+	// Mapped, not read: the index of a long history is tens of MB, of
+	// which a walk touches a few pages per lookup.
+	data, unmapIdx, err := mapFile(idx)
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil {
+			unmapIdx()
+		}
+	}()
 	if len(data) < 8+256*4 || !bytes.Equal(data[:8], []byte{0xff, 't', 'O', 'c', 0, 0, 0, 2}) {
 		return nil, errors.New("not a version 2 pack index")
 	}
-	p := &historyPack{}
+	p = &historyPack{}
 	for i := range p.fanout {
 		p.fanout[i] = binary.BigEndian.Uint32(data[8+4*i:])
 	}
@@ -108,13 +114,15 @@ func openHistoryPack(idx string) (*historyPack, error) {
 	p.small = data[at : at+4*n]
 	at += 4 * n
 	p.large = data[at : len(data)-40]
-	if p.data, p.unmap, err = mapFile(idx[:len(idx)-len(".idx")] + ".pack"); err != nil {
+	data, unmapPack, err := mapFile(idx[:len(idx)-len(".idx")] + ".pack")
+	if err != nil {
 		return nil, err
 	}
-	if len(p.data) < 12+20 || string(p.data[:4]) != "PACK" {
-		p.unmap()
+	if len(data) < 12+20 || string(data[:4]) != "PACK" {
+		unmapPack()
 		return nil, errors.New("not a pack")
 	}
+	p.data, p.unmap = data, func() { unmapPack(); unmapIdx() }
 	return p, nil
 }
 
