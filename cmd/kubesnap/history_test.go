@@ -262,6 +262,18 @@ func TestHistoryPagesByTimeAndCount(t *testing.T) {
 	}
 }
 
+func TestHistoryWithNothingInRangeIsAnEmptyList(t *testing.T) {
+	repo, _ := objectHistory(t)
+	out, errOut, code := kubesnap(t, "history", "deployments.apps/shop/web", "--repo", repo, "--since", "2027-01-01")
+	if code != 0 || strings.TrimSpace(out) != strings.TrimSpace(fmt.Sprintf(historyColumns, "COMMIT", "TIME", "WHO", "WHAT")) {
+		t.Errorf("history --since after the newest = %d %q %s", code, out, errOut)
+	}
+	out, _, code = kubesnap(t, "history", "deployments.apps/shop/web", "--repo", repo, "--until", "2025-01-01", "-o", "json")
+	if code != 0 || out != "[]\n" {
+		t.Errorf("history --until before the first -o json = %d %q", code, out)
+	}
+}
+
 func TestHistoryPatchShowsEachDiff(t *testing.T) {
 	repo, _ := objectHistory(t)
 	out, errOut, code := kubesnap(t, "history", "Deployment/shop/web", "--repo", repo, "-p", "--limit", "2")
