@@ -25,6 +25,8 @@
 //	                account keys; free ports
 //	main.go         for tests: Main, Require, Client, Namespace, Kubectl
 //	githttp.go      GitHTTP: a git HTTP server with token authentication, for push tests
+//	webhookpki.go   NewAuditWebhook: certificates and the API server's webhook kubeconfig
+//	                for an audit webhook on 127.0.0.1
 //	proc_*.go       process attributes per OS (the control plane dies with the test)
 //	controlplane/   a command that runs the control plane for the demo and benchmarks
 package testenv
