@@ -138,7 +138,8 @@ func (h *harness) held() int {
 var t0 = time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC)
 
 // ev is one audit event to send; zero fields take a default: a
-// successful create of configmap default/app by alice at t0, complete.
+// successful create of configmap default/app by alice at t0, complete;
+// "-" asks for an empty string.
 type ev struct {
 	verb, user, impersonated, group, resource, ns, name, sub string
 	rv, requestRV, uri, stage, agent                         string
@@ -150,9 +151,13 @@ type ev struct {
 }
 
 func (e ev) wire() map[string]any {
+	// "-" asks for an empty field.
 	def := func(s *string, d string) {
-		if *s == "" {
+		switch *s {
+		case "":
 			*s = d
+		case "-":
+			*s = ""
 		}
 	}
 	def(&e.verb, "create")
