@@ -82,11 +82,11 @@ func (ca *testCA) issue(cn string, usage x509.ExtKeyUsage) (certPEM, keyPEM []by
 // server's client certificate comes from (ClientCAFile), a client
 // certificate it signed, one another CA signed, and a token file.
 type pki struct {
-	certFile, keyFile, clientCAFile, tokenFile string
-	clientCertFile, clientKeyFile              string
-	serverCA                                   *testCA
-	client, stranger                           tls.Certificate
-	token                                      string
+	certFile, keyFile, clientCAFile, tokenFile  string
+	clientCertFile, clientKeyFile, serverCAFile string
+	serverCA                                    *testCA
+	client, stranger                            tls.Certificate
+	token                                       string
 }
 
 func newPKI(dir string) (*pki, error) {
@@ -129,6 +129,7 @@ func newPKI(dir string) (*pki, error) {
 		{&p.certFile, "serving.crt", scert}, {&p.keyFile, "serving.key", skey},
 		{&p.clientCAFile, "client-ca.crt", clientCA.pem}, {&p.tokenFile, "token", []byte("  " + p.token + "\n")},
 		{&p.clientCertFile, "client.crt", ccert}, {&p.clientKeyFile, "client.key", ckey},
+		{&p.serverCAFile, "serving-ca.crt", p.serverCA.pem},
 	}
 	for _, f := range files {
 		*f.path = filepath.Join(dir, f.name)
