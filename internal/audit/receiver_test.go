@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -402,4 +403,24 @@ func TestListenRefusesIncompleteOptions(t *testing.T) {
 			t.Errorf("second receiver on one registry: %v", err)
 		}
 	})
+}
+
+func TestStopsWhenTheContextEnds(t *testing.T) {
+	p, err := newPKI(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r, err := Listen(ctx, Options{Addr: "127.0.0.1:0", CertFile: p.certFile, KeyFile: p.keyFile, TokenFile: p.tokenFile, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := r.Wait(); err != nil {
+		t.Fatalf("Wait after the context ended: %v", err)
+	}
+	if c, err := net.Dial("tcp", r.Addr().String()); err == nil {
+		_ = c.Close()
+		t.Error("still listening after the context ended")
+	}
 }
