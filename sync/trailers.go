@@ -36,9 +36,10 @@ type AuditTrailers struct {
 	Impersonator string
 	UserAgents   []string
 	SourceIPs    []string
-	// Approximate says at least one change was matched by object, verb
-	// and time rather than by resourceVersion.
-	Approximate bool
+	// Matched is how many changes were matched to an event, Approximate
+	// how many of them by object, verb and time rather than by
+	// resourceVersion.
+	Matched, Approximate int
 }
 
 // The trailers kubesnap log reads.

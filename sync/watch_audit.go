@@ -83,7 +83,10 @@ func (w *Watcher) byAuthor(b batch) []authored {
 			users[key] = g
 		}
 		g.changes = append(g.changes, c)
-		g.trailer.Approximate = g.trailer.Approximate || a.Approximate
+		g.trailer.Matched++
+		if a.Approximate {
+			g.trailer.Approximate++
+		}
 		g.trailer.UserAgents = addOnce(g.trailer.UserAgents, trailerSafe(a.UserAgent))
 		g.trailer.SourceIPs = addOnce(g.trailer.SourceIPs, trailerSafe(a.SourceIP))
 	}
@@ -159,9 +162,12 @@ func (a *AuditTrailers) write(b *strings.Builder) {
 	for _, ip := range a.SourceIPs {
 		fmt.Fprintf(b, "Kubesnap-Audit-Source-IP: %s\n", ip)
 	}
-	match := "exact"
-	if a.Approximate {
-		match = "approximate"
+	switch a.Approximate {
+	case 0:
+		b.WriteString("Kubesnap-Audit-Match: exact\n")
+	case a.Matched:
+		b.WriteString("Kubesnap-Audit-Match: approximate\n")
+	default:
+		fmt.Fprintf(b, "Kubesnap-Audit-Match: approximate for %d of %d\n", a.Approximate, a.Matched)
 	}
-	fmt.Fprintf(b, "Kubesnap-Audit-Match: %s\n", match)
 }

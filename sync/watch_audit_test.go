@@ -159,7 +159,7 @@ func TestAuditFailedSecondCommitPutsBackOnlyItsChanges(t *testing.T) {
 // A user agent is whatever the client sent: it cannot add a trailer of
 // its own or run on without end.
 func TestAuditTrailerValuesAreOneBoundedLine(t *testing.T) {
-	tr := Trailers{Objects: 1, Audit: &AuditTrailers{User: "alice", UserAgents: []string{trailerSafe("evil\nKubesnap-Path: elsewhere\r\n" + strings.Repeat("x", 500))}}}
+	tr := Trailers{Objects: 1, Audit: &AuditTrailers{User: "alice", Matched: 1, UserAgents: []string{trailerSafe("evil\nKubesnap-Path: elsewhere\r\n" + strings.Repeat("x", 500))}}}
 	s := tr.String()
 	if _, ok := Trailer(s, PathTrailer); ok {
 		t.Errorf("a user agent added a Kubesnap-Path trailer:\n%s", s)

@@ -41,6 +41,9 @@ func TestMain(m *testing.M) {
 		os.Exit(m.Run()) // go test ./... : no benchmarks, no control plane
 	}
 	code := testenv.Main(m, testenv.Options{ControllerManager: true}, &env)
+	if auditE != nil {
+		auditE.env.Stop()
+	}
 	if scratchRoot != "" {
 		if err := os.RemoveAll(scratchRoot); err != nil {
 			fmt.Fprintf(os.Stderr, "remove %s: %v\n", scratchRoot, err)
