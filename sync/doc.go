@@ -43,6 +43,11 @@
 //	                commit compare with what is being committed), commit; on
 //	                failure put both back (a newer pending change wins) and
 //	                retry after a backoff (1s doubling to 5m)
+//	    authors     with Audit: a change whose audit event has not come waits
+//	                up to AuditWait from when it was seen; the batch becomes
+//	                one commit per user, authored by them (changes no event
+//	                matched first, by kubesnap, naming their managers); a
+//	                failed commit puts back its changes and the later ones'
 //	    maintain    every 32 commits, when the store is a Maintainer: the
 //	                new pack is written in a goroutine while commits go
 //	                on; the loop swaps it in between two commits; up to
@@ -77,6 +82,8 @@
 //
 //	ports.go            the interfaces the package consumes (Source, Informers,
 //	                    Store, Prefixed, Remote, …) and Kept, what an informer keeps
+//	ports_audit.go      Audit (who made a change, from the API server's audit
+//	                    events), Actor, AuthoredStore and Author
 //	doc.go              this overview
 //	snapshot.go         Options, Result, Snapshot
 //	scan.go             scan: list every type at one resourceVersion, find the deletions
@@ -108,6 +115,8 @@
 //	watch_unseen.go     waiting for informers to sync, deleting what they did not see
 //	watch_pending.go    pendingSet: the changes waiting for a commit
 //	watch_commit.go     commit, the restore lease, rollback, the coverage file
+//	watch_audit.go      waiting for a change's audit event, one commit per
+//	                    user, the audit trailers
 //	watch_retry.go      the backoffs of failed commits and pushes
 //	watch_push.go       push, and refreshing stored after a rebase
 //	watch_maintain.go   the store's maintenance off the commit path

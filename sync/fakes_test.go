@@ -161,7 +161,11 @@ type fakeStore struct {
 	mu       gosync.Mutex
 	files    map[string][]byte
 	commits  [][]Change
+	authors  []string // of each commit; "" for the store's own
+	messages []string
 	failures int
+	// okBeforeFailing commits succeed before the failures begin.
+	okBeforeFailing int
 }
 
 func newFakeStore() *fakeStore { return &fakeStore{files: map[string][]byte{}} }
@@ -190,12 +194,19 @@ func (s *fakeStore) Read(_ context.Context, path string) ([]byte, error) {
 	return data, nil
 }
 
-func (s *fakeStore) Commit(_ context.Context, changes []Change, _ string) (string, error) {
+func (s *fakeStore) Commit(ctx context.Context, changes []Change, msg string) (string, error) {
+	return s.CommitAs(ctx, changes, msg, Author{})
+}
+
+func (s *fakeStore) CommitAs(_ context.Context, changes []Change, msg string, a Author) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.failures > 0 {
+	if s.failures > 0 && s.okBeforeFailing == 0 {
 		s.failures--
 		return "", errCommitFailed
+	}
+	if s.okBeforeFailing > 0 {
+		s.okBeforeFailing--
 	}
 	for _, c := range changes {
 		if c.Op == Deleted {
@@ -205,6 +216,8 @@ func (s *fakeStore) Commit(_ context.Context, changes []Change, _ string) (strin
 		}
 	}
 	s.commits = append(s.commits, changes)
+	s.authors = append(s.authors, a.Name)
+	s.messages = append(s.messages, msg)
 	return fmt.Sprint(len(s.commits)), nil
 }
 

@@ -24,6 +24,22 @@ type Trailers struct {
 	// passes it by from its message alone.
 	Path       string
 	FreshTypes []string
+	// Audit says who made the commit's changes, when the API server's
+	// audit events told: the commit's author is that user.
+	Audit *AuditTrailers
+}
+
+// AuditTrailers are what a commit says of the audit events its changes
+// were matched to, beyond the author.
+type AuditTrailers struct {
+	User         string
+	Impersonator string
+	UserAgents   []string
+	SourceIPs    []string
+	// Matched is how many changes were matched to an event, Approximate
+	// how many of them by object, verb and time rather than by
+	// resourceVersion.
+	Matched, Approximate int
 }
 
 // The trailers kubesnap log reads.
@@ -55,6 +71,9 @@ func (tr Trailers) String() string {
 	}
 	if len(tr.FreshTypes) > 0 {
 		fmt.Fprintf(&b, "Kubesnap-Fresh-Lists: %s\n", strings.Join(tr.FreshTypes, ", "))
+	}
+	if a := tr.Audit; a != nil {
+		a.write(&b)
 	}
 	return b.String()
 }

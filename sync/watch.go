@@ -43,6 +43,13 @@ type WatchOptions struct {
 	Observer Observer
 	// Logger receives the watcher's logs; nil discards them.
 	Logger *slog.Logger
+	// Audit, when set, names who made each change: a batch becomes one
+	// commit per user, authored by them. A change no audit event matches
+	// yet waits up to AuditWait from when it was seen for its event
+	// (the API server sends them in batches); then it is committed
+	// naming its field manager, as without Audit.
+	Audit     Audit
+	AuditWait time.Duration
 }
 
 // DefaultWatchOptions are the defaults of `kubesnap watch`.
@@ -107,6 +114,11 @@ type Watcher struct {
 	pushFailedRun    int
 
 	maint maintenance // of the store (watch_maintain.go)
+
+	// auditUntil is how long the pending changes wait for their audit
+	// events (watch_audit.go); final is set by shutdown: nothing waits.
+	auditUntil time.Time
+	final      bool
 
 	probe  chan struct{} // ask the API server now (followAPI)
 	probes gosync.WaitGroup
@@ -195,7 +207,8 @@ func (w *Watcher) shutdown(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	w.holdUntil, w.retryAt, w.pushAt = time.Time{}, time.Time{}, time.Time{}
+	w.holdUntil, w.retryAt, w.pushAt, w.auditUntil = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	w.final = true
 	if !w.commitDue().IsZero() {
 		w.commit(ctx)
 	}

@@ -11,7 +11,7 @@ import (
 // holds the restore lease. When the commit fails, the changes are pending
 // again and the commit is retried after a backoff.
 func (w *Watcher) commit(ctx context.Context) {
-	if w.restoreHolds(ctx) {
+	if w.restoreHolds(ctx) || w.auditHolds() {
 		return
 	}
 	b := w.takeBatch()
@@ -26,20 +26,38 @@ func (w *Watcher) commit(ctx context.Context) {
 		return
 	}
 	sort.Slice(b.changes, func(i, j int) bool { return b.changes[i].Path < b.changes[j].Path })
-	msg := Message(b.changes, Trailers{Cluster: w.opts.Snapshot.Cluster, ServerVersion: w.serverVersion, ResourceVersion: b.rv, Objects: b.objects, Changed: changedCount(b.changes), Path: storePath(w.st)})
-	id, err := w.st.Commit(ctx, b.changes, msg)
-	if err != nil {
-		w.rollback(b)
-		w.retryAt = w.now().Add(w.retryIn(&w.commitBackoff, "commit", err))
-		w.obs.CommitFailed(err)
-		return
+	groups := w.byAuthor(b)
+	for i, g := range groups {
+		tr := Trailers{Cluster: w.opts.Snapshot.Cluster, ServerVersion: w.serverVersion, ResourceVersion: b.rv, Objects: b.objects, Changed: changedCount(g.changes), Path: storePath(w.st), Audit: g.trailer}
+		id, err := w.commitAuthored(ctx, g, Message(g.changes, tr))
+		if err != nil {
+			w.rollback(b.rest(groups[i:]))
+			w.retryAt = w.now().Add(w.retryIn(&w.commitBackoff, "commit", err))
+			w.obs.CommitFailed(err)
+			return
+		}
+		w.commitBackoff = retryBackoff()
+		w.obs.Committed(w.now(), len(g.changes))
+		if g.by != nil {
+			w.log.Info("committed", "commit", id, "files", len(g.changes), "author", g.trailer.User)
+		} else {
+			w.log.Info("committed", "commit", id, "files", len(g.changes))
+		}
+		w.unpushed = true
+		w.maint.commits++
 	}
-	w.commitBackoff = retryBackoff()
-	w.obs.Committed(w.now(), len(b.changes))
 	w.obs.Captured(b.counts)
-	w.log.Info("committed", "commit", id, "files", len(b.changes))
-	w.unpushed = true
-	w.maint.commits++
+}
+
+// commitAuthored commits g's changes, by its author when it has one and
+// the store can name one.
+func (w *Watcher) commitAuthored(ctx context.Context, g authored, msg string) (string, error) {
+	if a, ok := g.author(); ok {
+		if st, ok := w.st.(AuthoredStore); ok {
+			return st.CommitAs(ctx, g.changes, msg, a)
+		}
+	}
+	return w.st.Commit(ctx, g.changes, msg)
 }
 
 // restoreHolds reports whether a restore holds the restore lease: commits
@@ -107,6 +125,23 @@ func (w *Watcher) takeBatch() batch {
 	w.covDirty = false
 	w.obs.Pending(0)
 	return b
+}
+
+// rest is the part of b that groups hold: what a failed commit of the
+// first of them, after the commits before it went through, puts back.
+func (b batch) rest(groups []authored) batch {
+	out := batch{pending: map[string]pendingChange{}, prev: map[string]string{}, covDirty: b.covDirty}
+	for _, g := range groups {
+		for _, c := range g.changes {
+			if pc, ok := b.pending[c.Path]; ok {
+				out.pending[c.Path], out.prev[c.Path] = pc, b.prev[c.Path]
+			}
+			if c.Path == CoveragePath && b.covChanged {
+				out.covChanged, out.covOld = true, b.covOld
+			}
+		}
+	}
+	return out
 }
 
 // rollback undoes takeBatch after a failed commit: stored is as before,

@@ -59,7 +59,7 @@ func (w *Watcher) event(dir string, k *Kept, deleted bool) (p string, need bool)
 			delete(w.live, p)
 			w.counts[dir]--
 		}
-		w.setPending(p, pendingChange{Change: Change{Op: Deleted, Path: p, ID: mustID(p), Manager: k.Manager}})
+		w.setPending(p, pendingChange{Change: Change{Op: Deleted, Path: p, ID: mustID(p), Manager: k.Manager}, rv: k.ResourceVersion, seen: w.now()})
 		return p, false
 	}
 	if _, ok := w.live[p]; !ok {

@@ -64,7 +64,7 @@ func intern(s string) string {
 // object must be read again (fetch). set is false when p's pending change
 // already is k's. The caller holds mu.
 func (w *Watcher) keptChange(p string, id canonical.ID, k *Kept) (c pendingChange, set, need bool) {
-	c = pendingChange{Change: Change{Op: Modified, Path: p, ID: id, Manager: k.Manager}, blob: k.Sum}
+	c = pendingChange{Change: Change{Op: Modified, Path: p, ID: id, Manager: k.Manager}, blob: k.Sum, rv: k.ResourceVersion, seen: w.now()}
 	switch {
 	case w.stored[p] == k.Sum:
 		return c, true, false // drops any pending change of p

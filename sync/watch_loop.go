@@ -31,6 +31,10 @@ func (w *Watcher) loop(ctx context.Context) error {
 	wake := time.NewTimer(time.Hour)
 	defer wake.Stop()
 	var retypeAt time.Time
+	var audited <-chan struct{}
+	if w.opts.Audit != nil {
+		audited = w.opts.Audit.Arrived()
+	}
 	for {
 		at := w.nextWake()
 		if !retypeAt.IsZero() && (at.IsZero() || retypeAt.Before(at)) {
@@ -47,6 +51,8 @@ func (w *Watcher) loop(ctx context.Context) error {
 		case finish := <-w.maint.done:
 			w.finishMaintenance(finish)
 		case <-w.kick:
+		case <-audited:
+			w.auditUntil = time.Time{} // look for the events again
 		case dir := <-w.newVersionSynced:
 			w.deleteUnseen(ctx, map[string]bool{dir: true})
 		case <-w.retype:
@@ -82,7 +88,7 @@ func (w *Watcher) commitDue() time.Time {
 	if w.pending.len() == 0 && !w.covDirty {
 		return time.Time{}
 	}
-	return maxTime(w.pending.due(w.opts.Debounce, w.opts.MaxDelay), w.holdUntil, w.retryAt)
+	return maxTime(w.pending.due(w.opts.Debounce, w.opts.MaxDelay), w.holdUntil, w.retryAt, w.auditUntil)
 }
 
 // nextWake is the earliest time the loop has something to do.

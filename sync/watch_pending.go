@@ -6,6 +6,10 @@ import "time"
 type pendingChange struct {
 	Change
 	blob string // blob id of Data; "" for Deleted
+	// rv is the object's resourceVersion after the change and seen when
+	// the watcher received it: what the audit events are matched by.
+	rv   string
+	seen time.Time
 }
 
 // pendingSet is the changes waiting for the next commit, one per path,

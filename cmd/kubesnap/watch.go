@@ -28,6 +28,7 @@ type watchOptions struct {
 	election             kube.Election
 	logFormat            string
 	secretFlags          secretFlags
+	audit                auditFlags
 	cluster              *genericclioptions.ConfigFlags
 }
 
@@ -83,6 +84,7 @@ pushes, and exits 0.`,
 	fs.DurationVar(&o.election.LeaseDuration, "leader-elect-lease-duration", 15*time.Second, "how long a leader's Lease lasts without renewal")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	ff.add(fs)
+	o.audit.add(fs)
 	o.secretFlags.add(fs, true)
 	o.cluster = clusterFlags(fs)
 	return cmd
@@ -127,6 +129,10 @@ func (o *watchOptions) complete(wf *watchFlags, ff *filterFlags) error {
 	if o.remote, err = wf.remote.complete(); err != nil {
 		return err
 	}
+	if err := o.audit.complete(); err != nil {
+		return err
+	}
+	o.watch.AuditWait = o.audit.wait
 	if o.watch.Snapshot.Secrets, err = o.secretFlags.complete(); err != nil {
 		return err
 	}

@@ -62,6 +62,16 @@ func runWatch(ctx context.Context, o watchOptions, stderr io.Writer) error {
 		log.Info("serving /healthz, /readyz and /metrics", "address", ln.Addr().String())
 	}
 
+	// The receiver runs while this process does, leading or not: events
+	// are kept a while, so a new leader knows who made recent changes.
+	rcv, err := o.audit.start(ctx, m, log)
+	if err != nil {
+		return err
+	}
+	if rcv != nil {
+		o.watch.Audit = rcv
+	}
+
 	run := func(ctx context.Context) error {
 		if o.remote.URL != "" {
 			if _, _, err := repo.Pull(ctx); err != nil {

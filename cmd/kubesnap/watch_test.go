@@ -339,6 +339,10 @@ func TestWatchBadFlagsGetOneClearLine(t *testing.T) {
 		{"a negative debounce", []string{"--debounce", "-1s"}, "cannot be negative"},
 		{"credentials without a remote", []string{"--ssh-key-file", "/nonexistent"}, "without --remote"},
 		{"a bad author", []string{"--author", "nobody"}, "--author"},
+		{"audit without a certificate", []string{"--audit-listen", "127.0.0.1:0", "--audit-token-file", "/nonexistent"}, "--audit-tls-cert-file"},
+		{"audit without a way to check the API server", []string{"--audit-listen", "127.0.0.1:0", "--audit-tls-cert-file", "c", "--audit-tls-key-file", "k"}, "--audit-client-ca or --audit-token-file"},
+		{"audit credentials without audit", []string{"--audit-client-ca", "ca.crt"}, "need --audit-listen"},
+		{"a negative audit wait", []string{"--audit-listen", "127.0.0.1:0", "--audit-tls-cert-file", "c", "--audit-tls-key-file", "k", "--audit-token-file", "t", "--audit-wait", "-1s"}, "--audit-wait"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, stderr, code := kubesnap(t, append([]string{"watch", "--repo", repo, "--kubeconfig", env.Kubeconfig}, tc.args...)...)

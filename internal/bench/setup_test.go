@@ -41,6 +41,9 @@ func TestMain(m *testing.M) {
 		os.Exit(m.Run()) // go test ./... : no benchmarks, no control plane
 	}
 	code := testenv.Main(m, testenv.Options{ControllerManager: true}, &env)
+	if auditE != nil {
+		auditE.env.Stop()
+	}
 	if scratchRoot != "" {
 		if err := os.RemoveAll(scratchRoot); err != nil {
 			fmt.Fprintf(os.Stderr, "remove %s: %v\n", scratchRoot, err)
@@ -160,6 +163,22 @@ var widgets = schema.GroupVersionResource{Group: "bench.kubesnap.io", Version: "
 // waiting on round trips.
 const fillClients = 64
 
+var (
+	buildOnce sync.Once
+	buildErr  error
+)
+
+// buildKubesnap builds the kubesnap binary the benchmarks run, once.
+func buildKubesnap(b *testing.B) error {
+	buildOnce.Do(func() {
+		kubesnap = filepath.Join(scratch(b), "kubesnap")
+		if out, err := exec.Command("go", "build", "-o", kubesnap, "../../cmd/kubesnap").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("build kubesnap: %v\n%s", err, out)
+		}
+	})
+	return buildErr
+}
+
 func doFill(b *testing.B) error {
 	objects = 10000
 	if s := os.Getenv("KUBESNAP_BENCH_OBJECTS"); s != "" {
@@ -176,9 +195,8 @@ func doFill(b *testing.B) error {
 	default:
 		return fmt.Errorf("KUBESNAP_BENCH_CHEAP=%q: want 1 or nothing", s)
 	}
-	kubesnap = filepath.Join(scratch(b), "kubesnap")
-	if out, err := exec.Command("go", "build", "-o", kubesnap, "../../cmd/kubesnap").CombinedOutput(); err != nil {
-		return fmt.Errorf("build kubesnap: %v\n%s", err, out)
+	if err := buildKubesnap(b); err != nil {
+		return err
 	}
 	env.Kubectl(b, `apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition

@@ -45,9 +45,15 @@ const watchStartTimeout = 30 * time.Minute
 // informers are synced.
 func startWatcher(b *testing.B, rules int) *watchProc {
 	b.Helper()
+	return startWatcherWith(b, env.Kubeconfig, "--config", rulesConfig(b, rules))
+}
+
+// startWatcherWith is startWatcher against the cluster of kubeconfig,
+// with more flags.
+func startWatcherWith(b *testing.B, kubeconfig string, flags ...string) *watchProc {
+	b.Helper()
 	repo := filepath.Join(scratch(b), "repo")
-	cmd := exec.Command(kubesnap, "watch", "--repo", repo, "--kubeconfig", env.Kubeconfig, "--listen", "", "--debounce", "0s", "--max-delay", "0s",
-		"--config", rulesConfig(b, rules))
+	cmd := exec.Command(kubesnap, append([]string{"watch", "--repo", repo, "--kubeconfig", kubeconfig, "--listen", "", "--debounce", "0s", "--max-delay", "0s"}, flags...)...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		b.Fatal(err)

@@ -18,11 +18,26 @@ import (
 // With a base (Options.Base) the changes are relative to the base, not to
 // the branch head, and Commit may make no commit: see commitOnBase.
 func (r *Repo) Commit(ctx context.Context, changes []snapsync.Change, message string) (string, error) {
+	return r.commit(changes, message, nil)
+}
+
+// CommitAs is Commit with author as the commit's author (the person or
+// service account the API server's audit events name); the committer
+// stays the repository's own identity. Both name and e-mail are made
+// safe for a commit header: see signatureOf.
+func (r *Repo) CommitAs(ctx context.Context, changes []snapsync.Change, message string, author snapsync.Author) (string, error) {
+	sig := signatureOf(author)
+	return r.commit(changes, message, &sig)
+}
+
+// commit is Commit, by author when it is set.
+func (r *Repo) commit(changes []snapsync.Change, message string, author *object.Signature) (string, error) {
 	// Every file Stage handed over is written before Commit returns,
 	// whether it fails or not: none lands after the caller moves on.
 	defer r.settleEarly()
 	st := r.newStaging()
 	defer st.release()
+	st.author = author
 	if r.base != nil {
 		return r.commitOnBase(st, changes, message)
 	}
@@ -107,11 +122,17 @@ func (s *staging) changes(changes []snapsync.Change) (map[string]*plumbing.Hash,
 }
 
 // newCommit stages a commit of tree with parents and message, by the
-// author, made now, and returns its id.
+// staging's author (else the repository's), committed by the repository's
+// identity, made now, and returns its id.
 func (r *Repo) newCommit(st *staging, tree plumbing.Hash, parents []plumbing.Hash, message string) (plumbing.Hash, error) {
 	sig := r.author
 	sig.When = r.now()
-	commit := &object.Commit{Author: sig, Committer: sig, Message: message, TreeHash: tree, ParentHashes: parents}
+	author := sig
+	if st.author != nil {
+		author = *st.author
+		author.When = sig.When
+	}
+	commit := &object.Commit{Author: author, Committer: sig, Message: message, TreeHash: tree, ParentHashes: parents}
 	obj := &plumbing.MemoryObject{}
 	if err := commit.Encode(obj); err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("encode commit: %w", err)

@@ -188,7 +188,8 @@
 //     naming a type without a cluster.
 //
 // Writing a commit:
-//   - commit.go: Commit.
+//   - commit.go: Commit, and CommitAs (by a given author); author.go: an
+//     author from the audit events made safe for a commit header.
 //   - tree_write.go: writeTree, the tree with edits, rewriting only the
 //     trees on their paths; tree_raw.go: editing a tree as bytes, and the
 //     trees kept between commits.

@@ -21,6 +21,8 @@ type staging struct {
 	repo    *Repo
 	objects map[plumbing.Hash]plumbing.EncodedObject
 	staged  stagedSet // what Stage prepared for this commit
+	// author, when set, is the commit's author (CommitAs).
+	author *object.Signature
 }
 
 // newStaging starts a commit's objects with what Stage prepared. Its

@@ -21,10 +21,15 @@
 //
 //	testenv.go      where the binaries are (BinDir, Binary, Available); Start, Stop,
 //	                and stopping and restarting the API server (fault tests)
-//	setup.go        what Start writes: the kubeconfigs (admin and limited), the service
-//	                account keys; free ports
-//	main.go         for tests: Main, Require, Client, Namespace, Kubectl
+//	setup.go        what Start writes: the token file and the kubeconfigs (admin, limited,
+//	                Options.Users: UserKubeconfig, UserClient), the service account
+//	                keys; free ports
+//	audit.go        what Start writes for auditing: Options.AuditPolicy and
+//	                AuditWebhookKubeconfig, and the API server's flags for them
+//	main.go         for tests: Main, Require, Client, ImpersonatingClient, Namespace, Kubectl
 //	githttp.go      GitHTTP: a git HTTP server with token authentication, for push tests
+//	webhookpki.go   NewAuditWebhook: certificates and the API server's webhook kubeconfig
+//	                for an audit webhook on 127.0.0.1
 //	proc_*.go       process attributes per OS (the control plane dies with the test)
 //	controlplane/   a command that runs the control plane for the demo and benchmarks
 package testenv

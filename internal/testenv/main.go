@@ -16,6 +16,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 )
 
 // RequireEnv names the variable that turns a missing control plane from a
@@ -78,6 +79,19 @@ func Require(t testing.TB, env *Env) {
 func (e *Env) Client(t testing.TB) kubernetes.Interface {
 	t.Helper()
 	c, err := kubernetes.NewForConfig(e.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// ImpersonatingClient returns a typed client that logs in as the admin
+// and acts as user (Kubernetes impersonation).
+func (e *Env) ImpersonatingClient(t testing.TB, user string) kubernetes.Interface {
+	t.Helper()
+	rc := rest.CopyConfig(e.Config)
+	rc.Impersonate = rest.ImpersonationConfig{UserName: user}
+	c, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		t.Fatal(err)
 	}

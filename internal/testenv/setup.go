@@ -10,7 +10,10 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
+	"testing"
 
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 )
 
@@ -44,6 +47,14 @@ current-context: testenv
 	if err := os.WriteFile(e.LimitedKubeconfig, fmt.Appendf(nil, kubeconfig, host, ca64, limitedToken), 0o600); err != nil {
 		return err
 	}
+	e.userKubeconfigs = map[string]string{}
+	for _, u := range e.opts.Users {
+		path := filepath.Join(e.Dir, "kubeconfig-user-"+u)
+		if err := os.WriteFile(path, fmt.Appendf(nil, kubeconfig, host, ca64, userToken(u)), 0o600); err != nil {
+			return err
+		}
+		e.userKubeconfigs[u] = path
+	}
 	rc, err := clientcmd.BuildConfigFromFlags("", e.Kubeconfig)
 	if err != nil {
 		return err
@@ -51,6 +62,51 @@ current-context: testenv
 	rc.QPS, rc.Burst = 500, 1000
 	e.Config = rc
 	return nil
+}
+
+// UserKubeconfig returns the path of a kubeconfig that logs in as user,
+// one of Options.Users; another name fails t.
+func (e *Env) UserKubeconfig(t testing.TB, user string) string {
+	t.Helper()
+	path, ok := e.userKubeconfigs[user]
+	if !ok {
+		t.Fatalf("testenv: %q is not one of Options.Users %q", user, e.opts.Users)
+	}
+	return path
+}
+
+// UserClient returns a typed client that logs in as user, one of
+// Options.Users.
+func (e *Env) UserClient(t testing.TB, user string) kubernetes.Interface {
+	t.Helper()
+	rc, err := clientcmd.BuildConfigFromFlags("", e.UserKubeconfig(t, user))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func userToken(user string) string { return "kubesnap-user-" + user + "-token" }
+
+// writeTokens writes the API server's token file: admin (system:masters),
+// LimitedUser and users, each with a token of its own.
+func writeTokens(dir string, users []string) error {
+	var b strings.Builder
+	b.WriteString(adminToken + ",admin,admin-uid,system:masters\n")
+	b.WriteString(limitedToken + "," + LimitedUser + ",limited-uid\n")
+	seen := map[string]bool{"admin": true, LimitedUser: true}
+	for _, u := range users {
+		if u == "" || seen[u] || strings.ContainsAny(u, ",\"\r\n/") {
+			return fmt.Errorf("testenv: user %q: give distinct names other than admin and %s, without commas, quotes, slashes or line breaks", u, LimitedUser)
+		}
+		seen[u] = true
+		fmt.Fprintf(&b, "%s,%s,%s-uid\n", userToken(u), u, u)
+	}
+	return os.WriteFile(filepath.Join(dir, "tokens.csv"), []byte(b.String()), 0o600)
 }
 
 func freePorts(n int) ([]int, error) {

@@ -63,6 +63,19 @@ func Available() error {
 type Options struct {
 	// ControllerManager also starts kube-controller-manager.
 	ControllerManager bool
+	// AuditPolicy, when set, is an audit.k8s.io/v1 Policy the API server
+	// gets as --audit-policy-file.
+	AuditPolicy []byte
+	// AuditWebhookKubeconfig, when set, is the kubeconfig of an audit
+	// webhook, given as --audit-webhook-config-file (AuditPolicy is then
+	// required). Its batches wait up to 30s by default: a test passes
+	// --audit-webhook-batch-max-wait in ExtraAPIServerArgs.
+	AuditWebhookKubeconfig []byte
+	// ExtraAPIServerArgs are appended to kube-apiserver's arguments.
+	ExtraAPIServerArgs []string
+	// Users are more token users, with no permissions but what RBAC
+	// grants them (as LimitedUser); Env.UserKubeconfig logs in as each.
+	Users []string
 }
 
 // Env is a running control plane.
@@ -73,6 +86,8 @@ type Env struct {
 	Kubeconfig string
 	// LimitedKubeconfig logs in as LimitedUser.
 	LimitedKubeconfig string
+	// userKubeconfigs are Options.Users' kubeconfigs, by user.
+	userKubeconfigs map[string]string
 	// Config is the admin REST config.
 	Config *rest.Config
 
@@ -121,7 +136,11 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 	if err := writeKeys(dir); err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "tokens.csv"), []byte(adminToken+",admin,admin-uid,system:masters\n"+limitedToken+","+LimitedUser+",limited-uid\n"), 0o600); err != nil {
+	if err := writeTokens(dir, opts.Users); err != nil {
+		return nil, err
+	}
+	auditArgs, err := writeAudit(dir, opts)
+	if err != nil {
 		return nil, err
 	}
 
@@ -135,7 +154,7 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 		return nil, err
 	}
 	certDir := filepath.Join(dir, "certs")
-	if err := e.start("kube-apiserver",
+	apiArgs := []string{
 		"--etcd-servers", etcdURL,
 		"--secure-port", strconv.Itoa(apiPort), "--bind-address", "127.0.0.1",
 		"--cert-dir", certDir,
@@ -147,7 +166,9 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 		// A /24 runs out of ClusterIPs after ~250 Services; benchmarks
 		// create thousands.
 		"--service-cluster-ip-range", "10.96.0.0/16",
-	); err != nil {
+	}
+	apiArgs = append(append(apiArgs, auditArgs...), opts.ExtraAPIServerArgs...)
+	if err := e.start("kube-apiserver", apiArgs...); err != nil {
 		return nil, err
 	}
 	host := "https://127.0.0.1:" + strconv.Itoa(apiPort)
