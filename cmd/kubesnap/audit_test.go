@@ -255,8 +255,22 @@ func TestWatchAuthorsCommitsByTheAuditEventsUsers(t *testing.T) {
 		t.Errorf("metrics do not count the refused post:\n%s", grepLines(metrics, "audit"))
 	}
 
-	// The Secret's value: not in git, not in the logs, not in the metrics.
+	// history and blame name the users.
 	w.stop(t)
+	hist, stderr, code := kubesnap(t, "history", "configmaps/"+ns+"/alice-0", "--repo", repo)
+	if code != 0 || strings.Count(hist, "alice") < 2 || !strings.Contains(hist, "created") || !strings.Contains(hist, "data.again") {
+		t.Errorf("history of alice-0 (exit %d, %s):\n%s", code, stderr, hist)
+	}
+	blame, stderr, code := kubesnap(t, "blame", "configmaps/"+ns+"/alice-0", "--repo", repo)
+	if code != 0 || !strings.Contains(blame, "alice") || strings.Contains(blame, "kubesnap ") {
+		t.Errorf("blame of alice-0 (exit %d, %s):\n%s", code, stderr, blame)
+	}
+	secretHist, stderr, code := kubesnap(t, "history", "secrets/"+ns+"/db", "--repo", repo, "-p", "-o", "json")
+	if code != 0 || !strings.Contains(secretHist, `"alice"`) || strings.Contains(secretHist, auditSecretValue) {
+		t.Errorf("history -p of the Secret (exit %d, %s):\n%s", code, stderr, secretHist)
+	}
+
+	// The Secret's value: not in git, not in the logs, not in the metrics.
 	everything := git(t, repo, "log", "--all", "-p", "--format=%an %ae%n%B")
 	for where, text := range map[string]string{"git": everything, "the watcher's log": w.log.String(), "the metrics": metrics} {
 		if strings.Contains(text, auditSecretValue) {
