@@ -88,43 +88,49 @@ func (hp *historyPacks) close() {
 func openHistoryPack(idx string) (p *historyPack, err error) {
 	// Mapped, not read: the index of a long history is tens of MB, of
 	// which a walk touches a few pages per lookup.
-	data, unmapIdx, err := mapFile(idx)
+	index, unmapIdx, err := mapFile(idx)
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		if err != nil {
-			unmapIdx()
-		}
-	}()
-	if len(data) < 8+256*4 || !bytes.Equal(data[:8], []byte{0xff, 't', 'O', 'c', 0, 0, 0, 2}) {
+	data, unmapPack, err := mapFile(idx[:len(idx)-len(".idx")] + ".pack")
+	if err != nil {
+		unmapIdx()
+		return nil, err
+	}
+	unmap := func() { unmapPack(); unmapIdx() }
+	if p, err = parseHistoryPack(index, data); err != nil {
+		unmap()
+		return nil, err
+	}
+	p.unmap = unmap
+	return p, nil
+}
+
+// parseHistoryPack reads the index (version 2) of the pack data; the
+// tables it keeps are slices of index.
+func parseHistoryPack(index, data []byte) (*historyPack, error) {
+	if len(index) < 8+256*4 || !bytes.Equal(index[:8], []byte{0xff, 't', 'O', 'c', 0, 0, 0, 2}) {
 		return nil, errors.New("not a version 2 pack index")
 	}
-	p = &historyPack{}
+	p := &historyPack{data: data, unmap: func() {}}
 	for i := range p.fanout {
-		p.fanout[i] = binary.BigEndian.Uint32(data[8+4*i:])
+		p.fanout[i] = binary.BigEndian.Uint32(index[8+4*i:])
 	}
 	// The count is the file's to say: checked against the file's length
 	// in 64 bits, so no count can overflow an int (on a 32-bit build).
 	n := int(p.fanout[255])
 	at := 8 + 256*4
-	if uint64(len(data)) < uint64(at)+uint64(p.fanout[255])*(20+4+4)+40 {
+	if uint64(len(index)) < uint64(at)+uint64(p.fanout[255])*(20+4+4)+40 {
 		return nil, errors.New("pack index too short")
 	}
-	p.names = data[at : at+20*n]
+	p.names = index[at : at+20*n]
 	at += 20*n + 4*n // the CRCs are not read
-	p.small = data[at : at+4*n]
+	p.small = index[at : at+4*n]
 	at += 4 * n
-	p.large = data[at : len(data)-40]
-	data, unmapPack, err := mapFile(idx[:len(idx)-len(".idx")] + ".pack")
-	if err != nil {
-		return nil, err
-	}
+	p.large = index[at : len(index)-40]
 	if len(data) < 12+20 || string(data[:4]) != "PACK" {
-		unmapPack()
 		return nil, errors.New("not a pack")
 	}
-	p.data, p.unmap = data, func() { unmapPack(); unmapIdx() }
 	return p, nil
 }
 
