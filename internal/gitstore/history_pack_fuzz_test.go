@@ -502,3 +502,30 @@ func TestHistoryOfADamagedPackEndsWithAnError(t *testing.T) {
 	}
 	t.Logf("%d damaged packs gave an error", errs)
 }
+
+// The bound on declared sizes leaves every object deflate can write: 8
+// MiB of zeros, compressed as well as zlib can, reads back.
+func TestHistoryPacksReadTheMostCompressedObject(t *testing.T) {
+	a := hostileID(0xa0)
+	data := make([]byte, MaxObjectFile)
+	var b bytes.Buffer
+	w, err := zlib.NewWriterLevel(&b, zlib.BestCompression)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = w.Write(data)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	raw := append(objHeader(plumbing.BlobObject, uint64(len(data))), b.Bytes()...)
+	pack, idx := hostilePack([]hostileObject{{id: a, raw: raw}})
+	dir := t.TempDir()
+	writeHistoryPack(t, dir, pack, idx)
+	hp := openHistoryPacks(dir)
+	defer hp.close()
+	got, err := hp.read(plumbing.NewHash(a), plumbing.BlobObject)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("read %d bytes (%d compressed): %v", len(got), b.Len(), err)
+	}
+	t.Logf("%d bytes from %d: %d to 1", len(data), b.Len(), len(data)/b.Len())
+}
