@@ -88,41 +88,49 @@ func (hp *historyPacks) close() {
 func openHistoryPack(idx string) (p *historyPack, err error) {
 	// Mapped, not read: the index of a long history is tens of MB, of
 	// which a walk touches a few pages per lookup.
-	data, unmapIdx, err := mapFile(idx)
+	index, unmapIdx, err := mapFile(idx)
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		if err != nil {
-			unmapIdx()
-		}
-	}()
-	if len(data) < 8+256*4 || !bytes.Equal(data[:8], []byte{0xff, 't', 'O', 'c', 0, 0, 0, 2}) {
-		return nil, errors.New("not a version 2 pack index")
-	}
-	p = &historyPack{}
-	for i := range p.fanout {
-		p.fanout[i] = binary.BigEndian.Uint32(data[8+4*i:])
-	}
-	n := int(p.fanout[255])
-	at := 8 + 256*4
-	if len(data) < at+n*(20+4+4)+40 {
-		return nil, errors.New("pack index too short")
-	}
-	p.names = data[at : at+20*n]
-	at += 20*n + 4*n // the CRCs are not read
-	p.small = data[at : at+4*n]
-	at += 4 * n
-	p.large = data[at : len(data)-40]
 	data, unmapPack, err := mapFile(idx[:len(idx)-len(".idx")] + ".pack")
 	if err != nil {
+		unmapIdx()
 		return nil, err
 	}
+	unmap := func() { unmapPack(); unmapIdx() }
+	if p, err = parseHistoryPack(index, data); err != nil {
+		unmap()
+		return nil, err
+	}
+	p.unmap = unmap
+	return p, nil
+}
+
+// parseHistoryPack reads the index (version 2) of the pack data; the
+// tables it keeps are slices of index.
+func parseHistoryPack(index, data []byte) (*historyPack, error) {
+	if len(index) < 8+256*4 || !bytes.Equal(index[:8], []byte{0xff, 't', 'O', 'c', 0, 0, 0, 2}) {
+		return nil, errors.New("not a version 2 pack index")
+	}
+	p := &historyPack{data: data, unmap: func() {}}
+	for i := range p.fanout {
+		p.fanout[i] = binary.BigEndian.Uint32(index[8+4*i:])
+	}
+	// The count is the file's to say: checked against the file's length
+	// in 64 bits, so no count can overflow an int (on a 32-bit build).
+	n := int(p.fanout[255])
+	at := 8 + 256*4
+	if uint64(len(index)) < uint64(at)+uint64(p.fanout[255])*(20+4+4)+40 {
+		return nil, errors.New("pack index too short")
+	}
+	p.names = index[at : at+20*n]
+	at += 20*n + 4*n // the CRCs are not read
+	p.small = index[at : at+4*n]
+	at += 4 * n
+	p.large = index[at : len(index)-40]
 	if len(data) < 12+20 || string(data[:4]) != "PACK" {
-		unmapPack()
 		return nil, errors.New("not a pack")
 	}
-	p.data, p.unmap = data, func() { unmapPack(); unmapIdx() }
 	return p, nil
 }
 
@@ -136,11 +144,11 @@ func (p *historyPack) offset(h plumbing.Hash) int64 {
 	if off&0x80000000 == 0 {
 		return int64(off)
 	}
-	j := int(off &^ 0x80000000)
-	if 8*j+8 > len(p.large) {
+	j := uint64(off &^ 0x80000000)
+	if 8*j+8 > uint64(len(p.large)) {
 		return -1
 	}
-	return int64(binary.BigEndian.Uint64(p.large[8*j:]))
+	return int64(binary.BigEndian.Uint64(p.large[8*j:])) // negative: at refuses it
 }
 
 // find is the position of h in the index, or -1. Object ids are evenly
@@ -237,62 +245,90 @@ func (hp *historyPacks) at(p *historyPack, off int64, depth, limit int) (typ plu
 	if depth > maxDeltaDepth {
 		return 0, nil, false, errors.New("delta chain too long")
 	}
-	if off < 12 || off >= int64(len(p.data)) {
-		return 0, nil, false, errors.New("offset outside the pack")
-	}
-	head := p.data[off:]
-	typ, size, used := historyObjectHeader(head)
-	whole = true
-	if used == 0 {
-		return 0, nil, false, errors.New("bad object header")
-	}
-	i := used
-	var baseOff int64 = -1
-	var baseHash plumbing.Hash
-	switch typ {
-	case plumbing.OFSDeltaObject:
-		rel, k := ofsDeltaOffset(head[i:])
-		if k == 0 || rel <= 0 || rel > off {
-			return 0, nil, false, errors.New("bad delta offset")
-		}
-		baseOff, i = off-rel, i+k
-	case plumbing.REFDeltaObject:
-		if len(head) < i+20 {
-			return 0, nil, false, errors.New("bad delta base")
-		}
-		copy(baseHash[:], head[i:i+20])
-		i += 20
-	case plumbing.CommitObject, plumbing.TreeObject, plumbing.BlobObject, plumbing.TagObject:
-	default:
-		return 0, nil, false, fmt.Errorf("bad object type %d", typ)
-	}
-	if size > MaxObjectFile*4 {
-		return 0, nil, false, fmt.Errorf("object of %d bytes", size)
-	}
-	n := int(size)
-	delta := typ == plumbing.OFSDeltaObject || typ == plumbing.REFDeltaObject
-	if !delta && limit > 0 && n > limit {
-		n, whole = limit, false
-	}
-	data, err = hp.inflate(head[i:], n)
+	e, err := p.entry(off)
 	if err != nil {
 		return 0, nil, false, err
 	}
-	if !delta {
-		return typ, data, whole, nil
+	n, whole := e.size, true
+	if e.typ != plumbing.OFSDeltaObject && e.typ != plumbing.REFDeltaObject {
+		if limit > 0 && n > limit {
+			n, whole = limit, false
+		}
+		data, err = hp.inflate(e.src, n)
+		return e.typ, data, whole, err
 	}
+	// The base first, then the delta: while a chain resolves its bases
+	// no level holds its inflated delta (a chain of a thousand deltas of
+	// 32 MiB each would hold 32 GB), and a looping chain fails before
+	// inflating anything.
 	var baseType plumbing.ObjectType
 	var base []byte
-	if baseOff >= 0 {
-		baseType, base, err = hp.base(p, baseOff, depth)
+	if e.baseOff >= 0 {
+		baseType, base, err = hp.base(p, e.baseOff, depth)
 	} else {
-		baseType, base, err = hp.refBase(baseHash, depth)
+		baseType, base, err = hp.refBase(e.baseHash, depth)
 	}
 	if err != nil {
+		return 0, nil, false, err
+	}
+	if data, err = hp.inflate(e.src, n); err != nil {
 		return 0, nil, false, err
 	}
 	out, err := applyDelta(base, data)
 	return baseType, out, true, err
+}
+
+// historyEntry is an object's entry in a pack, as its header says: its
+// type, its size inflated, its base (an offset, -1 when the base is
+// named by baseHash) and the compressed bytes after the header.
+type historyEntry struct {
+	typ      plumbing.ObjectType
+	size     int
+	baseOff  int64
+	baseHash plumbing.Hash
+	src      []byte
+}
+
+// maxDeflateRatio is the most deflate can expand a byte into (a 258-byte
+// match coded in 2 bits is 1,032 to 1): a size declared beyond it is not
+// the compressed bytes', and is refused before anything is allocated.
+const maxDeflateRatio = 1032
+
+// entry reads the header of the object at off in p, every length and
+// offset it gives checked against the pack.
+func (p *historyPack) entry(off int64) (e historyEntry, err error) {
+	if off < 12 || off >= int64(len(p.data)) {
+		return e, errors.New("offset outside the pack")
+	}
+	head := p.data[off:]
+	typ, size, i := historyObjectHeader(head)
+	if i == 0 {
+		return e, errors.New("bad object header")
+	}
+	e.typ, e.baseOff = typ, -1
+	switch typ {
+	case plumbing.OFSDeltaObject:
+		rel, k := ofsDeltaOffset(head[i:])
+		if k == 0 || rel <= 0 || rel > off {
+			return e, errors.New("bad delta offset")
+		}
+		e.baseOff, i = off-rel, i+k
+	case plumbing.REFDeltaObject:
+		if len(head) < i+20 {
+			return e, errors.New("bad delta base")
+		}
+		copy(e.baseHash[:], head[i:i+20])
+		i += 20
+	case plumbing.CommitObject, plumbing.TreeObject, plumbing.BlobObject, plumbing.TagObject:
+	default:
+		return e, fmt.Errorf("bad object type %d", typ)
+	}
+	e.src = head[i:]
+	if size > MaxObjectFile*4 || size > uint64(len(e.src))*maxDeflateRatio+1024 {
+		return e, fmt.Errorf("object of %d bytes", size)
+	}
+	e.size = int(size)
+	return e, nil
 }
 
 // base is the object at off in p, kept for the next delta on it.
@@ -395,7 +431,9 @@ func applyDelta(base, delta []byte) ([]byte, error) {
 		return nil, errors.New("delta does not fit its base")
 	}
 	dstSize, i := deltaSize(delta, i)
-	if i < 0 || dstSize > MaxObjectFile*4 {
+	// A copy instruction of one byte writes 64 KiB at most: a larger
+	// result is not this delta's, and is refused before it is allocated.
+	if i < 0 || dstSize > MaxObjectFile*4 || dstSize > uint64(len(delta))<<16 {
 		return nil, errors.New("bad delta size")
 	}
 	out := make([]byte, 0, dstSize)
@@ -429,10 +467,18 @@ func applyDelta(base, delta []byte) ([]byte, error) {
 			if off+n > uint64(len(base)) {
 				return nil, errors.New("delta copies past its base")
 			}
+			// Checked at each instruction, not at the end: a delta of
+			// copies writes 64 KiB a byte.
+			if uint64(len(out))+n > dstSize {
+				return nil, errors.New("delta writes past its result's size")
+			}
 			out = append(out, base[off:off+n]...)
 		case op != 0:
 			if i+int(op) > len(delta) {
 				return nil, errors.New("delta cut short")
+			}
+			if uint64(len(out))+uint64(op) > dstSize {
+				return nil, errors.New("delta writes past its result's size")
 			}
 			out = append(out, delta[i:i+int(op)]...)
 			i += int(op)
