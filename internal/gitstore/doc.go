@@ -183,7 +183,7 @@
 //     history_walk.go: the walk, commit headers and the trees on the
 //     file's path whose ids differ from the next commit's;
 //     history_pack.go: the packs read directly for it (mapped:
-//     history_mmap_linux.go, history_mmap_other.go).
+//     history_mmap_linux.go, history_mmap_other.go); history_delta.go: applying a git delta.
 //   - show.go: ReadObject, ReadBlob and TypeFolders, for show and for
 //     naming a type without a cluster.
 //
