@@ -423,4 +423,3 @@ func ofsDeltaOffset(b []byte) (int64, int) {
 	}
 	return off, i
 }
-
