@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -176,4 +177,28 @@ func (s *fakeStore) failAfter(ok int) {
 	defer s.mu.Unlock()
 	s.okBeforeFailing = ok
 	s.failures = 1
+}
+
+// An update that leaves the file as the pending change makes it (a
+// controller's status or annotation after a user's change) does not take
+// the change over: the audit events are asked about the user's update.
+func TestAuditAsksAboutTheUpdateThatChangedTheFile(t *testing.T) {
+	c, st, audit := newFakeCluster(), newFakeStore(), newFakeAudit()
+	startWatcher(t, c, st, WatchOptions{Debounce: 10 * time.Millisecond, Audit: audit, AuditWait: time.Hour})
+	_, before := st.snapshot()
+	c.apply("ns", "web", map[string]any{"image": "v2"})
+	c.mu.Lock()
+	userRV := fmt.Sprint(c.rv)
+	c.mu.Unlock()
+	c.apply("ns", "web", map[string]any{"image": "v2"}) // the controller's update
+	audit.tell("web", Actor{User: "alice"})
+	waitFor(t, "alice's commit", func() bool {
+		authors, _ := st.history()
+		return len(authors) > before && authors[len(authors)-1] == "alice"
+	})
+	audit.mu.Lock()
+	defer audit.mu.Unlock()
+	if q := audit.asked[len(audit.asked)-1]; q.ResourceVersion != userRV {
+		t.Errorf("asked about resourceVersion %s, want the user's update %s", q.ResourceVersion, userRV)
+	}
 }

@@ -65,15 +65,20 @@ func intern(s string) string {
 // already is k's. The caller holds mu.
 func (w *Watcher) keptChange(p string, id canonical.ID, k *Kept) (c pendingChange, set, need bool) {
 	c = pendingChange{Change: Change{Op: Modified, Path: p, ID: id, Manager: k.Manager}, blob: k.Sum, rv: k.ResourceVersion, seen: w.now()}
-	switch {
-	case w.stored[p] == k.Sum:
+	if w.stored[p] == k.Sum {
 		return c, true, false // drops any pending change of p
-	case k.Data != nil:
+	}
+	// The file the pending change already makes: an update canonical
+	// YAML drops (status, a controller's annotation). The change stays
+	// the event that made it, its resourceVersion and manager, so that
+	// its author is who changed the file, not the controller after them.
+	if pc, ok := w.pending.get(p); ok && pc.Op != Deleted && pc.blob == k.Sum && (pc.Data != nil || k.Data == nil) {
+		k.Data = nil
+		return c, false, false
+	}
+	if k.Data != nil {
 		c.Data, k.Data = k.Data, nil
 		return c, true, false
-	}
-	if pc, ok := w.pending.get(p); ok && pc.Op != Deleted && pc.blob == k.Sum {
-		return c, false, false
 	}
 	return c, false, true
 }
