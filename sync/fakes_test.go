@@ -234,11 +234,25 @@ func (s *fakeStore) snapshot() (files map[string][]byte, commits int) {
 }
 
 // fakeObserver tells the test when the watcher is ready and when a
-// commit failed.
+// commit failed, and keeps the objects per type last reported.
 type fakeObserver struct {
 	nopObserver
 	ready        chan struct{}
 	commitFailed chan error
+	mu           gosync.Mutex
+	captured     map[string]int
+}
+
+func (o *fakeObserver) Captured(objects map[string]int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.captured = maps.Clone(objects)
+}
+
+func (o *fakeObserver) objects() map[string]int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return maps.Clone(o.captured)
 }
 
 func newFakeObserver() *fakeObserver {

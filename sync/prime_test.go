@@ -49,3 +49,15 @@ func paths(cs []Change) []string {
 	}
 	return out
 }
+
+// The objects per type are reported once the watcher watches, before any
+// change commits: a dashboard of a quiet cluster shows them.
+func TestWatcherReportsObjectsPerTypeOnceWatching(t *testing.T) {
+	c, st := newFakeCluster(), newFakeStore()
+	c.apply("ns", "a", map[string]any{"k": "1"})
+	c.apply("ns", "b", map[string]any{"k": "2"})
+	obs := startWatcher(t, c, st, WatchOptions{})
+	if got := obs.objects(); got["configmaps"] != 2 || len(got) != 1 {
+		t.Errorf("objects per type once watching: %v, want configmaps: 2", got)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	gosync "sync"
 	"time"
 
@@ -185,6 +186,11 @@ func (w *Watcher) Run(ctx context.Context) error {
 	if !w.waitSynced(ctx) {
 		return w.shutdown(ctx)
 	}
+	// The objects per type are known now, before any change commits.
+	w.mu.Lock()
+	counts := maps.Clone(w.counts)
+	w.mu.Unlock()
+	w.obs.Captured(counts)
 	w.obs.Ready()
 	w.log.Info("watching", "types", len(w.types))
 	return w.loop(ctx)
