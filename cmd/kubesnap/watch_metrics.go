@@ -66,7 +66,19 @@ func newMetrics() *metrics {
 		defer m.mu.Unlock()
 		return m.apiLost.seconds(m.now())
 	})
-	for _, c := range []prometheus.Collector{m.lastCommit, m.lastPush, m.pending, m.commits, m.commitFailures, m.pushFailures, m.objects, m.watchRestarts, pushFailing, apiLost} {
+	ready := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "kubesnap_ready", Help: "1 when /readyz answers ok (watching, or standing by for the leader Lease), 0 when it does not."}, func() float64 {
+		if ok, _ := m.readiness(); ok {
+			return 1
+		}
+		return 0
+	})
+	leading := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "kubesnap_leader", Help: "1 while this replica watches and commits (it leads, or runs without leader election), 0 while it stands by."}, func() float64 {
+		if m.standby.Load() {
+			return 0
+		}
+		return 1
+	})
+	for _, c := range []prometheus.Collector{m.lastCommit, m.lastPush, m.pending, m.commits, m.commitFailures, m.pushFailures, m.objects, m.watchRestarts, pushFailing, apiLost, ready, leading} {
 		f(c)
 	}
 	m.registerMaintain()
@@ -78,20 +90,29 @@ func (m *metrics) handler() http.Handler {
 	mux.Handle("/metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
-		switch {
-		case m.ready.Load():
-			if why := m.unready(); why != "" {
-				http.Error(w, why, http.StatusServiceUnavailable)
-				return
-			}
-			fmt.Fprintln(w, "ok")
-		case m.standby.Load():
-			fmt.Fprintln(w, "ok: standing by for the leader Lease")
-		default:
-			http.Error(w, "capturing the cluster", http.StatusServiceUnavailable)
+		ok, msg := m.readiness()
+		if !ok {
+			http.Error(w, msg, http.StatusServiceUnavailable)
+			return
 		}
+		fmt.Fprintln(w, msg)
 	})
 	return mux
+}
+
+// readiness is what /readyz answers, and kubesnap_ready reports.
+func (m *metrics) readiness() (bool, string) {
+	switch {
+	case m.ready.Load():
+		if why := m.unready(); why != "" {
+			return false, why
+		}
+		return true, "ok"
+	case m.standby.Load():
+		return true, "ok: standing by for the leader Lease"
+	default:
+		return false, "capturing the cluster"
+	}
 }
 
 // unready says why a watching watcher is not ready; "" when it is.
@@ -145,5 +166,8 @@ func (m *metrics) WatchRestarted(r string) { m.watchRestarts.WithLabelValues(r).
 func (m *metrics) Captured(objects map[string]int) {
 	for r, n := range objects {
 		m.objects.WithLabelValues(r).Set(float64(n))
+		// Each watched type's restart count starts at 0, so that
+		// rate() and increase() see its first restart.
+		m.watchRestarts.WithLabelValues(r)
 	}
 }

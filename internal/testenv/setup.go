@@ -68,7 +68,7 @@ current-context: testenv
 // one of Options.Users; another name fails t.
 func (e *Env) UserKubeconfig(t testing.TB, user string) string {
 	t.Helper()
-	path, ok := e.userKubeconfigs[user]
+	path, ok := e.UserKubeconfigFile(user)
 	if !ok {
 		t.Fatalf("testenv: %q is not one of Options.Users %q", user, e.opts.Users)
 	}
@@ -88,6 +88,13 @@ func (e *Env) UserClient(t testing.TB, user string) kubernetes.Interface {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// UserKubeconfigFile returns the path of user's kubeconfig, and whether
+// user is one of Options.Users.
+func (e *Env) UserKubeconfigFile(user string) (string, bool) {
+	path, ok := e.userKubeconfigs[user]
+	return path, ok
 }
 
 func userToken(user string) string { return "kubesnap-user-" + user + "-token" }
