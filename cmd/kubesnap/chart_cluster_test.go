@@ -159,7 +159,7 @@ func checkSelects(t *testing.T, what string, want, got, podLabels map[string]str
 // image, kustomize's name hashes, the pod anti-affinity's labels (checked
 // to select the Deployment's pods), the items that map the Secret's keys
 // to the same file names, and the base's optional credentials that no
-// argument reads.
+// argument reads; volumes in name order.
 func comparablePod(t *testing.T, d *appsv1.Deployment, dropOptionalCredentials bool) corev1.PodSpec {
 	t.Helper()
 	spec := *d.Spec.Template.Spec.DeepCopy()
@@ -195,6 +195,8 @@ func comparablePod(t *testing.T, d *appsv1.Deployment, dropOptionalCredentials b
 		}
 		vols = append(vols, v)
 	}
+	// Kustomize's patches may reorder volumes, which means nothing.
+	slices.SortFunc(vols, func(a, b corev1.Volume) int { return strings.Compare(a.Name, b.Name) })
 	spec.Volumes = vols
 	if dropOptionalCredentials {
 		spec.Containers[0].VolumeMounts = slices.DeleteFunc(spec.Containers[0].VolumeMounts, func(m corev1.VolumeMount) bool { return m.Name == "git-credentials" })
