@@ -50,7 +50,7 @@ func TestChartLintsCleanAndRefusesBadValues(t *testing.T) {
 	for _, tc := range []struct{ name, values, want string }{
 		{"replicas not a number", "replicaCount: two", "replicaCount"},
 		{"no replica", "replicaCount: 0", "replicaCount"},
-		{"misspelt key", "persistance: {enabled: true}", "persistance"},
+		{"misnamed key", "replicas: 1", "additional properties 'replicas'"},
 		{"remote with a newline", "remote: \"https://git.example.com/a.git\\n- --ssh-key-file=/etc/shadow\"", "remote"},
 		{"empty remote", `remote: ""`, "remote"},
 		{"credentials without a Secret", "credentials: {type: ssh}", "secretName"},
