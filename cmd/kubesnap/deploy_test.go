@@ -46,9 +46,16 @@ type deployDoc struct {
 // result into objects.
 func buildDeploy(t *testing.T, dir string) []deployDoc {
 	t.Helper()
-	out := env.Kubectl(t, "", "kustomize", filepath.Join(deployRoot, dir))
+	return splitDocs(t, dir, env.Kubectl(t, "", "kustomize", filepath.Join(deployRoot, dir)))
+}
+
+// splitDocs splits a YAML stream made by from (a kustomize build, a
+// chart's template) into its objects; documents holding only comments
+// are left out.
+func splitDocs(t *testing.T, from, out string) []deployDoc {
+	t.Helper()
 	var docs []deployDoc
-	for _, part := range strings.Split(out, "\n---\n") {
+	for _, part := range strings.Split("\n"+out, "\n---\n") {
 		if strings.TrimSpace(part) == "" {
 			continue
 		}
@@ -60,7 +67,10 @@ func buildDeploy(t *testing.T, dir string) []deployDoc {
 			} `json:"metadata"`
 		}
 		if err := yaml.Unmarshal([]byte(part), &meta); err != nil {
-			t.Fatalf("%s: kustomize output does not parse: %v\n%s", dir, err, part)
+			t.Fatalf("%s: output does not parse: %v\n%s", from, err, part)
+		}
+		if meta.Kind == "" {
+			continue
 		}
 		docs = append(docs, deployDoc{raw: []byte(part), kind: meta.Kind, name: meta.Metadata.Name, namespace: meta.Metadata.Namespace})
 	}
