@@ -21,6 +21,11 @@ import (
 // completionTimeout bounds one completion: a shell waits on it.
 const completionTimeout = 5 * time.Second
 
+// completionRequestTimeout bounds each request to a cluster, shorter
+// than completionTimeout so that, when a cluster does not answer, the
+// repository can still answer in time.
+const completionRequestTimeout = 3 * time.Second
+
 // completionCommits is how many of the newest commits --rev offers.
 const completionCommits = 30
 

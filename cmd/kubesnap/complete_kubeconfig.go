@@ -16,7 +16,7 @@ import (
 
 // completionFlags are the kubeconfig flags as typed on cmd's command line
 // (none for a command without them: KUBECONFIG, or ~/.kube/config, and
-// its current context), each request bounded by completionTimeout and
+// its current context), each request bounded by completionRequestTimeout and
 // the server's warnings dropped: nothing may reach the terminal.
 func completionFlags(cmd *cobra.Command) *genericclioptions.ConfigFlags {
 	f := genericclioptions.NewConfigFlags(false)
@@ -40,7 +40,7 @@ func completionFlags(cmd *cobra.Command) *genericclioptions.ConfigFlags {
 			return // parsed once already: left at its default if it fails now
 		}
 	})
-	timeout := completionTimeout.String()
+	timeout := completionRequestTimeout.String()
 	f.Timeout = &timeout
 	f.WrapConfigFn = func(c *rest.Config) *rest.Config {
 		c.WarningHandler = rest.NoWarnings{}
