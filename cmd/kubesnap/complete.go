@@ -51,6 +51,7 @@ func quietly(c completer) cobra.CompletionFunc {
 			comps     []cobra.Completion
 			directive cobra.ShellCompDirective
 		}
+		applyConfigQuietly(cmd) // before c reads cmd's flags in another goroutine
 		done := make(chan answer, 1)
 		go func() {
 			defer func() {
@@ -58,7 +59,6 @@ func quietly(c completer) cobra.CompletionFunc {
 					done <- answer{directive: cobra.ShellCompDirectiveNoFileComp}
 				}
 			}()
-			applyConfigQuietly(cmd)
 			comps, d := c(ctx, cmd, args, toComplete)
 			done <- answer{comps, d}
 		}()

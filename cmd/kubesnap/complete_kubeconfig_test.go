@@ -97,28 +97,29 @@ func silentServer(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
+	accepted := make(chan net.Conn, 100)
 	go func() {
-		var conns []net.Conn
-		defer func() {
-			for _, c := range conns {
-				c.Close()
-			}
-		}()
 		for {
 			c, err := l.Accept()
 			if err != nil {
-				return
+				return // closed at cleanup
 			}
-			conns = append(conns, c)
-			select {
-			case <-done:
-				return
-			default:
-			}
+			accepted <- c // held open, never written to
 		}
 	}()
-	t.Cleanup(func() { close(done); l.Close() })
+	t.Cleanup(func() {
+		l.Close()
+		for {
+			select {
+			case c := <-accepted:
+				if err := c.Close(); err != nil {
+					t.Logf("close a held connection: %v", err)
+				}
+			default:
+				return
+			}
+		}
+	})
 	file := filepath.Join(t.TempDir(), "kubeconfig")
 	writeFile(t, file, `apiVersion: v1
 kind: Config
