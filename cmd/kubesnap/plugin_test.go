@@ -135,6 +135,15 @@ func TestKubectlCompleteSnapAnswersKubectlsCompletionRequests(t *testing.T) {
 	if code != 0 || !strings.HasPrefix(out, "diff\t") || !strings.HasSuffix(out, "\n:4\n") {
 		t.Errorf("kubectl_complete-snap di: exit %d\n%s", code, out)
 	}
+	// A cluster that refuses or never answers: no candidates, and
+	// nothing on the process's stderr (which kubectl passes to the
+	// terminal) but cobra's note of the directive.
+	for _, kc := range []string{unreachable(t), silentServer(t)} {
+		out, errOut, code = runAs(t, completer, "diff", "--kubeconfig", kc, "--include-resources", "")
+		if code != 0 || out != ":4\n" || strings.TrimSpace(errOut) != "Completion ended with directive: ShellCompDirectiveNoFileComp" {
+			t.Errorf("kubectl_complete-snap against a cluster that does not answer: exit %d\n%s\nstderr: %s", code, out, errOut)
+		}
+	}
 	// Run by hand, without arguments: the commands.
 	out, _, code = runAs(t, completer)
 	for _, c := range []string{"snapshot\t", "restore\t", "completion\t"} {
@@ -266,5 +275,28 @@ printf '%s\n' "${COMPREPLY[@]}"`
 				t.Errorf("bash completion of %q: %v\n%q, want %q", line, err, out, tt.want)
 			}
 		})
+	}
+}
+
+func TestInvokedAsTellsTheNamesApart(t *testing.T) {
+	tests := []struct {
+		argv0       string
+		args, want  []string
+		displayName string
+	}{
+		{"/usr/local/bin/kubesnap", []string{"log"}, []string{"log"}, "kubesnap"},
+		{"kubesnap.exe", []string{"log"}, []string{"log"}, "kubesnap"},
+		{"/home/u/.krew/bin/kubectl-snap", []string{"diff", "--help"}, []string{"diff", "--help"}, "kubectl snap"},
+		{"kubectl-snap.exe", nil, nil, "kubectl snap"},
+		{"./kubectl_complete-snap", []string{"diff", "--rev", ""}, []string{"__complete", "diff", "--rev", ""}, "kubectl snap"},
+		{"kubectl_complete-snap.EXE", nil, []string{"__complete", ""}, "kubectl snap"},
+		{"kubectl-snapshot", []string{"log"}, []string{"log"}, "kubesnap"},
+	}
+	for _, tt := range tests {
+		root := newRoot(io.Discard, io.Discard)
+		got := invokedAs(root, filepath.FromSlash(tt.argv0), tt.args)
+		if strings.Join(got, "|") != strings.Join(tt.want, "|") || root.DisplayName() != tt.displayName {
+			t.Errorf("as %s: args %q, name %q; want %q, %q", tt.argv0, got, root.DisplayName(), tt.want, tt.displayName)
+		}
 	}
 }
