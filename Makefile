@@ -108,5 +108,38 @@ $(LINT):
 	@echo ">> building golangci-lint $(LINT_VERSION) from its Go module (a few minutes, once)"
 	GOBIN=$(@D) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(LINT_VERSION)
 
+## install: kubesnap, and the same program as the kubectl plugin kubectl-snap
+## and its completer kubectl_complete-snap (hard links, else copies), into
+## BINDIR (default ~/.local/bin; make install PREFIX=/usr/local for /usr/local/bin)
+PREFIX       ?= $(HOME)/.local
+BINDIR       ?= $(PREFIX)/bin
+KUBESNAP_BIN ?= bin/kubesnap
+.PHONY: install krew
+install:
+	$(GO) build -o $(KUBESNAP_BIN) ./cmd/kubesnap
+	mkdir -p $(DESTDIR)$(BINDIR)
+	cp -f $(KUBESNAP_BIN) $(DESTDIR)$(BINDIR)/kubesnap.new && mv -f $(DESTDIR)$(BINDIR)/kubesnap.new $(DESTDIR)$(BINDIR)/kubesnap
+	@set -e; for name in kubectl-snap kubectl_complete-snap; do \
+		rm -f $(DESTDIR)$(BINDIR)/$$name; \
+		ln $(DESTDIR)$(BINDIR)/kubesnap $(DESTDIR)$(BINDIR)/$$name 2>/dev/null || cp $(DESTDIR)$(BINDIR)/kubesnap $(DESTDIR)$(BINDIR)/$$name; \
+	done
+	@echo ">> installed kubesnap, kubectl-snap and kubectl_complete-snap in $(DESTDIR)$(BINDIR)"
+
+## krew: the krew plugin manifest KREW_DIR/snap.yaml (from deploy/krew/snap.yaml.tmpl)
+## and the archives it names, kubectl-snap built with CGO_ENABLED=0 for each of
+## KREW_PLATFORMS; KREW_VERSION defaults to $(VERSION), else the file VERSION, else v0.0.0
+KREW_DIR       ?= bin/krew
+KREW_PLATFORMS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
+KREW_VERSION   ?= $(or $(VERSION),$(shell cat VERSION 2>/dev/null),v0.0.0)
+krew:
+	@set -e; for p in $(KREW_PLATFORMS); do \
+		os=$${p%/*}; arch=$${p#*/}; \
+		echo ">> building kubectl-snap for $$os/$$arch"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags "-s -w" \
+			-o $(KREW_DIR)/$$os-$$arch/kubectl-snap ./cmd/kubesnap; \
+	done
+	$(GO) run ./internal/krew -version $(KREW_VERSION) -dir $(KREW_DIR) \
+		-template deploy/krew/snap.yaml.tmpl -platforms "$(shell echo $(KREW_PLATFORMS) | tr ' ' ',')"
+
 clean:
 	rm -rf bin

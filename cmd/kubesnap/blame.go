@@ -26,6 +26,9 @@ it is stored (plain, redacted or encrypted).`,
 		Example: `  kubesnap blame deployments.apps/shop/web --repo backup
   kubesnap blame configmap/shop/settings --repo backup --rev v1 -o json`,
 		Args: objectArg,
+		ValidArgsFunction: completeObjectArg(func(cmd *cobra.Command, args []string) (string, string, bool) {
+			return flagValue(cmd, "rev"), "", len(args) == 0
+		}),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkRepo(o.repo, o.output); err != nil {
 				return err
@@ -39,7 +42,7 @@ it is stored (plain, redacted or encrypted).`,
 	fs.StringVar(&o.prefix, "path", "", "folder in the repository the cluster lives under")
 	fs.StringVar(&o.rev, "rev", "", "revision to read: a commit, branch, tag or HEAD~N (default: the branch head)")
 	fs.BoolVar(&o.showSecrets, "show-secrets", false, "show a Secret's values (hidden by default)")
-	fs.StringVarP(&o.output, "output", "o", "text", "output format: text or json")
+	textOrJSON().outputFlag(cmd, &o.output)
 	return cmd
 }
 

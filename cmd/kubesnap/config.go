@@ -79,7 +79,7 @@ var settings = []setting{
 	{key: "watch.snapshotRetention", flag: "snapshot-retention", kind: kindDuration},
 	{key: "watch.rediscover", flag: "rediscover", kind: kindDuration},
 	{key: "watch.listen", flag: "listen"},
-	{key: "watch.logFormat", flag: "log-format", allowed: []string{"text", "json"}},
+	{key: "watch.logFormat", flag: "log-format", allowed: textOrJSON()},
 	{key: "watch.leaderElect", flag: "leader-elect", kind: kindBool},
 	{key: "watch.leaderElectNamespace", flag: "leader-elect-namespace"},
 	{key: "watch.leaderElectID", flag: "leader-elect-id"},

@@ -28,6 +28,7 @@ type diffOptions struct {
 func newDiff(stdout, stderr io.Writer) *cobra.Command {
 	var o diffOptions
 	var ff filterFlags
+	outputs := formats{"text", "json", "markdown"}
 	cmd := &cobra.Command{
 		Use:   "diff --repo DIR [--rev REV] [--to REV2]",
 		Short: "Show the drift between a revision and the live cluster, or between two revisions",
@@ -55,7 +56,7 @@ Exit status: 0 in sync, 1 drift, 2 error (as kubectl diff).`,
 			if o.repo == "" {
 				return usageError{errors.New("--repo is required")}
 			}
-			if err := checkOutput(o.output, "text", "json", "markdown"); err != nil {
+			if err := outputs.check(o.output); err != nil {
 				return err
 			}
 			var err error
@@ -94,7 +95,7 @@ Exit status: 0 in sync, 1 drift, 2 error (as kubectl diff).`,
 	fs.StringVar(&o.rev, "rev", "", "revision to compare: commit, tag, branch, HEAD~N (default: the checked-out branch)")
 	fs.StringVar(&o.to, "to", "", "compare --rev with this revision instead of the live cluster")
 	fs.StringVar(&o.prefix, "path", "", "folder in the repository the cluster's files are under (as given to snapshot --path)")
-	fs.StringVarP(&o.output, "output", "o", "text", "output format: text, json or markdown")
+	outputs.outputFlag(cmd, &o.output)
 	fs.BoolVar(&o.showSecrets, "show-secrets", false, "show Secret values where a revision's files hold them (git holds none by default: they are redacted)")
 	fs.BoolVar(&o.noColor, "no-color", false, "no colour, even on a terminal (NO_COLOR is honoured too)")
 	ff.add(fs)

@@ -17,10 +17,10 @@
 //
 // # Files
 //
-//	main.go               main: signal context, root command, exit code (exitCode)
+//	main.go               main: signal context, root command (as invoked), exit code (exitCode)
 //	errors.go             usageError (exit 2) and exitError (a given code: diff's 1 for drift)
 //	root.go               the root command and --config; flags every command shares: the
-//	                      cluster (cli-runtime), the filters, -o; writeJSON
+//	                      cluster (cli-runtime), the filters, -o (formats); writeJSON
 //	connect.go            opening the repository and the cluster (snapshot, watch)
 //
 // Each command has its flags and options in <command>.go; the bigger ones
@@ -62,6 +62,15 @@
 //	config_decode.go      one field's value against its kind (path, duration, list, …)
 //	config_errors.go      every mistake in the file, one line each
 //	config_apply.go       setting the command's flags from it; rulesOf, configOf
+//
+// Shell completion and the kubectl plugin:
+//
+//	complete.go           completion bounded and quiet (quietly); the flags completed by
+//	                      name (addCompletions); revisions, branches, --secrets
+//	complete_kubeconfig.go  the kubeconfig flags as typed; --context, --cluster, --user
+//	complete_objects.go   types, namespaces and names, from the cluster or a revision: the
+//	                      filters and history/show/blame's TYPE/NAMESPACE/NAME
+//	plugin.go             run as kubectl-snap (kubectl snap) or kubectl_complete-snap
 //
 // The tests run the command line as a user would (kubesnap in
 // main_test.go) against a control plane from internal/testenv; the ones

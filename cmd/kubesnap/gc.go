@@ -42,7 +42,7 @@ repository. git gc --aggressive still packs tighter (with deltas).`,
 	fs := cmd.Flags()
 	fs.StringVar(&o.repo, "repo", "", "git repository folder")
 	fs.DurationVar(&o.grace, "grace", o.grace, "how long replaced packs stay on disk for readers that started before (0: remove them now)")
-	fs.StringVarP(&o.output, "output", "o", "text", "output format: text or json")
+	textOrJSON().outputFlag(cmd, &o.output)
 	return cmd
 }
 

@@ -39,6 +39,9 @@ resource when one group alone has it (deployments), or its kind
   kubesnap history deployment/shop/web --repo backup -p --limit 3
   kubesnap history namespaces/shop --repo backup --since 2026-12-01 -o json`,
 		Args: objectArg,
+		ValidArgsFunction: completeObjectArg(func(_ *cobra.Command, args []string) (string, string, bool) {
+			return "", "", len(args) == 0 // the branch head
+		}),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkRepo(o.repo, o.output); err != nil {
 				return err
@@ -60,14 +63,14 @@ resource when one group alone has it (deployments), or its kind
 	fs.BoolVarP(&o.patch, "patch", "p", false, "print each change as a unified diff")
 	fs.BoolVar(&o.showSecrets, "show-secrets", false, "show Secret values in -p (hidden by default)")
 	identityFlag(fs, &o.identity, "encrypted Secrets, so that -p names the keys whose values changed")
-	fs.StringVarP(&o.output, "output", "o", "text", "output format: text or json")
+	textOrJSON().outputFlag(cmd, &o.output)
 	return cmd
 }
 
 // objectArg takes exactly one argument, the object.
 func objectArg(cmd *cobra.Command, args []string) error {
 	if len(args) != 1 {
-		return usageError{fmt.Errorf("kubesnap %s takes one object, %s; got %d arguments", cmd.Name(), objectRefUsage, len(args))}
+		return usageError{fmt.Errorf("%s takes one object, %s; got %d arguments", cmd.CommandPath(), objectRefUsage, len(args))}
 	}
 	return nil
 }

@@ -41,7 +41,7 @@ func newLog(stdout io.Writer) *cobra.Command {
 	fs.IntVar(&o.limit, "limit", 0, "list at most this many commits (0: all)")
 	fs.StringVar(&o.since, "since", "", "list only commits made at or after this time (RFC 3339, or a date 2006-01-02 meaning its start, UTC)")
 	fs.StringVar(&o.until, "until", "", "list only commits made at or before this time (RFC 3339, or a date 2006-01-02 meaning its end, UTC)")
-	fs.StringVarP(&o.output, "output", "o", "text", "output format: text or json")
+	textOrJSON().outputFlag(cmd, &o.output)
 	return cmd
 }
 

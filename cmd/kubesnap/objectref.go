@@ -33,26 +33,12 @@ func resolveObject(v *gitstore.Revision, arg string) (canonical.ID, error) {
 	if err != nil {
 		return canonical.ID{}, err
 	}
-	folders, err := v.TypeFolders()
+	all, err := storedTypes(v)
 	if err != nil {
 		return canonical.ID{}, err
 	}
-	var all []storedTypeCandidate
-	for _, f := range folders {
-		id, err := canonical.ParsePath(f.Folder + "/x.yaml")
-		if err != nil {
-			continue // no folder kubesnap writes
-		}
-		all = append(all, storedTypeCandidate{res: id.ResourceDir(), id: id, namespaced: f.Namespaced, folder: f.Folder})
-	}
 	typ := parts[0]
-	found := matchTypes(all, func(c storedTypeCandidate) bool { return c.res == typ })
-	if len(found) == 0 {
-		found = matchTypes(all, func(c storedTypeCandidate) bool { return c.id.Resource == typ })
-	}
-	if len(found) == 0 {
-		found = matchTypes(all, func(c storedTypeCandidate) bool { return strings.EqualFold(storedKind(v, c.folder), typ) })
-	}
+	found := findStoredType(v, all, typ)
 	var t storedTypeCandidate
 	switch {
 	case len(found) == 1:
@@ -78,6 +64,37 @@ func resolveObject(v *gitstore.Revision, arg string) (canonical.ID, error) {
 		id.Namespace = parts[1]
 	}
 	return id, nil
+}
+
+// storedTypes are the type folders of the revision v that kubesnap could
+// have written, parsed.
+func storedTypes(v *gitstore.Revision) ([]storedTypeCandidate, error) {
+	folders, err := v.TypeFolders()
+	if err != nil {
+		return nil, err
+	}
+	var all []storedTypeCandidate
+	for _, f := range folders {
+		id, err := canonical.ParsePath(f.Folder + "/x.yaml")
+		if err != nil {
+			continue // no folder kubesnap writes
+		}
+		all = append(all, storedTypeCandidate{res: id.ResourceDir(), id: id, namespaced: f.Namespaced, folder: f.Folder})
+	}
+	return all, nil
+}
+
+// findStoredType is what typ names among all, the type folders of v, as
+// resolveObject says: a folder's name, else a resource, else a kind.
+func findStoredType(v *gitstore.Revision, all []storedTypeCandidate, typ string) []storedTypeCandidate {
+	found := matchTypes(all, func(c storedTypeCandidate) bool { return c.res == typ })
+	if len(found) == 0 {
+		found = matchTypes(all, func(c storedTypeCandidate) bool { return c.id.Resource == typ })
+	}
+	if len(found) == 0 {
+		found = matchTypes(all, func(c storedTypeCandidate) bool { return strings.EqualFold(storedKind(v, c.folder), typ) })
+	}
+	return found
 }
 
 // splitObjectArg splits TYPE/NAMESPACE/NAME or TYPE/NAME.

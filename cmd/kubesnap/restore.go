@@ -135,7 +135,7 @@ what it builds. DIR is only read.`,
 	fs.IntVar(&o.workers, "workers", 64, "objects applied at once within a phase (the API server's priority and fairness queues what it cannot take at once)")
 	fs.Float32Var(&o.qps, "qps", 5000, "client-side limit of requests a second to the API server (by default so high that --workers is the limit)")
 	fs.IntVar(&o.burst, "burst", 5000, "client-side burst of requests above --qps")
-	fs.StringVarP(&o.output, "output", "o", "text", "output format: text or json")
+	textOrJSON().outputFlag(cmd, &o.output)
 	ff.add(fs)
 	o.cluster = clusterFlags(fs)
 	return cmd

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/kubesnap/kubesnap/canonical"
@@ -37,6 +38,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newHistory(stdout))
 	root.AddCommand(newShow(stdout))
 	root.AddCommand(newBlame(stdout))
+	addCompletions(root)
 	return root
 }
 
@@ -85,23 +87,56 @@ func checkRepo(repo, output string) error {
 	if repo == "" {
 		return usageError{errors.New("--repo is required")}
 	}
-	return checkOutput(output, "text", "json")
+	return textOrJSON().check(output)
 }
 
-func checkOutput(o string, allowed ...string) error {
-	for _, a := range allowed {
-		if o == a {
-			return nil
+// formats are the values a command's -o (or --log-format) takes, the
+// first its default: the flag's help, its check and its shell completion
+// all read them, so that they cannot drift apart.
+type formats []string
+
+// textOrJSON are the formats of most commands.
+func textOrJSON() formats { return formats{"text", "json"} }
+
+// outputFlag adds -o/--output to cmd, taking f.
+func (f formats) outputFlag(cmd *cobra.Command, p *string) {
+	f.flag(cmd, p, "output", "o", "output format")
+}
+
+// flag adds the flag name (shorthand short, "" for none) to cmd, whose
+// values are f, with its completion.
+func (f formats) flag(cmd *cobra.Command, p *string, name, short, what string) {
+	cmd.Flags().StringVarP(p, name, short, f[0], what+": "+f.String())
+	mustRegister(cmd, name, func(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		var out []cobra.Completion
+		for _, v := range f {
+			out = appendCompletion(out, toComplete, v, "")
 		}
+		return out, cobra.ShellCompDirectiveNoFileComp
+	})
+}
+
+// String is "a, b or c".
+func (f formats) String() string {
+	if len(f) < 2 {
+		return strings.Join(f, "")
 	}
-	return usageError{fmt.Errorf("bad -o %q: use one of %s", o, strings.Join(allowed, ", "))}
+	return strings.Join(f[:len(f)-1], ", ") + " or " + f[len(f)-1]
+}
+
+// check refuses a value not among f as bad usage.
+func (f formats) check(o string) error {
+	if slices.Contains(f, o) {
+		return nil
+	}
+	return usageError{fmt.Errorf("bad -o %q: use one of %s", o, strings.Join(f, ", "))}
 }
 
 // noArgs refuses positional arguments as bad usage (exit 2): for diff, a
 // stray argument must not read as drift.
 func noArgs(cmd *cobra.Command, args []string) error {
 	if err := cobra.NoArgs(cmd, args); err != nil {
-		return usageError{fmt.Errorf("%w: kubesnap %s takes only flags", err, cmd.Name())}
+		return usageError{fmt.Errorf("%w: %s takes only flags", err, cmd.CommandPath())}
 	}
 	return nil
 }

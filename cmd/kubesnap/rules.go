@@ -35,7 +35,7 @@ cluster-scoped one, where TYPE is a resource in kubectl's form
 (deployments.apps, configmaps) or a kind (Deployment).`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(o.output, "text", "json"); err != nil {
+			if err := textOrJSON().check(o.output); err != nil {
 				return err
 			}
 			o.sensitiveFlag = "--sensitive-resources"
@@ -47,7 +47,7 @@ cluster-scoped one, where TYPE is a resource in kubectl's form
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&o.explain, "explain", "", "explain what the rules do to this object: a file, - for standard input, or TYPE/[NAMESPACE/]NAME live")
-	fs.StringVarP(&o.output, "output", "o", "text", "output format: text or json")
+	textOrJSON().outputFlag(cmd, &o.output)
 	fs.StringVar(&o.repo, "repo", "", "the repository whose "+configName+" (in the folder that holds it) to read, as the other commands do")
 	fs.StringSliceVar(&o.sensitive, "sensitive-resources", nil, "more types whose values --explain hides as Secrets' (as snapshot's flag; the configuration file's secrets.sensitiveResources by default)")
 	o.cluster = clusterFlags(fs)

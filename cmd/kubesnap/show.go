@@ -34,7 +34,7 @@ hidden unless --show-secrets.`,
 				want = 1
 			}
 			if len(args) != want {
-				return usageError{fmt.Errorf("kubesnap show takes REV and the object (%s), or --at TIME and the object; got %d arguments", objectRefUsage, len(args))}
+				return usageError{fmt.Errorf("%s takes REV and the object (%s), or --at TIME and the object; got %d arguments", cmd.CommandPath(), objectRefUsage, len(args))}
 			}
 			return nil
 		},
@@ -49,6 +49,7 @@ hidden unless --show-secrets.`,
 			return runShow(o, rev, arg, stdout)
 		},
 	}
+	cmd.ValidArgsFunction = completeShowArgs()
 	fs := cmd.Flags()
 	fs.StringVar(&o.repo, "repo", "", "git repository folder")
 	fs.StringVar(&o.branch, "branch", "", "branch --at reads (default: the checked-out branch)")
@@ -56,9 +57,33 @@ hidden unless --show-secrets.`,
 	fs.StringVar(&o.at, "at", "", "show the object as the newest commit at or before this time stored it (RFC 3339, or a date 2006-01-02 meaning its end, UTC), instead of REV")
 	fs.BoolVar(&o.showSecrets, "show-secrets", false, "show Secret values (hidden by default)")
 	identityFlag(fs, &o.identity, "an encrypted object")
-	fs.StringVarP(&o.output, "output", "o", "yaml", "output format: yaml or json")
+	showFormats().outputFlag(cmd, &o.output)
 	return cmd
 }
+
+// completeShowArgs completes REV, then the object at REV; or with --at
+// the object at that time.
+func completeShowArgs() cobra.CompletionFunc {
+	revisions := quietly(completeRevisions)
+	object := completeObjectArg(func(cmd *cobra.Command, args []string) (string, string, bool) {
+		if at := flagValue(cmd, "at"); at != "" {
+			return "", at, len(args) == 0
+		}
+		if len(args) != 1 {
+			return "", "", false
+		}
+		return args[0], "", true
+	})
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		if flagValue(cmd, "at") == "" && len(args) == 0 {
+			return revisions(cmd, args, toComplete)
+		}
+		return object(cmd, args, toComplete)
+	}
+}
+
+// showFormats are show's -o values; "text" is taken for yaml too.
+func showFormats() formats { return formats{"yaml", "json"} }
 
 // showRevision resolves REV, or --at, to a revision.
 func showRevision(repo *gitstore.Repo, rev, at string) (*gitstore.Revision, error) {
@@ -76,7 +101,7 @@ func runShow(o showOptions, rev, arg string, out io.Writer) error {
 	if o.output == "text" {
 		o.output = "yaml"
 	}
-	if err := checkOutput(o.output, "yaml", "json"); err != nil {
+	if err := showFormats().check(o.output); err != nil {
 		return err
 	}
 	repo, err := openStored(o.repo, o.branch, o.prefix)

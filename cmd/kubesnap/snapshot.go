@@ -81,7 +81,7 @@ forcing.`,
 	fs.StringVar(&o.base, "base", "", "commit the drift from this revision (commit, branch, tag, HEAD~N) into --branch, for a pull request")
 	fs.StringVar(&o.tag, "tag", "", "tag the resulting commit")
 	fs.BoolVar(&o.bare, "bare", false, "when the repository is created, make it bare (no checked-out files): for backup hosts and CI")
-	fs.StringVarP(&o.output, "output", "o", "text", "output format: text or json")
+	textOrJSON().outputFlag(cmd, &o.output)
 	rf.add(fs)
 	ff.add(fs)
 	o.secretFlags.add(fs, true)

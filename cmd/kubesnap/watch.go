@@ -82,7 +82,7 @@ pushes, and exits 0.`,
 	fs.StringVar(&wf.electionNS, "leader-elect-namespace", "", "namespace of the leader Lease (default $POD_NAMESPACE, else kubesnap-system)")
 	fs.StringVar(&wf.electionID, "leader-elect-id", "", "this replica's identity (default the host name)")
 	fs.DurationVar(&o.election.LeaseDuration, "leader-elect-lease-duration", 15*time.Second, "how long a leader's Lease lasts without renewal")
-	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	textOrJSON().flag(cmd, &o.logFormat, "log-format", "", "log format")
 	ff.add(fs)
 	o.audit.add(fs)
 	o.secretFlags.add(fs, true)
@@ -95,7 +95,7 @@ func (o *watchOptions) complete(wf *watchFlags, ff *filterFlags) error {
 	if o.repo == "" {
 		return usageError{errors.New("--repo is required")}
 	}
-	if err := checkOutput(o.logFormat, "text", "json"); err != nil {
+	if err := textOrJSON().check(o.logFormat); err != nil {
 		return usageError{fmt.Errorf("--log-format: %w", err)}
 	}
 	var err error

@@ -186,6 +186,7 @@
 //     history_mmap_linux.go, history_mmap_other.go); history_delta.go: applying a git delta.
 //   - show.go: ReadObject, ReadBlob and TypeFolders, for show and for
 //     naming a type without a cluster.
+//   - names.go: RevisionNames and Revision.Entries, for shell completion.
 //
 // Writing a commit:
 //   - commit.go: Commit, and CommitAs (by a given author); author.go: an

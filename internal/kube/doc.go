@@ -31,6 +31,7 @@
 //	discover.go      Discover (types, server version, aggregated APIs) and
 //	                 undiscovered (a CRD's types not yet in discovery)
 //	list.go          paged List at a resourceVersion, Get, ResourceVersion
+//	names.go         Names, Namespaces: one page of names, for completion
 //	inform.go        Inform: dynamic informers for the watcher
 //	inform_primed.go the informers' list-watch, whose first list may be
 //	                 primed from the snapshot's (sync.Primed)
