@@ -17,6 +17,11 @@ cd "$(dirname "$0")/.."
 
 KUBECTL=${KUBECTL:?make demo sets KUBECTL}
 REPO=${DEMO_REPO:-$PWD/demo-repo}
+# Replace only an earlier demo's repository: DEMO_REPO=~ must not empty a home.
+if [ -e "$REPO" ] && ! { [ -d "$REPO/.git" ] && [ -f "$REPO/.kubesnap/coverage.txt" ]; }; then
+  echo "demo: $REPO exists and is not a kubesnap repository; give DEMO_REPO a new folder" >&2
+  exit 2
+fi
 work=$(mktemp -d)
 kubeconfig=$work/kubeconfig
 cp_pid=
