@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"sort"
+	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -139,6 +140,8 @@ func Build(o Options) (v1.Image, error) {
 	return img, nil
 }
 
+const labelChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-+"
+
 // checkLabel refuses an empty value, or one with spaces, quotes or
 // control characters: it goes into -ldflags, a label and a tag.
 func checkLabel(what, v string) error {
@@ -146,7 +149,7 @@ func checkLabel(what, v string) error {
 		return fmt.Errorf("no %s given", what)
 	}
 	for _, r := range v {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-' || r == '+') {
+		if !strings.ContainsRune(labelChars, r) {
 			return fmt.Errorf("%s %q: use only letters, digits, '.', '_', '-' and '+'", what, v)
 		}
 	}

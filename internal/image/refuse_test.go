@@ -22,7 +22,7 @@ func dynamicExecutable(t *testing.T) string {
 		if err != nil {
 			continue
 		}
-		defer f.Close()
+		defer func() { _ = f.Close() }()
 		for _, prog := range f.Progs {
 			if prog.Type == elf.PT_INTERP {
 				return p

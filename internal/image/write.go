@@ -98,7 +98,8 @@ func writeLayout(img v1.Image, dir, dest string, t name.Tag) error {
 	if err != nil {
 		return fmt.Errorf("output folder %s: %w", dir, unwrapPath(err))
 	}
-	defer os.RemoveAll(tmp)
+	// Gone once renamed; left after a failure, it is ours, half written.
+	defer func() { _ = os.RemoveAll(tmp) }()
 	p, err := layout.Write(tmp, empty.Index)
 	if err != nil {
 		return fmt.Errorf("write %s: %w", dest, err)
@@ -130,7 +131,7 @@ func writeTarball(img v1.Image, dir, dest string, t name.Tag) error {
 	if err != nil {
 		return fmt.Errorf("output folder %s: %w", dir, unwrapPath(err))
 	}
-	defer os.Remove(f.Name())
+	defer func() { _ = os.Remove(f.Name()) }() // as above
 	err = tarball.Write(t, img, f)
 	if cerr := f.Close(); err == nil {
 		err = cerr

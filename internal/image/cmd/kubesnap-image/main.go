@@ -11,6 +11,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -22,7 +23,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	err := run(ctx, os.Args[1:])
+	err := run(ctx, os.Args[1:], os.Stdout)
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "kubesnap-image:", err)
@@ -30,7 +31,7 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, args []string) error {
+func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("kubesnap-image", flag.ContinueOnError)
 	out := fs.String("out", "bin/image", "folder to write oci/ (an OCI image layout) and kubesnap.tar (for docker load) into")
 	arch := fs.String("arch", "amd64", "GOARCH to build for (the image is linux/ARCH)")
@@ -60,7 +61,7 @@ func run(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		defer os.RemoveAll(tmp)
+		defer func() { _ = os.RemoveAll(tmp) }() // best effort: a temporary folder
 		bin = filepath.Join(tmp, "kubesnap")
 		err = image.BuildBinary(ctx, image.BinaryOptions{Go: *goCmd, Arch: *arch, Version: *version, Commit: *revision, Out: bin})
 		if err != nil {
@@ -75,6 +76,6 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("%s (linux/%s) %s\n  %s\n  %s  (docker load < %s)\n", w.Tag, *arch, w.Digest, w.Layout, w.Tarball, w.Tarball)
+	fmt.Fprintf(stdout, "%s (linux/%s) %s\n  %s\n  %s  (docker load < %s)\n", w.Tag, *arch, w.Digest, w.Layout, w.Tarball, w.Tarball)
 	return nil
 }
