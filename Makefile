@@ -22,13 +22,28 @@ KUBE_LDFLAGS := -X k8s.io/component-base/version.gitVersion=$(KUBE_VERSION) \
 	-X k8s.io/component-base/version.gitMajor=1 \
 	-X k8s.io/component-base/version.gitMinor=37
 
-.PHONY: all build test unit bench bench-scale demo lint testbin fuzz clean
+.PHONY: all build image test unit bench bench-scale demo lint testbin fuzz clean
 
 all: build
 
+# What kubesnap version prints, and the image's labels and tag.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+VERSION_LDFLAGS := -X main.version=$(VERSION) -X main.revision=$(COMMIT)
+
 build:
-	$(GO) build -o bin/kubesnap ./cmd/kubesnap
+	$(GO) build -ldflags "$(VERSION_LDFLAGS)" -o bin/kubesnap ./cmd/kubesnap
 	$(GO) build -o bin/controlplane ./internal/testenv/controlplane
+
+## image: the watcher's image, built in Go without a daemon (internal/image):
+## bin/image/oci (an OCI image layout) and bin/image/kubesnap.tar (docker load).
+## linux/amd64, or GOARCH=arm64; the same commit gives the same bytes, every
+## time in it being the commit's (SOURCE_DATE_EPOCH).
+IMAGE_ARCH        := $(or $(GOARCH),amd64)
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+image:
+	GOOS= GOARCH= $(GO) run ./internal/image/cmd/kubesnap-image --go $(GO) --out bin/image --arch $(IMAGE_ARCH) \
+		--version $(VERSION) --revision $(COMMIT) --source-date-epoch $(SOURCE_DATE_EPOCH)
 
 ## testbin: build etcd, kube-apiserver, kube-controller-manager, kubectl and sops (once)
 testbin: $(ETCD) $(KUBE)/kube-apiserver $(SOPS)

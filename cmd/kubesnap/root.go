@@ -31,6 +31,8 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		case cmd.Name() == "help", cmd.Name() == "completion", cmd.Name() == cobra.ShellCompRequestCmd, cmd.Name() == cobra.ShellCompNoDescRequestCmd,
 			cmd.Parent() != nil && cmd.Parent().Name() == "completion":
 			return nil // a broken file must not break help or completion
+		case cmd.Name() == "version" && cmd.Parent() == cmd.Root():
+			return nil // nor version, which reads nothing
 		}
 		return loadConfig(cmd, configPath)
 	}
@@ -39,6 +41,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newShow(stdout))
 	root.AddCommand(newBlame(stdout))
 	addCompletions(root)
+	root.AddCommand(newVersion(stdout))
 	return root
 }
 
