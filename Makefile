@@ -76,7 +76,7 @@ test: testbin
 
 ## unit: the tests that need no control plane
 unit:
-	$(GO) test -count=1 ./canonical/... ./sync/... ./diff/... ./restore/... ./internal/gitstore/... ./internal/sops/...
+	$(GO) test -count=1 ./canonical/... ./sync/... ./diff/... ./restore/... ./internal/gitstore/... ./internal/sops/... ./internal/image/... ./internal/krew/...
 
 ## fuzz: run every fuzz target of the module for FUZZTIME each (default 20s),
 ## starting from the corpus kept under each package's testdata/fuzz
@@ -131,7 +131,7 @@ BINDIR       ?= $(PREFIX)/bin
 KUBESNAP_BIN ?= bin/kubesnap
 .PHONY: install krew
 install:
-	$(GO) build -o $(KUBESNAP_BIN) ./cmd/kubesnap
+	$(GO) build -ldflags "$(VERSION_LDFLAGS)" -o $(KUBESNAP_BIN) ./cmd/kubesnap
 	mkdir -p $(DESTDIR)$(BINDIR)
 	cp -f $(KUBESNAP_BIN) $(DESTDIR)$(BINDIR)/kubesnap.new && mv -f $(DESTDIR)$(BINDIR)/kubesnap.new $(DESTDIR)$(BINDIR)/kubesnap
 	@set -e; for name in kubectl-snap kubectl_complete-snap; do \
@@ -142,15 +142,16 @@ install:
 
 ## krew: the krew plugin manifest KREW_DIR/snap.yaml (from deploy/krew/snap.yaml.tmpl)
 ## and the archives it names, kubectl-snap built with CGO_ENABLED=0 for each of
-## KREW_PLATFORMS; KREW_VERSION defaults to $(VERSION), else the file VERSION, else v0.0.0
+## KREW_PLATFORMS; KREW_VERSION defaults to the tag v* at HEAD, else the file VERSION, else v0.0.0
 KREW_DIR       ?= bin/krew
 KREW_PLATFORMS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
-KREW_VERSION   ?= $(or $(VERSION),$(shell cat VERSION 2>/dev/null),v0.0.0)
+KREW_VERSION   ?= $(or $(shell git describe --tags --exact-match --match 'v*' 2>/dev/null),$(shell cat VERSION 2>/dev/null),v0.0.0)
 krew:
 	@set -e; for p in $(KREW_PLATFORMS); do \
 		os=$${p%/*}; arch=$${p#*/}; \
 		echo ">> building kubectl-snap for $$os/$$arch"; \
-		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags "-s -w" \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath \
+			-ldflags "-s -w -X main.version=$(KREW_VERSION) -X main.revision=$(COMMIT)" \
 			-o $(KREW_DIR)/$$os-$$arch/kubectl-snap ./cmd/kubesnap; \
 	done
 	$(GO) run ./internal/krew -version $(KREW_VERSION) -dir $(KREW_DIR) \
