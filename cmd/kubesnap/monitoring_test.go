@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/kubesnap/kubesnap/internal/testenv"
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 )
 
@@ -81,13 +82,17 @@ func namesUsed(exprs []string, served map[string]bool) (map[string]bool, []strin
 }
 
 // dashboardExprs returns every query of a Grafana dashboard: the panels'
-// targets and the template variables'.
+// targets and the template variables' (but a data source variable's,
+// which names a plugin type, not a metric).
 func dashboardExprs(v any) []string {
 	var out []string
 	switch v := v.(type) {
 	case map[string]any:
 		for k, x := range v {
-			if s, ok := x.(string); ok && (k == "expr" || k == "query" && strings.Contains(s, "kubesnap_")) {
+			if v["type"] == "datasource" && k == "query" {
+				continue
+			}
+			if s, ok := x.(string); ok && (k == "expr" || k == "query" || k == "definition") {
 				out = append(out, s)
 				continue
 			}
@@ -105,8 +110,9 @@ type prometheusRule struct {
 	APIVersion string `json:"apiVersion"`
 	Kind       string `json:"kind"`
 	Metadata   struct {
-		Name   string            `json:"name"`
-		Labels map[string]string `json:"labels"`
+		Name      string            `json:"name"`
+		Namespace string            `json:"namespace"`
+		Labels    map[string]string `json:"labels"`
 	} `json:"metadata"`
 	Spec struct {
 		Groups []struct {
@@ -157,6 +163,17 @@ func TestDashboardAndAlertsNameOnlyServedMetrics(t *testing.T) {
 		t.Fatalf("%s: %v", dashboardFile, err)
 	}
 	used := checkNames(t, dashboardFile, dashboardExprs(dashboard), served)
+
+	// kubectl apply -k deploy/monitoring: the rule, and the dashboard as
+	// it is in the file, for Grafana's sidecar.
+	built := splitDocs(t, "monitoring", env.Kubectl(t, "", "kustomize", deployRoot+"/monitoring"))
+	cm := decodeDoc[corev1.ConfigMap](t, built, "ConfigMap", "kubesnap-dashboard")
+	if cm.Labels["grafana_dashboard"] != "1" || cm.Data["kubesnap.json"] != string(raw) {
+		t.Errorf("deploy/monitoring's ConfigMap does not hold dashboard.json for the sidecar: labels %v", cm.Labels)
+	}
+	if len(built) != 2 || decodeDoc[prometheusRule](t, built, "PrometheusRule", "kubesnap").Kind != "PrometheusRule" {
+		t.Errorf("deploy/monitoring builds %d objects, want the PrometheusRule and the ConfigMap", len(built))
+	}
 	for _, want := range []string{
 		"kubesnap_last_commit_timestamp_seconds", "kubesnap_last_push_timestamp_seconds",
 		"kubesnap_pending_changes", "kubesnap_push_failures_total", "kubesnap_objects",
@@ -206,6 +223,13 @@ func TestDashboardCheckCatchesUnservedMetrics(t *testing.T) {
 		if _, bad := namesUsed([]string{expr}, served); len(bad) == 0 {
 			t.Errorf("%q passed the check", expr)
 		}
+	}
+	variable := map[string]any{"templating": map[string]any{"list": []any{
+		map[string]any{"type": "datasource", "query": "prometheus"},
+		map[string]any{"type": "query", "query": "label_values(up, namespace)"},
+	}}}
+	if got := dashboardExprs(variable); !slices.Equal(got, []string{"label_values(up, namespace)"}) {
+		t.Errorf("the queries of the variables: %q", got)
 	}
 	if got := exprNames(`topk(15, max by (resource) (kubesnap_objects{namespace=~"$namespace"}))`); !slices.Equal(got, []string{"topk", "max", "by", "resource", "kubesnap_objects"}) {
 		t.Errorf("exprNames = %q", got)
