@@ -111,6 +111,9 @@ func (c *auditCluster) grantEdit(t *testing.T, ns string) string {
 	if _, err := admin.RbacV1().RoleBindings(ns).Create(ctx, binding, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	for _, u := range []string{"alice", "bob"} {
+		c.env.WaitAllowed(t, u, ns, "apps", "deployments", "create")
+	}
 	tok, err := admin.CoreV1().ServiceAccounts(ns).CreateToken(ctx, "deployer", &authenticationv1.TokenRequest{}, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -222,6 +222,9 @@ func grant(t *testing.T, ns string, users ...string) {
 	if _, err := c.RbacV1().RoleBindings(ns).Create(t.Context(), rb, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	for _, u := range users {
+		env.WaitAllowed(t, u, ns, "apps", "deployments", "create")
+	}
 }
 
 func deployment(name string) *appsv1.Deployment {
